@@ -1,0 +1,161 @@
+// Command groupd serves the easydb 5 group API.
+//
+// Every flag has an environment variable; a flag given on the command line
+// wins over the variable. With no database URL, groupd runs its own
+// PostgreSQL from the locally installed server binaries in the data directory.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/groupd/groupd/db"
+	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/server"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+func run(args []string, stderr io.Writer) int {
+	cfg, err := parseConfig(args, os.Getenv, stderr)
+	if err == flag.ErrHelp {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "groupd:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	m := server.NewMain(cfg)
+	if err := m.Open(ctx); err != nil {
+		if errors.Is(err, db.ErrNoPostgres) {
+			fmt.Fprintln(stderr, "groupd:", err)
+		} else {
+			fmt.Fprintln(stderr, "groupd: start:", err)
+		}
+		return 1
+	}
+	<-ctx.Done()
+	stop() // a second signal kills the process the usual way
+	m.Log.Info("stopping", slog.Duration("shutdown_timeout", cfg.ShutdownTimeout))
+	if err := m.Close(); err != nil {
+		fmt.Fprintln(stderr, "groupd: stop:", err)
+		return 1
+	}
+	return 0
+}
+
+// parseConfig reads flags, each defaulting to its environment variable.
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (server.Config, error) {
+	cfg := server.DefaultConfig()
+	fs := flag.NewFlagSet("groupd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+
+	env := func(names ...string) string {
+		for _, n := range names {
+			if v := getenv(n); v != "" {
+				return v
+			}
+		}
+		return ""
+	}
+	str := func(p *string, name, help string, envs ...string) {
+		if v := env(envs...); v != "" {
+			*p = v
+		}
+		fs.StringVar(p, name, *p, fmt.Sprintf("%s (env %s)", help, joinEnv(envs)))
+	}
+	var envErr error
+	dur := func(p *time.Duration, name, help string, envs ...string) {
+		if v := env(envs...); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				envErr = fmt.Errorf("%s: %w", envs[0], err)
+			}
+			*p = d
+		}
+		fs.DurationVar(p, name, *p, fmt.Sprintf("%s (env %s)", help, joinEnv(envs)))
+	}
+	num := func(p *int, name, help string, envs ...string) {
+		if v := env(envs...); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				envErr = fmt.Errorf("%s: %w", envs[0], err)
+			}
+			*p = n
+		}
+		fs.IntVar(p, name, *p, fmt.Sprintf("%s (env %s)", help, joinEnv(envs)))
+	}
+
+	str(&cfg.Addr, "addr", "listen address", "GROUPD_ADDR")
+	str(&cfg.DatabaseURL, "database-url", "PostgreSQL URL; empty: run a managed PostgreSQL in <data-dir>/pg",
+		"GROUPD_DATABASE_URL", "DATABASE_URL")
+	str(&cfg.DataDir, "data-dir", "data directory of the managed PostgreSQL", "GROUPD_DATA_DIR")
+	str(&cfg.PostgresBinDir, "postgres-bin", "directory with initdb and postgres for the managed PostgreSQL "+
+		"(default: PATH, pg_config --bindir, newest /usr/lib/postgresql/*/bin)", "GROUPD_POSTGRES_BIN")
+	str(&cfg.LogFormat, "log-format", "log format: text or json", "GROUPD_LOG_FORMAT")
+	level := "info"
+	str(&level, "log-level", "log level: debug, info, warn or error", "GROUPD_LOG_LEVEL")
+	maxBody := int(cfg.MaxBody)
+	num(&maxBody, "max-body", "largest accepted request body in bytes", "GROUPD_MAX_BODY")
+	dur(&cfg.ShutdownTimeout, "shutdown-timeout", "how long in-flight requests may take to finish on stop",
+		"GROUPD_SHUTDOWN_TIMEOUT")
+	num(&cfg.DBMaxOpenConns, "db-max-open", "most open database connections (0: 64)", "GROUPD_DB_MAX_OPEN")
+	num(&cfg.DBMaxIdleConns, "db-max-idle", "most idle database connections (0: as db-max-open)", "GROUPD_DB_MAX_IDLE")
+	str(&cfg.InstanceName, "instance-name", "instance name reported in sessions", "GROUPD_INSTANCE_NAME")
+	dur(&cfg.SessionIdleTimeout, "session-idle-timeout", "a session unused this long expires",
+		"GROUPD_SESSION_IDLE_TIMEOUT")
+	num(&cfg.LoginMaxFailures, "login-max-failures", "failed logins within the window that block a login",
+		"GROUPD_LOGIN_MAX_FAILURES")
+	dur(&cfg.LoginFailureWindow, "login-failure-window", "the window of login-max-failures, and the block's length",
+		"GROUPD_LOGIN_FAILURE_WINDOW")
+	// Read at first start only, never a flag: a flag would show in ps.
+	cfg.RootPassword = getenv("GROUPD_ROOT_PASSWORD")
+
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: groupd [flags]\n\nServes the easydb 5 group API. Flags:\n")
+		fs.PrintDefaults()
+		fmt.Fprintf(fs.Output(), "\nEnvironment only:\n  GROUPD_ROOT_PASSWORD\n    \tpassword of user root, "+
+			"set at first start (unset: generated and printed once)\n")
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if envErr != nil {
+		return cfg, envErr
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
+		return cfg, fmt.Errorf("-log-format must be text or json, not %q", cfg.LogFormat)
+	}
+	if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
+		return cfg, fmt.Errorf("-log-level: %w", err)
+	}
+	if maxBody <= 0 {
+		return cfg, fmt.Errorf("-max-body must be positive")
+	}
+	cfg.MaxBody = int64(maxBody)
+	return cfg, nil
+}
+
+func joinEnv(names []string) string {
+	s := names[0]
+	for _, n := range names[1:] {
+		s += ", " + n
+	}
+	return s
+}

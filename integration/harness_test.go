@@ -1,0 +1,163 @@
+// Package integration holds black-box tests: the real server (server.Main,
+// as cmd/groupd runs it, or the built binary) against a real PostgreSQL, over
+// real HTTP.
+package integration
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/groupd/groupd/db/dbtest"
+	"github.com/groupd/groupd/server"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+// syncBuffer is a log sink that tests can read while the server writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Server is a running groupd under test.
+type Server struct {
+	*server.Main
+	Logs *syncBuffer
+	t    testing.TB
+}
+
+// MustStartServer starts the real Main on 127.0.0.1:0 against a fresh
+// database; configure may adjust the configuration first.
+func MustStartServer(tb testing.TB, configure ...func(*server.Config)) *Server {
+	tb.Helper()
+	return MustStartServerOn(tb, dbtest.NewDatabaseURL(tb), configure...)
+}
+
+// MustStartServerOn starts a server on an existing database, as a second
+// process of the same deployment would.
+func MustStartServerOn(tb testing.TB, databaseURL string, configure ...func(*server.Config)) *Server {
+	tb.Helper()
+	cfg := server.DefaultConfig()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.DatabaseURL = databaseURL
+	cfg.RootPassword = RootPassword
+	cfg.ShutdownTimeout = 5 * time.Second
+	logs := &syncBuffer{}
+	cfg.LogOutput = logs
+	for _, f := range configure {
+		f(&cfg)
+	}
+	m := server.NewMain(cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := m.Open(ctx); err != nil {
+		tb.Fatalf("start server: %v\n%s", err, logs.String())
+	}
+	tb.Cleanup(func() {
+		if err := m.Close(); err != nil {
+			tb.Errorf("stop server: %v", err)
+		}
+	})
+	return &Server{Main: m, Logs: logs, t: tb}
+}
+
+// RootPassword is root's password in every test server.
+const RootPassword = "root-secret-for-tests"
+
+// Response is a received HTTP response with its body read.
+type Response struct {
+	*http.Response
+	Body []byte
+}
+
+// JSON decodes the body into v, failing the test when it is not JSON.
+func (r *Response) JSON(tb testing.TB, v any) {
+	tb.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		tb.Fatalf("response body is not JSON (%v): %s", err, r.Body)
+	}
+}
+
+// Do sends a request to the server. body is sent as is when it is a string
+// or []byte, as JSON otherwise; nil sends no body.
+func (s *Server) Do(tb testing.TB, method, path string, body any, header ...string) *Response {
+	tb.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, s.URL()+path, rd)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &Response{Response: resp, Body: b}
+}
+
+// APIError is the easydb error body, as a client decodes it.
+type APIError struct {
+	Realm       string            `json:"realm"`
+	Code        string            `json:"code"`
+	Parameters  map[string]string `json:"parameters"`
+	Description string            `json:"description"`
+	UUID        string            `json:"uuid"`
+}
+
+// MustError asserts that r is an easydb error with the given status and
+// code, and returns it.
+func MustError(tb testing.TB, r *Response, status int, code string) APIError {
+	tb.Helper()
+	var e APIError
+	if err := json.Unmarshal(r.Body, &e); err != nil {
+		tb.Fatalf("want error %s, got status %d body %s", code, r.StatusCode, r.Body)
+	}
+	if r.StatusCode != status || e.Code != code {
+		tb.Fatalf("want %d %s, got %d %s", status, code, r.StatusCode, r.Body)
+	}
+	return e
+}
+
+type config = server.Config

@@ -1,0 +1,228 @@
+// Package server assembles groupd: configuration, the database (a URL or the
+// managed local PostgreSQL), migrations, the services of every package, the
+// router, and a graceful stop. cmd/groupd is a thin shell around Main, and
+// the integration tests start the same Main on 127.0.0.1:0.
+package server
+
+import (
+	"context"
+	"database/sql"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/groupd/groupd/db"
+	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/web"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Version is the server version reported in sessions (set by the linker).
+var Version = "0.1.0-dev"
+
+// Config is everything groupd can be told. cmd/groupd fills it from flags and
+// environment variables; tests fill it directly.
+type Config struct {
+	Addr            string        // listen address, e.g. 127.0.0.1:8080 or 127.0.0.1:0
+	DatabaseURL     string        // empty: run the managed PostgreSQL in DataDir/pg
+	DataDir         string        // where the managed PostgreSQL lives
+	PostgresBinDir  string        // initdb and postgres of the managed PostgreSQL; empty: searched
+	LogFormat       string        // text or json
+	LogLevel        slog.Level    // minimum level of log lines
+	LogOutput       io.Writer     // nil: stderr
+	MaxBody         int64         // request body limit in bytes
+	ShutdownTimeout time.Duration // how long in-flight requests may take to finish on stop
+	DBMaxOpenConns  int
+	DBMaxIdleConns  int
+	ManagedNoFsync  bool // managed PostgreSQL without fsync: throwaway clusters only
+
+	// RootPassword is root's password, set at first start only (when root has
+	// none yet). Empty at first start: one is generated and printed once.
+	RootPassword string
+	// InstanceName is reported in sessions (instance.name).
+	InstanceName string
+
+	SessionIdleTimeout time.Duration // a session unused this long expires
+	LoginMaxFailures   int           // failed logins within LoginFailureWindow that block a login
+	LoginFailureWindow time.Duration
+}
+
+// DefaultConfig is the configuration when nothing is set.
+func DefaultConfig() Config {
+	return Config{
+		Addr:               "127.0.0.1:8080",
+		DataDir:            "./var",
+		LogFormat:          "text",
+		LogLevel:           slog.LevelInfo,
+		MaxBody:            32 << 20,
+		ShutdownTimeout:    10 * time.Second,
+		InstanceName:       "groupd",
+		SessionIdleTimeout: 7 * 24 * time.Hour,
+		LoginMaxFailures:   5,
+		LoginFailureWindow: 15 * time.Minute,
+	}
+}
+
+// Main is a running groupd.
+type Main struct {
+	Config   Config
+	Log      *slog.Logger
+	DB       *db.DB
+	Managed  *db.Managed // nil when DatabaseURL was given
+	Registry *prometheus.Registry
+
+	listener net.Listener
+	server   *http.Server
+	served   chan error
+	closers  []func() error // run in reverse order by Close
+}
+
+// NewMain returns a Main for cfg; Open starts it.
+func NewMain(cfg Config) *Main {
+	return &Main{Config: cfg}
+}
+
+// Open starts groupd: database, migrations, services, listener. When it
+// returns nil the server is accepting requests at URL().
+func (m *Main) Open(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			m.Close()
+		}
+	}()
+	m.Log = newLogger(m.Config)
+	if m.Config.MaxBody <= 0 {
+		m.Config.MaxBody = DefaultConfig().MaxBody
+	}
+
+	url := m.Config.DatabaseURL
+	if url == "" {
+		m.Managed, err = db.StartManaged(ctx, db.ManagedOptions{
+			Dir: m.Config.DataDir, BinDir: m.Config.PostgresBinDir, NoFsync: m.Config.ManagedNoFsync, Log: m.Log,
+		})
+		if err != nil {
+			return err
+		}
+		m.closers = append(m.closers, m.Managed.Stop)
+		url = m.Managed.URL("groupd")
+	}
+	m.DB, err = db.Open(ctx, url, db.Options{MaxOpenConns: m.Config.DBMaxOpenConns, MaxIdleConns: m.Config.DBMaxIdleConns})
+	if err != nil {
+		return err
+	}
+	m.closers = append(m.closers, m.DB.Close)
+	if err := m.DB.Migrate(ctx, m.Log); err != nil {
+		return err
+	}
+
+	m.Registry = prometheus.NewRegistry()
+	m.Registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewDBStatsCollector(m.DB.DB, "groupd"),
+	)
+
+	handler, err := m.handler(ctx)
+	if err != nil {
+		return err
+	}
+
+	m.listener, err = net.Listen("tcp", m.Config.Addr)
+	if err != nil {
+		return errors.Errorf("listen on %s: %w", m.Config.Addr, err)
+	}
+	m.server = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
+	}
+	m.served = make(chan error, 1)
+	go func() { m.served <- m.server.Serve(m.listener) }()
+	m.Log.Info("groupd listening", slog.String("url", m.URL()), slog.Bool("managed_postgres", m.Managed != nil))
+	return nil
+}
+
+// handler builds the router with every package's routes.
+func (m *Main) handler(ctx context.Context) (http.Handler, error) {
+	r := mux.NewRouter()
+	r.Use(web.RouteTemplate)
+	r.NotFoundHandler = web.Handle(func(w http.ResponseWriter, r *http.Request) error {
+		return errors.InvalidAPI(r.URL.Path)
+	})
+	r.MethodNotAllowedHandler = web.Handle(func(w http.ResponseWriter, r *http.Request) error {
+		return errors.InvalidRequestMethod(r.Method, r.URL.Path)
+	})
+
+	r.Handle("/healthz", web.Handle(func(w http.ResponseWriter, r *http.Request) error {
+		return web.JSON(w, map[string]string{"status": "ok"})
+	})).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/readyz", web.Handle(m.readyz)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})).Methods(http.MethodGet)
+
+	if err := m.registerServices(ctx, r); err != nil {
+		return nil, err
+	}
+	return web.Observe(m.Log, web.NewMetrics(m.Registry), m.Config.MaxBody)(r), nil
+}
+
+func (m *Main) readyz(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := m.DB.Ready(ctx); err != nil {
+		return errors.Database(err)
+	}
+	return web.JSON(w, map[string]string{"status": "ready"})
+}
+
+// URL is the base URL the server listens on, e.g. http://127.0.0.1:8080.
+func (m *Main) URL() string {
+	if m.listener == nil {
+		return ""
+	}
+	return "http://" + m.listener.Addr().String()
+}
+
+// Close stops groupd gracefully: no new connections, in-flight requests get
+// up to ShutdownTimeout to finish, then the services, the database pool and
+// the managed PostgreSQL are stopped, in that order.
+func (m *Main) Close() error {
+	var errs []error
+	if m.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+		if err := m.server.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+			m.server.Close()
+		}
+		cancel()
+		if err := <-m.served; err != nil && err != http.ErrServerClosed {
+			errs = append(errs, err)
+		}
+		m.server = nil
+	}
+	for i := len(m.closers) - 1; i >= 0; i-- {
+		if err := m.closers[i](); err != nil && !errors.Is(err, sql.ErrConnDone) {
+			errs = append(errs, err)
+		}
+	}
+	m.closers = nil
+	return errors.Join(errs...)
+}
+
+func newLogger(cfg Config) *slog.Logger {
+	out := cfg.LogOutput
+	if out == nil {
+		out = os.Stderr
+	}
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(out, opts))
+	}
+	return slog.New(slog.NewTextHandler(out, opts))
+}

@@ -1,0 +1,149 @@
+// Package web is groupd's HTTP plumbing: handlers that return errors, JSON
+// decoding with a body limit, the request logger, access logs, metrics and
+// panic recovery. Packages that own routes (session, group, user, ...) use it;
+// it knows nothing of their resources.
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/gorilla/mux"
+	"github.com/groupd/groupd/errors"
+)
+
+// APIVersion is sent in X-Easydb-API-Version on every response.
+const APIVersion = "1"
+
+// HandlerFunc is an HTTP handler that returns its error instead of writing
+// it: the adapter writes every error the same way (errors.Write).
+type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// Handle adapts h to http.Handler.
+func Handle(h HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			Error(w, r, err)
+		}
+	})
+}
+
+// Error writes err as an easydb error with the request's logger.
+func Error(w http.ResponseWriter, r *http.Request, err error) {
+	errors.Write(r.Context(), w, Logger(r.Context()), err)
+}
+
+// JSON writes v with status 200.
+func JSON(w http.ResponseWriter, v any) error {
+	return JSONStatus(w, http.StatusOK, v)
+}
+
+// JSONStatus writes v as JSON with the given status.
+func JSONStatus(w http.ResponseWriter, status int, v any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return errors.ServerGeneric(err)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	// A failed write means the client went away: nothing to tell it.
+	_, _ = w.Write(buf.Bytes())
+	return nil
+}
+
+// ReadBody reads the whole request body within the limit set by the
+// middleware (Limit). An empty body is returned as nil.
+func ReadBody(r *http.Request) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, errors.BodyTooLarge(tooLarge.Limit)
+		}
+		return nil, errors.InvalidContent("cannot read request body: " + err.Error())
+	}
+	return b, nil
+}
+
+// DecodeJSON reads the body and unmarshals it into v; a body that is not JSON
+// is error.api.invalid_content. Callers validate the shape themselves, so
+// that every wrong attribute is named.
+func DecodeJSON(r *http.Request, v any) error {
+	b, err := ReadBody(r)
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return errors.InvalidContent("request body expected: JSON")
+	}
+	if !json.Valid(b) {
+		return errors.InvalidContent("request body is not valid JSON")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return errors.InvalidContent("request body: " + err.Error())
+	}
+	return nil
+}
+
+// PathInt64 reads a positive integer path variable; anything else is an api error.
+func PathInt64(r *http.Request, name string) (int64, error) {
+	s := mux.Vars(r)[name]
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, errors.InvalidValue(name, "positive integer expected, got "+strconv.Quote(s))
+	}
+	return n, nil
+}
+
+// --- request-scoped state ------------------------------------------------
+
+type ctxKey int
+
+const (
+	loggerKey ctxKey = iota
+	infoKey
+)
+
+// RequestInfo collects what the access log reports beyond the response:
+// filled in by later handlers (the session middleware sets the user id).
+type RequestInfo struct {
+	UserID int64
+	Route  string
+}
+
+// Logger is the request's logger (with the request group), or the default.
+func Logger(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey).(*slog.Logger); ok {
+		return l
+	}
+	return slog.Default()
+}
+
+// WithLogger returns ctx carrying l.
+func WithLogger(ctx context.Context, l *slog.Logger) context.Context {
+	return context.WithValue(ctx, loggerKey, l)
+}
+
+// Info is the request's access-log record, or a throwaway one.
+func Info(ctx context.Context) *RequestInfo {
+	if i, ok := ctx.Value(infoKey).(*RequestInfo); ok {
+		return i
+	}
+	return &RequestInfo{}
+}
+
+// SetUserID records the acting user for the access log.
+func SetUserID(ctx context.Context, id int64) { Info(ctx).UserID = id }
