@@ -1,0 +1,51 @@
+// Package acl is the ACL entry of easydb (who, rights, active, when): its
+// decoding and validation from a request, its storage on groups and users,
+// and its output format.
+package acl
+
+import (
+	"time"
+
+	"github.com/groupd/groupd/rights"
+)
+
+// Entry is one ACL entry on a group or a user.
+//
+// Who is exactly one of WhoUserID, WhoGroupID, WhoOwner, or none (an entry
+// with no subject grants nothing). WhoOwner ({"_owner": true}) is stored and
+// returned, but never evaluated, as in easydb.
+type Entry struct {
+	ID         int64
+	WhoUserID  int64
+	WhoGroupID int64
+	WhoOwner   bool
+	Rights     rights.Map  // as the client sent it (echoed verbatim)
+	Mask       rights.Mask // Rights with implications, as bits
+	Active     bool
+	From, To   *time.Time // the "when" window; nil ends are open
+	Created    time.Time
+}
+
+// InEffect reports whether the entry grants anything at now: it is active
+// and now lies in [From, To).
+func (e *Entry) InEffect(now time.Time) bool {
+	if !e.Active {
+		return false
+	}
+	if e.From != nil && now.Before(*e.From) {
+		return false
+	}
+	if e.To != nil && !now.Before(*e.To) {
+		return false
+	}
+	return true
+}
+
+// MaskOf computes an entry's mask from its rights map.
+func MaskOf(m rights.Map) rights.Mask {
+	var mask rights.Mask
+	for name := range m {
+		mask |= rights.Bit(name)
+	}
+	return rights.Closure(mask)
+}
