@@ -125,6 +125,13 @@ func NoSystemRight(right string) *Error {
 	return newError(RealmUser, "error.user.no_system_right", params("right", right), "")
 }
 
+// NoSystemRightParam: the system right is held, but not with the parameter
+// the operation needs (e.g. system.group without create); easydb names the
+// parameter in extra_info.
+func NoSystemRightParam(right, param string) *Error {
+	return newError(RealmUser, "error.user.no_system_right", params("right", right, "extra_info", param), "")
+}
+
 func ChangeOwnerOnCreation() *Error {
 	return newError(RealmUser, "error.user.change_owner_on_creation", nil, "")
 }

@@ -149,4 +149,6 @@ func SystemRightNames() []string {
 }
 
 // IsCustomGroupType reports whether a group type is a custom ("plugin") type.
-func IsCustomGroupType(t string) bool { return strings.HasPrefix(t, "custom-") && len(t) > len("custom-") }
+func IsCustomGroupType(t string) bool {
+	return strings.HasPrefix(t, "custom-") && len(t) > len("custom-")
+}

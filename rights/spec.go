@@ -289,3 +289,10 @@ func (m Map) MarshalJSON() ([]byte, error) {
 	buf.WriteByte('}')
 	return buf.Bytes(), nil
 }
+
+// Equal reports whether two rights maps say the same (by canonical JSON).
+func Equal(a, b Map) bool {
+	x, err1 := a.MarshalJSON()
+	y, err2 := b.MarshalJSON()
+	return err1 == nil && err2 == nil && bytes.Equal(x, y)
+}

@@ -1,0 +1,178 @@
+package acl
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/input"
+	"github.com/groupd/groupd/rights"
+)
+
+// Subject is the "who" of an entry or an owner as a client names it.
+type Subject struct {
+	Kind string // "user" or "group"
+	ID   int64
+}
+
+// DecodeRef reads a user or group reference in short format:
+// {"_basetype":"user","user":{"_id":7,...}} or {"group":{"_id":3}}. Only
+// _id is significant; the display fields of the short format are accepted
+// and ignored, so that what a client read can be sent back.
+func DecodeRef(v any, path string) (Subject, error) {
+	o, err := input.AsObject(v, path)
+	if err != nil {
+		return Subject{}, err
+	}
+	if err := o.Only("_basetype", "user", "group"); err != nil {
+		return Subject{}, err
+	}
+	bt, _, err := o.String("_basetype")
+	if err != nil {
+		return Subject{}, err
+	}
+	var kind string
+	switch {
+	case o.Has("user") && o.Has("group"):
+		return Subject{}, errors.InvalidValue(path, "either user or group, not both")
+	case o.Has("user"):
+		kind = "user"
+	case o.Has("group"):
+		kind = "group"
+	default:
+		return Subject{}, errors.AttributeExpected(path + ".user")
+	}
+	if bt != "" && bt != kind {
+		return Subject{}, errors.InvalidValue(o.At("_basetype"), "must be "+kind)
+	}
+	inner, err := o.Object(kind)
+	if err != nil {
+		return Subject{}, err
+	}
+	id, ok, err := inner.ID("_id")
+	if err != nil {
+		return Subject{}, err
+	}
+	if !ok {
+		return Subject{}, errors.AttributeExpected(inner.At("_id"))
+	}
+	return Subject{Kind: kind, ID: id}, nil
+}
+
+// Decode reads an _acl array at path. null means "not given" (ok false).
+// allowed are the rights an entry may grant here (rights.GroupACLRights or
+// rights.UserACLRights). The subjects are not checked for existence: the
+// store does that in the write's transaction.
+func Decode(v any, path string, allowed []string) (entries []Entry, ok bool, err error) {
+	if v == nil {
+		return nil, false, nil
+	}
+	arr, err := input.AsArray(v, path)
+	if err != nil {
+		return nil, false, err
+	}
+	entries = make([]Entry, 0, len(arr))
+	for i, item := range arr {
+		at := path + "[" + strconv.Itoa(i) + "]"
+		o, err := input.AsObject(item, at)
+		if err != nil {
+			return nil, false, err
+		}
+		// date_created is read-only and sticky/tagfilter mean nothing for
+		// user and group ACLs: accepted so that output can be sent back.
+		if err := o.Only("_id", "who", "rights", "active", "when", "date_created", "sticky", "tagfilter"); err != nil {
+			return nil, false, err
+		}
+		e := Entry{Active: true}
+		if e.ID, _, err = o.ID("_id"); err != nil {
+			return nil, false, err
+		}
+		if w := o.M["who"]; w != nil {
+			wo, err := input.AsObject(w, o.At("who"))
+			if err != nil {
+				return nil, false, err
+			}
+			if wo.Has("_owner") {
+				if err := wo.Only("_owner"); err != nil {
+					return nil, false, err
+				}
+				b, _, err := wo.Bool("_owner")
+				if err != nil {
+					return nil, false, err
+				}
+				if !b {
+					return nil, false, errors.InvalidValue(wo.At("_owner"), "must be true")
+				}
+				e.WhoOwner = true
+			} else {
+				s, err := DecodeRef(w, o.At("who"))
+				if err != nil {
+					return nil, false, err
+				}
+				if s.Kind == "user" {
+					e.WhoUserID = s.ID
+				} else {
+					e.WhoGroupID = s.ID
+				}
+			}
+		}
+		if e.Rights, err = rights.DecodeACLRights(o.M["rights"], o.At("rights"), allowed); err != nil {
+			return nil, false, err
+		}
+		e.Mask = MaskOf(e.Rights)
+		if b, has, err := o.Bool("active"); err != nil {
+			return nil, false, err
+		} else if has {
+			e.Active = b
+		}
+		if w := o.M["when"]; w != nil {
+			wo, err := input.AsObject(w, o.At("when"))
+			if err != nil {
+				return nil, false, err
+			}
+			if err := wo.Only("from", "to"); err != nil {
+				return nil, false, err
+			}
+			if t, has, err := wo.Time("from"); err != nil {
+				return nil, false, err
+			} else if has {
+				e.From = &t
+			}
+			if t, has, err := wo.Time("to"); err != nil {
+				return nil, false, err
+			} else if has {
+				e.To = &t
+			}
+			if e.From != nil && e.To != nil && !e.From.Before(*e.To) {
+				return nil, false, errors.InvalidValue(o.At("when"), "from must be before to")
+			}
+		}
+		entries = append(entries, e)
+	}
+	return entries, true, nil
+}
+
+// SameGrants reports whether two ACLs grant the same: the same entries
+// (subject, rights, active, window) in the same order, ignoring ids and
+// creation times. A client that sends back the ACL it read has not changed
+// it, and needs no right to edit it.
+func SameGrants(a, b []Entry) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := a[i], b[i]
+		if x.WhoUserID != y.WhoUserID || x.WhoGroupID != y.WhoGroupID || x.WhoOwner != y.WhoOwner ||
+			x.Active != y.Active || !sameTime(x.From, y.From) || !sameTime(x.To, y.To) || !rights.Equal(x.Rights, y.Rights) {
+			return false
+		}
+	}
+	return true
+}
+
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return a.Equal(*b)
+}

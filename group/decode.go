@@ -1,0 +1,223 @@
+package group
+
+import (
+	"encoding/json"
+	"strconv"
+
+	"github.com/groupd/groupd/acl"
+	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/input"
+	"github.com/groupd/groupd/rights"
+)
+
+// Limits of the fields clients write.
+const (
+	MaxNameLength    = 256
+	MaxCommentLength = 65536
+	MaxRefLength     = 1024
+)
+
+// Input is one validated item of a PUT or POST body. A field that was absent
+// keeps its value on update (and takes its default on create); the *Set
+// flags tell absent from given.
+type Input struct {
+	Index   int   // position in the request, for parameters.index
+	ID      int64 // 0: create
+	Version int64 // 0: absent
+
+	Type                                           string // "" when absent
+	Name                                           *string
+	NameSet                                        bool
+	Displayname                                    map[string]string
+	DisplaynameSet                                 bool
+	Comment, Reference, AuthorizationInfo          *string
+	CommentSet, ReferenceSet, AuthorizationInfoSet bool
+	FrontendPrefs                                  json.RawMessage
+	FrontendPrefsSet                               bool
+	Owner                                          *acl.Subject
+	ACL                                            []acl.Entry
+	ACLSet                                         bool
+	SystemRights                                   rights.Map
+	SystemRightsSet                                bool
+}
+
+// IsCreate reports whether the item creates a group.
+func (in *Input) IsCreate() bool { return in.ID == 0 }
+
+// DecodeBody reads a PUT or POST body: an array of groups in full format.
+// On PUT (create only) an item with an _id is refused.
+func DecodeBody(body any, createOnly bool) ([]*Input, error) {
+	arr, err := input.AsArray(body, "body")
+	if err != nil {
+		return nil, err
+	}
+	items := make([]*Input, 0, len(arr))
+	for i, v := range arr {
+		in, err := decodeItem(v, i, createOnly)
+		if err != nil {
+			return nil, errors.WithIndex(err, i)
+		}
+		items = append(items, in)
+	}
+	return items, nil
+}
+
+func decodeItem(v any, index int, createOnly bool) (*Input, error) {
+	top, err := input.AsObject(v, "body["+strconv.Itoa(index)+"]")
+	if err != nil {
+		return nil, err
+	}
+	top.Path = "" // attribute paths are relative to the item, as easydb names them
+	// _has_acl and _generated_rights are read-only: accepted and ignored, so
+	// that a group read with GET can be sent back as it is.
+	if err := top.Only("_basetype", "group", "_owner", "_acl", "_system_rights", "_has_acl",
+		"_generated_rights"); err != nil {
+		return nil, err
+	}
+	if bt, has, err := top.String("_basetype"); err != nil {
+		return nil, err
+	} else if has && bt != "group" {
+		return nil, errors.InvalidValue("_basetype", `must be "group"`)
+	}
+	g, err := top.Object("group")
+	if err != nil {
+		return nil, err
+	}
+	if err := g.Only("_id", "_version", "type", "name", "displayname", "comment", "reference", "frontend_prefs",
+		"authorization_info", "created_timestamp", "last_updated_timestamp"); err != nil {
+		return nil, err
+	}
+	in := &Input{Index: index}
+	if in.ID, _, err = g.ID("_id"); err != nil {
+		return nil, err
+	}
+	if createOnly && in.ID != 0 {
+		return nil, errors.AttributeNotAccepted("group._id")
+	}
+	if ver, has, err := g.Int64("_version"); err != nil {
+		return nil, err
+	} else if has {
+		if ver < 1 {
+			return nil, errors.InvalidValue("group._version", "positive integer expected")
+		}
+		in.Version = ver
+	}
+	if !in.IsCreate() && in.Version == 0 {
+		return nil, errors.AttributeExpected("group._version")
+	}
+
+	if t, has, err := g.String("type"); err != nil {
+		return nil, err
+	} else if has {
+		// "system" is accepted here so that a system group read with GET can
+		// be sent back; the store refuses it anywhere else.
+		if t != "easydb" && t != "system" && !rights.IsCustomGroupType(t) {
+			return nil, errors.InvalidValue("group.type", `"easydb" or "custom-<name>" expected`)
+		}
+		if err := input.Text(t, "group.type", MaxNameLength); err != nil {
+			return nil, err
+		}
+		in.Type = t
+	}
+	if in.NameSet = g.Has("name"); in.NameSet {
+		if s, has, err := g.String("name"); err != nil {
+			return nil, err
+		} else if has {
+			if err := input.Text(s, "group.name", MaxNameLength); err != nil {
+				return nil, err
+			}
+			in.Name = &s
+		}
+	}
+	if in.DisplaynameSet = g.Has("displayname"); in.DisplaynameSet {
+		in.Displayname = map[string]string{}
+		if dv := g.M["displayname"]; dv != nil {
+			d, err := input.AsObject(dv, "group.displayname")
+			if err != nil {
+				return nil, err
+			}
+			for culture, val := range d.M {
+				at := d.At(culture)
+				if err := input.Culture(culture, at); err != nil {
+					return nil, err
+				}
+				if val == nil {
+					continue // a null culture is no text for that culture
+				}
+				s, ok := val.(string)
+				if !ok {
+					return nil, errors.TypeMismatch(at, "string")
+				}
+				if err := input.Text(s, at, MaxNameLength); err != nil {
+					return nil, err
+				}
+				in.Displayname[culture] = s
+			}
+		}
+	}
+	if err := optionalText(g, "comment", MaxCommentLength, &in.Comment, &in.CommentSet, input.LongText); err != nil {
+		return nil, err
+	}
+	if err := optionalText(g, "authorization_info", MaxCommentLength, &in.AuthorizationInfo,
+		&in.AuthorizationInfoSet, input.LongText); err != nil {
+		return nil, err
+	}
+	if err := optionalText(g, "reference", MaxRefLength, &in.Reference, &in.ReferenceSet, input.Text); err != nil {
+		return nil, err
+	}
+	if in.FrontendPrefsSet = g.Has("frontend_prefs"); in.FrontendPrefsSet {
+		if pv := g.M["frontend_prefs"]; pv != nil {
+			if _, err := input.AsObject(pv, "group.frontend_prefs"); err != nil {
+				return nil, err
+			}
+			raw, err := json.Marshal(pv)
+			if err != nil {
+				return nil, errors.InvalidValue("group.frontend_prefs", err.Error())
+			}
+			in.FrontendPrefs = raw
+		}
+	}
+	if in.IsCreate() && !hasName(in) {
+		return nil, errors.AttributeExpected("group.name")
+	}
+
+	if top.Has("_owner") {
+		if top.IsNull("_owner") {
+			return nil, errors.InvalidValue("_owner", "a group always has an owner")
+		}
+		s, err := acl.DecodeRef(top.M["_owner"], "_owner")
+		if err != nil {
+			return nil, err
+		}
+		in.Owner = &s
+	}
+	if in.ACL, in.ACLSet, err = acl.Decode(top.M["_acl"], "_acl", rights.GroupACLRights); err != nil {
+		return nil, err
+	}
+	if sr := top.M["_system_rights"]; sr != nil {
+		if in.SystemRights, err = rights.DecodeSystemRights(sr, "_system_rights"); err != nil {
+			return nil, err
+		}
+		in.SystemRightsSet = true
+	}
+	return in, nil
+}
+
+// hasName: a group needs a name or a displayname in at least one culture.
+func hasName(in *Input) bool { return in.Name != nil || len(in.Displayname) > 0 }
+
+func optionalText(o input.Object, key string, max int, dst **string, set *bool,
+	check func(s, path string, max int) error) error {
+	if *set = o.Has(key); !*set {
+		return nil
+	}
+	s, has, err := o.String(key)
+	if err != nil || !has {
+		return err
+	}
+	if err := check(s, o.At(key), max); err != nil {
+		return err
+	}
+	*dst = &s
+	return nil
+}

@@ -1,0 +1,166 @@
+package group
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gorilla/mux"
+	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/policy"
+	"github.com/groupd/groupd/rights"
+	"github.com/groupd/groupd/web"
+)
+
+// Handler serves /api/v1/group.
+type Handler struct {
+	store     *Store
+	authz     Authorizer
+	principal func(*http.Request) *policy.Principal
+}
+
+// NewHandler returns the group API on store. principal returns the
+// authenticated principal of a request that passed the session middleware.
+func NewHandler(store *Store, authz Authorizer, principal func(*http.Request) *policy.Principal) *Handler {
+	return &Handler{store: store, authz: authz, principal: principal}
+}
+
+// Register mounts the routes on r behind requireAuth.
+func (h *Handler) Register(r *mux.Router, requireAuth func(http.Handler) http.Handler) {
+	r.Handle("/api/v1/group", requireAuth(web.Handle(h.list))).Methods(http.MethodGet)
+	r.Handle("/api/v1/group", requireAuth(web.Handle(h.create))).Methods(http.MethodPut)
+	r.Handle("/api/v1/group", requireAuth(web.Handle(h.update))).Methods(http.MethodPost)
+	r.Handle("/api/v1/group/{id}", requireAuth(web.Handle(h.get))).Methods(http.MethodGet)
+	r.Handle("/api/v1/group/{id}", requireAuth(web.Handle(h.delete))).Methods(http.MethodDelete)
+}
+
+// requireSystemGroup: reading groups needs the system right system.group.
+func (h *Handler) requireSystemGroup(p *policy.Principal) error {
+	if !h.authz.HasSystemRight(p, rights.SystemGroup, "") {
+		return errors.NoSystemRight(rights.SystemGroup)
+	}
+	return nil
+}
+
+func (h *Handler) list(w http.ResponseWriter, r *http.Request) error {
+	p := h.principal(r)
+	if err := h.requireSystemGroup(p); err != nil {
+		return err
+	}
+	f, err := parseFilter(r)
+	if err != nil {
+		return err
+	}
+	groups, total, err := h.store.List(r.Context(), p, f)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("X-Total-Count", strconv.Itoa(total))
+	return web.JSON(w, groups)
+}
+
+func (h *Handler) get(w http.ResponseWriter, r *http.Request) error {
+	p := h.principal(r)
+	if err := h.requireSystemGroup(p); err != nil {
+		return err
+	}
+	id, err := web.PathInt64(r, "id")
+	if err != nil {
+		return err
+	}
+	g, err := h.store.Get(r.Context(), p, id)
+	if err != nil {
+		return err
+	}
+	if g == nil {
+		// easydb: "If id was specified and no group was found, this call
+		// returns an empty array."
+		w.Header().Set("X-Total-Count", "0")
+		return web.JSON(w, []*Group{})
+	}
+	if ok, err := h.authz.Can(p, rights.BagRead, g.PolicyObject()); err != nil {
+		return errors.ServerGeneric(err)
+	} else if !ok {
+		return errors.InsufficientRights("read", "group", strconv.FormatInt(id, 10), rights.BagRead)
+	}
+	w.Header().Set("X-Total-Count", "1")
+	return web.JSON(w, []*Group{g})
+}
+
+func (h *Handler) create(w http.ResponseWriter, r *http.Request) error { return h.write(w, r, true) }
+func (h *Handler) update(w http.ResponseWriter, r *http.Request) error { return h.write(w, r, false) }
+
+// write serves PUT (create only) and POST (update; an item without _id is a
+// create, as the official easydb migration tool sends them).
+func (h *Handler) write(w http.ResponseWriter, r *http.Request, createOnly bool) error {
+	var body any
+	if err := web.DecodeJSON(r, &body); err != nil {
+		return err
+	}
+	items, err := DecodeBody(body, createOnly)
+	if err != nil {
+		return err
+	}
+	groups, err := h.store.Write(r.Context(), h.principal(r), items)
+	if err != nil {
+		return err
+	}
+	return web.JSON(w, groups)
+}
+
+func (h *Handler) delete(w http.ResponseWriter, r *http.Request) error {
+	id, err := web.PathInt64(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := h.store.Delete(r.Context(), h.principal(r), id); err != nil {
+		return err
+	}
+	return web.JSON(w, struct{}{})
+}
+
+// parseFilter reads limit, offset, type, name, reference and member.
+func parseFilter(r *http.Request) (Filter, error) {
+	q := r.URL.Query()
+	f := Filter{Limit: MaxLimit}
+	var err error
+	if f.Limit, err = queryInt(q.Get("limit"), "limit", MaxLimit, 0, MaxLimit); err != nil {
+		return f, err
+	}
+	if f.Offset, err = queryInt(q.Get("offset"), "offset", 0, 0, 1<<31-1); err != nil {
+		return f, err
+	}
+	if t := q.Get("type"); t != "" {
+		for _, typ := range strings.Split(t, ",") {
+			typ = strings.TrimSpace(typ)
+			if typ != "easydb" && typ != "system" && !rights.IsCustomGroupType(typ) {
+				return f, errors.InvalidValue("type", `comma list of "easydb", "system" or "custom-<name>" expected`)
+			}
+			f.Types = append(f.Types, typ)
+		}
+	}
+	f.Name = q.Get("name")
+	if q.Has("reference") {
+		ref := q.Get("reference")
+		f.Reference = &ref
+	}
+	if m := q.Get("member"); m != "" {
+		id, err := strconv.ParseInt(m, 10, 64)
+		if err != nil || id <= 0 {
+			return f, errors.InvalidValue("member", "user id expected")
+		}
+		f.Member = id
+	}
+	return f, nil
+}
+
+func queryInt(s, name string, def, lo, hi int) (int, error) {
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < lo || n > hi {
+		return 0, errors.InvalidValue(name, "integer from "+strconv.Itoa(lo)+" to "+strconv.Itoa(hi)+" expected")
+	}
+	return n, nil
+}

@@ -1,0 +1,245 @@
+// Package input reads request bodies decoded with json.Decoder.UseNumber
+// (maps, slices, json.Number, strings, bools, nil) and validates them field by
+// field, naming the attribute's path in every error (error.api.type_mismatch,
+// error.api.attribute_expected, error.api.attribute_not_accepted,
+// error.api.invalid_value), so that a client learns exactly what is wrong.
+package input
+
+import (
+	"encoding/json"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/groupd/groupd/errors"
+)
+
+// Object is a JSON object at a path.
+type Object struct {
+	Path string
+	M    map[string]any
+}
+
+// AsObject asserts that v is an object.
+func AsObject(v any, path string) (Object, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return Object{}, errors.TypeMismatch(path, "object")
+	}
+	return Object{Path: path, M: m}, nil
+}
+
+// AsArray asserts that v is an array.
+func AsArray(v any, path string) ([]any, error) {
+	a, ok := v.([]any)
+	if !ok {
+		return nil, errors.TypeMismatch(path, "array")
+	}
+	return a, nil
+}
+
+// At is the path of key inside o.
+func (o Object) At(key string) string {
+	if o.Path == "" {
+		return key
+	}
+	return o.Path + "." + key
+}
+
+// Only refuses keys outside allowed (error.api.attribute_not_accepted),
+// checking keys in sorted order so the error is deterministic.
+func (o Object) Only(allowed ...string) error {
+	keys := make([]string, 0, len(o.M))
+	for k := range o.M {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		found := false
+		for _, a := range allowed {
+			if a == k {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return errors.AttributeNotAccepted(o.At(k))
+		}
+	}
+	return nil
+}
+
+// Has reports whether key is present (even as null).
+func (o Object) Has(key string) bool { _, ok := o.M[key]; return ok }
+
+// IsNull reports whether key is absent or null.
+func (o Object) IsNull(key string) bool { return o.M[key] == nil }
+
+// Object returns the object at key; required: absent or null is an error.
+func (o Object) Object(key string) (Object, error) {
+	v, ok := o.M[key]
+	if !ok || v == nil {
+		return Object{}, errors.AttributeExpected(o.At(key))
+	}
+	return AsObject(v, o.At(key))
+}
+
+// Int64 returns the integer at key; ok is false when absent or null.
+func (o Object) Int64(key string) (n int64, ok bool, err error) {
+	v := o.M[key]
+	if v == nil {
+		return 0, false, nil
+	}
+	n, err = Int64(v, o.At(key))
+	return n, err == nil, err
+}
+
+// Int64 asserts that v is an integer that fits int64.
+func Int64(v any, path string) (int64, error) {
+	num, isNum := v.(json.Number)
+	if !isNum {
+		return 0, errors.TypeMismatch(path, "integer")
+	}
+	n, err := strconv.ParseInt(string(num), 10, 64)
+	if err != nil {
+		f, ferr := num.Float64()
+		if ferr == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+			return int64(f), nil
+		}
+		if ferr == nil && f == math.Trunc(f) {
+			return 0, errors.InvalidValue(path, "integer out of range")
+		}
+		return 0, errors.TypeMismatch(path, "integer")
+	}
+	return n, nil
+}
+
+// ID returns a positive id at key; ok is false when absent or null.
+func (o Object) ID(key string) (id int64, ok bool, err error) {
+	id, ok, err = o.Int64(key)
+	if err == nil && ok && id <= 0 {
+		return 0, false, errors.InvalidValue(o.At(key), "positive integer expected")
+	}
+	return id, ok, err
+}
+
+// String returns the string at key; ok is false when absent or null.
+func (o Object) String(key string) (s string, ok bool, err error) {
+	v := o.M[key]
+	if v == nil {
+		return "", false, nil
+	}
+	s, isStr := v.(string)
+	if !isStr {
+		return "", false, errors.TypeMismatch(o.At(key), "string")
+	}
+	return s, true, nil
+}
+
+// Bool returns the boolean at key; ok is false when absent or null.
+func (o Object) Bool(key string) (b bool, ok bool, err error) {
+	v := o.M[key]
+	if v == nil {
+		return false, false, nil
+	}
+	b, isBool := v.(bool)
+	if !isBool {
+		return false, false, errors.TypeMismatch(o.At(key), "boolean")
+	}
+	return b, true, nil
+}
+
+// Time returns the RFC 3339 timestamp at key; ok is false when absent or null.
+func (o Object) Time(key string) (t time.Time, ok bool, err error) {
+	s, ok, err := o.String(key)
+	if err != nil || !ok {
+		return time.Time{}, false, err
+	}
+	t, perr := time.Parse(time.RFC3339Nano, s)
+	if perr != nil {
+		return time.Time{}, false, errors.InvalidValue(o.At(key), "RFC 3339 timestamp expected, e.g. 2026-01-31T12:00:00Z")
+	}
+	return t, true, nil
+}
+
+// Text validates a display text: 1 to max characters, none of them a
+// control or format character (zero-width joiners of emoji and scripts
+// excepted), and not only white space.
+func Text(s, path string, max int) error {
+	if !utf8.ValidString(s) {
+		return errors.InvalidValue(path, "invalid UTF-8")
+	}
+	n := utf8.RuneCountInString(s)
+	if n == 0 {
+		return errors.InvalidValue(path, "must not be empty")
+	}
+	if n > max {
+		return errors.InvalidValue(path, "at most "+strconv.Itoa(max)+" characters")
+	}
+	if strings.TrimSpace(s) == "" {
+		return errors.InvalidValue(path, "must not be blank")
+	}
+	for _, r := range s {
+		if r == '\u200c' || r == '\u200d' {
+			continue
+		}
+		if !unicode.IsGraphic(r) {
+			return errors.InvalidValue(path, "control and format characters are not allowed")
+		}
+	}
+	return nil
+}
+
+// LongText validates free text such as a comment: at most max characters,
+// control characters other than tab, newline and carriage return refused.
+func LongText(s, path string, max int) error {
+	if !utf8.ValidString(s) {
+		return errors.InvalidValue(path, "invalid UTF-8")
+	}
+	if utf8.RuneCountInString(s) > max {
+		return errors.InvalidValue(path, "at most "+strconv.Itoa(max)+" characters")
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' {
+			return errors.InvalidValue(path, "control characters are not allowed")
+		}
+	}
+	return nil
+}
+
+// Culture validates a culture key such as en-US or de-DE.
+func Culture(s, path string) error {
+	parts := strings.Split(s, "-")
+	ok := len(parts[0]) >= 2 && len(parts[0]) <= 3 && isLetters(parts[0], true)
+	for _, p := range parts[1:] {
+		ok = ok && len(p) >= 2 && len(p) <= 8 && isAlnum(p)
+	}
+	if !ok {
+		return errors.InvalidValue(path, "culture expected, e.g. en-US")
+	}
+	return nil
+}
+
+func isLetters(s string, lower bool) bool {
+	for _, r := range s {
+		if r < 'a' || r > 'z' {
+			if lower || r < 'A' || r > 'Z' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isAlnum(s string) bool {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
