@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/groupd/groupd/db"
 	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/session"
 	"github.com/groupd/groupd/web"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -45,6 +46,9 @@ type Config struct {
 	// RootPassword is root's password, set at first start only (when root has
 	// none yet). Empty at first start: one is generated and printed once.
 	RootPassword string
+	// Stderr receives what must reach the operator but never the log: the
+	// generated root password. nil: os.Stderr.
+	Stderr io.Writer
 	// InstanceName is reported in sessions (instance.name).
 	InstanceName string
 
@@ -76,6 +80,8 @@ type Main struct {
 	DB       *db.DB
 	Managed  *db.Managed // nil when DatabaseURL was given
 	Registry *prometheus.Registry
+	// Sessions is the session service; its RequireAuth guards the other APIs.
+	Sessions *session.Service
 
 	listener net.Listener
 	server   *http.Server

@@ -1,0 +1,164 @@
+package session
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// PasswordParams are the argon2id cost parameters of new password hashes.
+// Existing hashes keep the parameters written into their PHC string, so
+// changing these never locks anybody out.
+type PasswordParams struct {
+	Memory  uint32 // KiB
+	Time    uint32 // passes over the memory
+	Threads uint8  // lanes
+}
+
+// DefaultPasswordParams: 64 MiB, one pass, two lanes.
+//
+// Why these: argon2id's strength against GPU and ASIC guessing comes from
+// memory, not passes. 64 MiB is RFC 9106's "second recommended option"
+// memory size and well above OWASP's minimum for argon2id (19 MiB with t=2,
+// or 46 MiB with t=1); with t=1 a hash costs about 20-30 ms on one server
+// core, which keeps a login fast and a burst of logins affordable (hashing is
+// limited to GOMAXPROCS at a time, so 64 MiB per hash bounds the memory a
+// burst can take). Two lanes let the hash use two cores without doubling its
+// latency. Raise Time before lowering Memory if hashes ever become too cheap.
+var DefaultPasswordParams = PasswordParams{Memory: 64 * 1024, Time: 1, Threads: 2}
+
+const (
+	saltLen = 16
+	keyLen  = 32
+	// maxMemory caps the memory a stored hash may ask for (1 GiB), so that a
+	// corrupt or hostile hash cannot make a login allocate without bound.
+	maxMemory = 1 << 20
+)
+
+var (
+	// params are the parameters of new hashes; only tests change them.
+	paramsMu sync.RWMutex
+	params   = DefaultPasswordParams
+
+	// hashSlots limits concurrent argon2 computations to the number of CPUs:
+	// beyond that they only queue for the CPU while each holds its memory.
+	hashSlots = make(chan struct{}, runtime.GOMAXPROCS(0))
+)
+
+func currentParams() PasswordParams {
+	paramsMu.RLock()
+	defer paramsMu.RUnlock()
+	return params
+}
+
+// HashPassword returns the argon2id hash of pw as a PHC string,
+// $argon2id$v=19$m=65536,t=1,p=2$<salt>$<hash> (unpadded standard base64),
+// with a fresh random salt.
+func HashPassword(pw string) (string, error) {
+	salt := make([]byte, saltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("password salt: %w", err)
+	}
+	p := currentParams()
+	key := idKey([]byte(pw), salt, p, keyLen)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Time, p.Threads,
+		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// CheckPassword reports whether pw matches the PHC string phc, comparing in
+// constant time. A malformed phc never matches.
+func CheckPassword(phc, pw string) bool {
+	p, salt, want, ok := parsePHC(phc)
+	if !ok {
+		return false
+	}
+	got := idKey([]byte(pw), salt, p, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+func idKey(pw, salt []byte, p PasswordParams, n uint32) []byte {
+	hashSlots <- struct{}{}
+	defer func() { <-hashSlots }()
+	return argon2.IDKey(pw, salt, p.Time, p.Memory, p.Threads, n)
+}
+
+func parsePHC(phc string) (p PasswordParams, salt, key []byte, ok bool) {
+	// "", "argon2id", "v=19", "m=..,t=..,p=..", salt, hash
+	parts := strings.Split(phc, "$")
+	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
+		return p, nil, nil, false
+	}
+	var v int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &v); err != nil || v != argon2.Version {
+		return p, nil, nil, false
+	}
+	var m, t, threads uint64
+	if n, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &threads); err != nil || n != 3 {
+		return p, nil, nil, false
+	}
+	if m < 8 || m > maxMemory || t < 1 || t > 100 || threads < 1 || threads > 255 || m < 8*threads {
+		return p, nil, nil, false
+	}
+	b64 := base64.RawStdEncoding
+	salt, err := b64.DecodeString(parts[4])
+	if err != nil || len(salt) < 8 {
+		return p, nil, nil, false
+	}
+	key, err = b64.DecodeString(parts[5])
+	if err != nil || len(key) < 16 || len(key) > 64 {
+		return p, nil, nil, false
+	}
+	return PasswordParams{Memory: uint32(m), Time: uint32(t), Threads: uint8(threads)}, salt, key, true
+}
+
+// dummy is the hash that a login is checked against when its user does not
+// exist or has no password, so that "no such user" costs the same time as
+// "wrong password" and the two answers cannot be told apart.
+var dummy dummyHash
+
+type dummyHash struct {
+	mu  sync.Mutex
+	phc string
+}
+
+func (d *dummyHash) get() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.phc == "" {
+		var pw [24]byte
+		_, _ = rand.Read(pw[:])
+		phc, err := HashPassword(base64.RawURLEncoding.EncodeToString(pw[:]))
+		if err != nil {
+			// crypto/rand does not fail on supported platforms; a fixed
+			// salt still costs the same time.
+			p := currentParams()
+			phc = fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Time, p.Threads,
+				"c2FsdHNhbHRzYWx0c2FsdA", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+		}
+		d.phc = phc
+	}
+	return d.phc
+}
+
+func (d *dummyHash) reset() {
+	d.mu.Lock()
+	d.phc = ""
+	d.mu.Unlock()
+}
+
+// checkOrDummy checks pw against phc, or against the dummy hash when phc is
+// empty or malformed; the result is then always false.
+func checkOrDummy(phc, pw string) bool {
+	if _, _, _, ok := parsePHC(phc); ok {
+		return CheckPassword(phc, pw)
+	}
+	CheckPassword(dummy.get(), pw)
+	return false
+}

@@ -1,0 +1,60 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/groupd/groupd/db"
+	"github.com/groupd/groupd/errors"
+)
+
+// RootUserID is the system user root, created by the first migration
+// without a password.
+const RootUserID int64 = 1
+
+// ensureRootPassword gives root a password if it has none: password, or a
+// generated one that is printed once to out (never to the log). When several
+// processes start at once, each hashes its own candidate and the conditional
+// UPDATE lets exactly one win; only the winner prints.
+func ensureRootPassword(ctx context.Context, d *db.DB, password string, out io.Writer, log *slog.Logger) error {
+	var missing bool
+	err := d.QueryRowContext(ctx, `SELECT password_hash IS NULL FROM users WHERE id = $1`, RootUserID).Scan(&missing)
+	if err == sql.ErrNoRows || err == nil && !missing {
+		return nil
+	}
+	if err != nil {
+		return errors.Errorf("root password: %w", err)
+	}
+	generated := password == ""
+	if generated {
+		var b [18]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return errors.Errorf("root password: %w", err)
+		}
+		password = base64.RawURLEncoding.EncodeToString(b[:])
+	}
+	phc, err := HashPassword(password)
+	if err != nil {
+		return errors.Errorf("root password: %w", err)
+	}
+	res, err := d.ExecContext(ctx, `UPDATE users SET password_hash = $2, updated_at = now()
+		WHERE id = $1 AND password_hash IS NULL`, RootUserID, phc)
+	if err != nil {
+		return errors.Errorf("root password: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil // another process was first
+	}
+	if generated {
+		fmt.Fprintf(out, "groupd: generated password for user root: %s\n", password)
+		log.Warn("generated a password for user root and printed it once to stderr")
+	} else {
+		log.Info("set the password of user root from the configuration")
+	}
+	return nil
+}

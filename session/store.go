@@ -1,0 +1,336 @@
+package session
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"slices"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/policy"
+	"github.com/groupd/groupd/rights"
+	"github.com/lib/pq"
+)
+
+// The SQL of the package. Helpers take a querier: a *sql.Tx when a service
+// method needs several statements to be atomic, the *sql.DB itself for the
+// single statements of the hot path (a transaction would only add two round
+// trips to them).
+
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// sessionRow is a row of sessions. Once cached it is never modified.
+type sessionRow struct {
+	id         int64
+	hash       [tokenHashLen]byte
+	userID     int64 // 0: not authenticated
+	method     string
+	authAt     time.Time
+	language   string
+	createdAt  time.Time
+	lastUsedAt time.Time
+}
+
+const sessionColumns = `id, token_hash, COALESCE(user_id, 0), COALESCE(auth_method, ''),
+	COALESCE(authenticated_at, 'epoch'), COALESCE(language, ''), created_at, last_used_at`
+
+func scanSession(row interface{ Scan(...any) error }) (*sessionRow, error) {
+	var r sessionRow
+	var hash []byte
+	err := row.Scan(&r.id, &hash, &r.userID, &r.method, &r.authAt, &r.language, &r.createdAt, &r.lastUsedAt)
+	if err != nil {
+		return nil, err
+	}
+	copy(r.hash[:], hash)
+	return &r, nil
+}
+
+// cutoffs: a session is alive when last_used_at is after authCutoff (after
+// unauthCutoff when it is not authenticated).
+type cutoffs struct{ auth, unauth time.Time }
+
+const aliveCond = `last_used_at > CASE WHEN user_id IS NULL THEN $3::timestamptz ELSE $2::timestamptz END`
+
+func insertSession(ctx context.Context, q querier, hash []byte, language string, now time.Time) (*sessionRow, error) {
+	row := q.QueryRowContext(ctx, `INSERT INTO sessions (token_hash, language, created_at, last_used_at)
+		VALUES ($1, NULLIF($2, ''), $3, $3) RETURNING `+sessionColumns, hash, language, now)
+	r, err := scanSession(row)
+	if err != nil {
+		return nil, errors.Database(err)
+	}
+	return r, nil
+}
+
+// touchSession marks the live session with token hash as used at now and
+// returns it; nil when there is no such live session.
+func touchSession(ctx context.Context, q querier, hash []byte, c cutoffs, now time.Time) (*sessionRow, error) {
+	row := q.QueryRowContext(ctx, `UPDATE sessions SET last_used_at = GREATEST(last_used_at, $4)
+		WHERE token_hash = $1 AND `+aliveCond+` RETURNING `+sessionColumns, hash, c.auth, c.unauth, now)
+	r, err := scanSession(row)
+	if err == sql.ErrNoRows {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, errors.Database(err)
+	}
+	return r, nil
+}
+
+// setSessionUser authenticates session id as userID with method at at, or
+// deauthenticates it when userID is 0.
+func setSessionUser(ctx context.Context, q querier, id, userID int64, method string, at time.Time) (*sessionRow, error) {
+	row := q.QueryRowContext(ctx, `UPDATE sessions SET user_id = NULLIF($2, 0), auth_method = NULLIF($3, ''),
+		authenticated_at = CASE WHEN $2 = 0 THEN NULL ELSE $4::timestamptz END,
+		last_used_at = GREATEST(last_used_at, $4)
+		WHERE id = $1 RETURNING `+sessionColumns, id, userID, method, at)
+	r, err := scanSession(row)
+	if err == sql.ErrNoRows {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, errors.Database(err)
+	}
+	return r, nil
+}
+
+func setSessionLanguage(ctx context.Context, q querier, id int64, language string) (*sessionRow, error) {
+	row := q.QueryRowContext(ctx, `UPDATE sessions SET language = $2 WHERE id = $1 RETURNING `+sessionColumns,
+		id, language)
+	r, err := scanSession(row)
+	if err == sql.ErrNoRows {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, errors.Database(err)
+	}
+	return r, nil
+}
+
+// deleteDeadSessions deletes, in batches, sessions that are no longer alive.
+func deleteDeadSessions(ctx context.Context, q querier, c cutoffs) (int64, error) {
+	const batch = 5000
+	var total int64
+	for {
+		res, err := q.ExecContext(ctx, `DELETE FROM sessions WHERE id IN (
+			SELECT id FROM sessions WHERE last_used_at <= $2 AND (user_id IS NULL OR last_used_at <= $1) LIMIT $3)`,
+			c.auth, c.unauth, batch)
+		if err != nil {
+			return total, errors.Database(err)
+		}
+		n, _ := res.RowsAffected()
+		total += n
+		if n < batch {
+			return total, nil
+		}
+	}
+}
+
+// --- login ------------------------------------------------------------------
+
+// loginLockClass namespaces the per-login advisory locks ("log").
+const loginLockClass = 0x6c6f67
+
+// lockLogin serialises, until the end of tx, every attempt on the same login
+// key across all processes, so that counting and recording failures cannot
+// interleave.
+func lockLogin(ctx context.Context, tx *sql.Tx, key string) error {
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, loginLockClass, key); err != nil {
+		return errors.Database(err)
+	}
+	return nil
+}
+
+// findBlockedUntil reports until when key is blocked: when at least max
+// failures lie after since, the block lasts until the max-th newest of them
+// leaves the window.
+func findBlockedUntil(ctx context.Context, tx *sql.Tx, key string, since time.Time, max int, window time.Duration) (time.Time, bool, error) {
+	var at time.Time
+	err := tx.QueryRowContext(ctx, `SELECT at FROM login_failures WHERE login = $1 AND at > $2
+		ORDER BY at DESC OFFSET $3 LIMIT 1`, key, since, max-1).Scan(&at)
+	if err == sql.ErrNoRows {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, errors.Database(err)
+	}
+	return at.Add(window), true, nil
+}
+
+func insertLoginFailure(ctx context.Context, tx *sql.Tx, key string, at time.Time) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO login_failures (login, at) VALUES ($1, $2)`, key, at); err != nil {
+		return errors.Database(err)
+	}
+	return nil
+}
+
+func deleteLoginFailures(ctx context.Context, tx *sql.Tx, key string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM login_failures WHERE login = $1`, key); err != nil {
+		return errors.Database(err)
+	}
+	return nil
+}
+
+func deleteOldLoginFailures(ctx context.Context, q querier, before time.Time) error {
+	if _, err := q.ExecContext(ctx, `DELETE FROM login_failures WHERE at <= $1`, before); err != nil {
+		return errors.Database(err)
+	}
+	return nil
+}
+
+// loginUser is the user a login names.
+type loginUser struct {
+	id            int64
+	passwordHash  string
+	loginDisabled bool
+}
+
+// findLoginUser finds the user whose login is login, or else who has login
+// as an e-mail address marked use_for_login (case-insensitive); nil if none.
+func findLoginUser(ctx context.Context, tx *sql.Tx, login string) (*loginUser, error) {
+	var u loginUser
+	err := tx.QueryRowContext(ctx, `SELECT id, COALESCE(password_hash, ''), login_disabled FROM (
+			SELECT u.id, u.password_hash, u.login_disabled, 0 AS rank FROM users u WHERE u.login = $1
+			UNION ALL
+			SELECT u.id, u.password_hash, u.login_disabled, 1 FROM user_emails e JOIN users u ON u.id = e.user_id
+			WHERE e.use_for_login AND lower(e.email) = lower($1)
+		) c ORDER BY rank LIMIT 1`, login).Scan(&u.id, &u.passwordHash, &u.loginDisabled)
+	if err == sql.ErrNoRows {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, errors.Database(err)
+	}
+	return &u, nil
+}
+
+// --- the principal ----------------------------------------------------------
+
+// identity is what a session's user id resolves to. Once cached it is never
+// modified.
+type identity struct {
+	principal     *policy.Principal
+	loginDisabled bool
+	language      string // the user's frontend_language
+}
+
+// computedGroups are every group id that policy.SystemGroupsFor can return;
+// the query loads their system rights, the user's type then decides which
+// apply.
+var computedGroups = func() []int64 {
+	ids := append(policy.SystemGroupsFor("system"), policy.SystemGroupsFor("easydb")...)
+	slices.Sort(ids)
+	return slices.Compact(ids)
+}()
+
+// findIdentity resolves a user into its principal in one query: the user
+// row, its static groups, and the system rights of those groups and of the
+// computed system groups. nil when the user does not exist.
+func findIdentity(ctx context.Context, q querier, userID int64) (*identity, error) {
+	var (
+		typ, login, language string
+		loginDisabled        bool
+		userRights           []byte
+		static               pq.Int64Array
+		groupRights          []byte
+	)
+	err := q.QueryRowContext(ctx, `SELECT u.type, COALESCE(u.login, ''), COALESCE(u.frontend_language, ''),
+			u.login_disabled, u.system_rights, m.ids,
+			COALESCE((SELECT jsonb_object_agg(g.id, g.system_rights) FROM groups g
+				WHERE g.id = ANY(m.ids || $2::bigint[]) AND g.system_rights <> '{}'), '{}')
+		FROM users u
+		CROSS JOIN LATERAL (SELECT COALESCE(array_agg(group_id ORDER BY group_id), '{}') AS ids
+			FROM memberships WHERE user_id = u.id) m
+		WHERE u.id = $1`, userID, pq.Array(computedGroups)).
+		Scan(&typ, &login, &language, &loginDisabled, &userRights, &static, &groupRights)
+	if err == sql.ErrNoRows {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, errors.Database(err)
+	}
+	p := &policy.Principal{
+		UserID:       userID,
+		Login:        login,
+		UserType:     typ,
+		Groups:       []int64(static),
+		SystemGroups: policy.SystemGroupsFor(typ),
+	}
+	if p.Groups == nil {
+		p.Groups = []int64{}
+	}
+	own, err := decodeRights(userRights)
+	if err != nil {
+		return nil, errors.Database(errors.Errorf("user %d system_rights: %w", userID, err))
+	}
+	var byGroup map[string]json.RawMessage
+	if err := json.Unmarshal(groupRights, &byGroup); err != nil {
+		return nil, errors.Database(errors.Errorf("group system_rights: %w", err))
+	}
+	// Union in a fixed order (user first, then groups by id), so that a
+	// non-boolean parameter set differently in two places always resolves
+	// to the same value.
+	ids := make([]int64, 0, len(byGroup))
+	for k := range byGroup {
+		id, err := strconv.ParseInt(k, 10, 64)
+		if err != nil {
+			return nil, errors.Database(errors.Errorf("group id %q: %w", k, err))
+		}
+		if p.InGroup(id) {
+			ids = append(ids, id)
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	all := []rights.Map{own}
+	for _, id := range ids {
+		m, err := decodeRights(byGroup[strconv.FormatInt(id, 10)])
+		if err != nil {
+			return nil, errors.Database(errors.Errorf("group %d system_rights: %w", id, err))
+		}
+		all = append(all, m)
+	}
+	p.SystemRights = rights.Union(all...)
+	return &identity{principal: p, loginDisabled: loginDisabled, language: language}, nil
+}
+
+// decodeRights reads a stored rights map, keeping numbers as json.Number as
+// the API's decoder does.
+func decodeRights(b []byte) (rights.Map, error) {
+	m := rights.Map{}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// --- the session body ---------------------------------------------------------
+
+// findSessionView loads what the session body shows of the user and its
+// groups (short formats), fresh, so that renames show at once; which groups
+// it shows is the principal's business. ok is false when the user is gone.
+func findSessionView(ctx context.Context, q querier, userID int64, groupIDs []int64) (user json.RawMessage, groups json.RawMessage, ok bool, err error) {
+	err = q.QueryRowContext(ctx, `SELECT json_build_object('_basetype', 'user', 'user', json_build_object(
+			'_id', u.id, '_version', u.version, 'login', u.login, 'type', u.type,
+			'_generated_displayname', COALESCE(NULLIF(u.displayname, ''),
+				NULLIF(trim(concat_ws(' ', u.first_name, u.last_name)), ''), u.login, ''))),
+		COALESCE((SELECT json_agg(json_build_object('_basetype', 'group', 'group', json_build_object(
+				'_id', g.id, 'name', g.name, 'type', g.type, '_displayname', g.displayname)) ORDER BY g.id)
+			FROM groups g WHERE g.id = ANY($2::bigint[])), '[]')
+		FROM users u WHERE u.id = $1`, userID, pq.Array(groupIDs)).Scan(&user, &groups)
+	if err == sql.ErrNoRows {
+		return nil, nil, false, nil
+	}
+	if err != nil {
+		return nil, nil, false, errors.Database(err)
+	}
+	return user, groups, true, nil
+}
