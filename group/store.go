@@ -39,11 +39,10 @@ type Authorizer interface {
 	HasSystemRight(p *policy.Principal, name, param string) bool
 }
 
-// Notifier tells every groupd process what a write changed (package session
-// implements it with pg_notify in the write's transaction).
-type Notifier interface {
-	NotifyGroups(ctx context.Context, tx *sql.Tx, groupIDs ...int64) error
-}
+// Notifier tells every groupd process, in the write's transaction, that the
+// system rights or the existence of groups changed (session.NotifyGroups,
+// with pg_notify, delivered at commit).
+type Notifier func(ctx context.Context, tx *sql.Tx, groupIDs ...int64) error
 
 // Store keeps groups in PostgreSQL. Each method runs in one transaction.
 type Store struct {

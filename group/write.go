@@ -111,7 +111,7 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, items []*Input) 
 		if len(changedRights) > 0 && s.notify != nil {
 			// Members' combined system rights changed: every process drops
 			// its cached principals of these groups when this commits.
-			return s.notify.NotifyGroups(ctx, tx, changedRights...)
+			return s.notify(ctx, tx, changedRights...)
 		}
 		return nil
 	})
@@ -601,6 +601,9 @@ func execRecords(ctx context.Context, tx *sql.Tx, query string, records any, arg
 	if err != nil {
 		return errors.ServerGeneric(err)
 	}
+	if string(b) == "null" { // a nil slice: no records
+		b = []byte("[]")
+	}
 	if _, err := tx.ExecContext(ctx, query, append([]any{string(b)}, args...)...); err != nil {
 		return uniqueViolation(err)
 	}
@@ -684,7 +687,7 @@ func (s *Store) Delete(ctx context.Context, p *policy.Principal, id int64) error
 			return err
 		}
 		if s.notify != nil {
-			return s.notify.NotifyGroups(ctx, tx, id)
+			return s.notify(ctx, tx, id)
 		}
 		return nil
 	})

@@ -76,8 +76,20 @@ func MustStartServerOn(tb testing.TB, databaseURL string, configure ...func(*ser
 		if err := m.Close(); err != nil {
 			tb.Errorf("stop server: %v", err)
 		}
+		if tb.Failed() {
+			// The server's side of a failure: causes of 500s are only here.
+			tb.Logf("server log:\n%s", lastLines(logs.String(), 40))
+		}
 	})
 	return &Server{Main: m, Logs: logs, t: tb}
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }
 
 // RootPassword is root's password in every test server.
@@ -102,18 +114,22 @@ func (r *Response) JSON(tb testing.TB, v any) {
 func (s *Server) Do(tb testing.TB, method, path string, body any, header ...string) *Response {
 	tb.Helper()
 	var rd io.Reader
+	var raw []byte
 	switch b := body.(type) {
 	case nil:
 	case string:
-		rd = strings.NewReader(b)
+		raw = []byte(b)
 	case []byte:
-		rd = bytes.NewReader(b)
+		raw = b
 	default:
 		j, err := json.Marshal(b)
 		if err != nil {
 			tb.Fatal(err)
 		}
-		rd = bytes.NewReader(j)
+		raw = j
+	}
+	if body != nil {
+		rd = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequest(method, s.URL()+path, rd)
 	if err != nil {
@@ -134,6 +150,7 @@ func (s *Server) Do(tb testing.TB, method, path string, body any, header ...stri
 	if err != nil {
 		tb.Fatal(err)
 	}
+	contractFor(tb, s.URL()).check(tb, req, raw, resp, b)
 	return &Response{Response: resp, Body: b}
 }
 

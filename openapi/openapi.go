@@ -52,3 +52,13 @@ func Handler() (http.Handler, error) {
 		w.Write(b)
 	}), nil
 }
+
+// Parse returns a fresh copy of the document, for callers that adjust it
+// (tests point its servers at a test server).
+func Parse() (*openapi3.T, error) {
+	d, err := openapi3.NewLoader().LoadFromData(source)
+	if err != nil {
+		return nil, err
+	}
+	return d, d.Validate(context.Background())
+}

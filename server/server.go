@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/groupd/groupd/db"
 	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/session"
 	"github.com/groupd/groupd/web"
 	"github.com/prometheus/client_golang/prometheus"
@@ -82,6 +83,8 @@ type Main struct {
 	Registry *prometheus.Registry
 	// Sessions is the session service; its RequireAuth guards the other APIs.
 	Sessions *session.Service
+	// Policy decides what principals may do.
+	Policy *policy.Engine
 
 	listener net.Listener
 	server   *http.Server

@@ -2,8 +2,13 @@ package server
 
 import (
 	"context"
+	"net/http"
 
 	"github.com/gorilla/mux"
+	"github.com/groupd/groupd/audit"
+	"github.com/groupd/groupd/group"
+	"github.com/groupd/groupd/openapi"
+	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/session"
 )
 
@@ -25,5 +30,21 @@ func (m *Main) registerServices(ctx context.Context, r *mux.Router) error {
 	m.Sessions = sessions
 	m.closers = append(m.closers, sessions.Close)
 	sessions.Register(r)
+
+	engine, err := policy.New()
+	if err != nil {
+		return err
+	}
+	m.Policy = engine
+	principal := func(r *http.Request) *policy.Principal { return session.PrincipalFrom(r.Context()) }
+	groups := group.NewStore(m.DB, engine, session.NotifyGroups)
+	group.NewHandler(groups, engine, principal).Register(r, sessions.RequireAuth)
+	audit.NewHandler(audit.NewStore(m.DB.DB), engine.HasSystemRight, principal).Register(r, sessions.RequireAuth)
+
+	doc, err := openapi.Handler()
+	if err != nil {
+		return err
+	}
+	r.Handle("/api/v1/openapi.json", doc).Methods(http.MethodGet)
 	return nil
 }
