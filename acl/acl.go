@@ -4,6 +4,7 @@
 package acl
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/groupd/groupd/rights"
@@ -21,9 +22,13 @@ type Entry struct {
 	WhoOwner   bool
 	Rights     rights.Map  // as the client sent it (echoed verbatim)
 	Mask       rights.Mask // Rights with implications, as bits
-	Active     bool
-	From, To   *time.Time // the "when" window; nil ends are open
-	Created    time.Time
+	// Stored is Rights as stored (jsonb text) for entries read from the
+	// database, where Rights stays nil until RightsMap is asked for:
+	// output needs only the text, decisions only the Mask.
+	Stored   json.RawMessage
+	Active   bool
+	From, To *time.Time // the "when" window; nil ends are open
+	Created  time.Time
 }
 
 // InEffect reports whether the entry grants anything at now: it is active
@@ -39,6 +44,19 @@ func (e *Entry) InEffect(now time.Time) bool {
 		return false
 	}
 	return true
+}
+
+// RightsMap returns the entry's rights, decoding the stored text if needed.
+func (e *Entry) RightsMap() (rights.Map, error) {
+	if e.Rights != nil || e.Stored == nil {
+		return e.Rights, nil
+	}
+	var m rights.Map
+	if err := json.Unmarshal(e.Stored, &m); err != nil {
+		return nil, err
+	}
+	e.Rights = m
+	return m, nil
 }
 
 // MaskOf computes an entry's mask from its rights map.

@@ -161,9 +161,14 @@ func SameGrants(a, b []Entry) bool {
 		return false
 	}
 	for i := range a {
-		x, y := a[i], b[i]
+		x, y := &a[i], &b[i]
 		if x.WhoUserID != y.WhoUserID || x.WhoGroupID != y.WhoGroupID || x.WhoOwner != y.WhoOwner ||
-			x.Active != y.Active || !sameTime(x.From, y.From) || !sameTime(x.To, y.To) || !rights.Equal(x.Rights, y.Rights) {
+			x.Active != y.Active || !sameTime(x.From, y.From) || !sameTime(x.To, y.To) {
+			return false
+		}
+		xr, err1 := x.RightsMap()
+		yr, err2 := y.RightsMap()
+		if err1 != nil || err2 != nil || !rights.Equal(xr, yr) {
 			return false
 		}
 	}

@@ -65,11 +65,16 @@ type Ref struct {
 func (g *Group) IsSystem() bool { return g.Type == "system" }
 
 // --- output: easydb's full format ----------------------------------------
+//
+// The output types are concrete structs, never map[string]any, and stored
+// JSON (rights, displaynames) passes through as json.RawMessage: a listing of
+// 1,000 groups with 10,000 ACL entries is encoded without reflection over
+// maps and without decoding what the database already holds as JSON.
 
 type fullFormat struct {
 	Basetype        string           `json:"_basetype"`
 	Group           groupBody        `json:"group"`
-	Owner           any              `json:"_owner"`
+	Owner           shortFormat      `json:"_owner"`
 	ACL             []aclOut         `json:"_acl"`
 	SystemRights    rights.Map       `json:"_system_rights"`
 	HasACL          bool             `json:"_has_acl"`
@@ -93,12 +98,12 @@ type groupBody struct {
 }
 
 type aclOut struct {
-	ID          int64      `json:"_id"`
-	Who         any        `json:"who"`
-	Rights      rights.Map `json:"rights"`
-	Active      bool       `json:"active"`
-	When        *whenOut   `json:"when,omitempty"`
-	DateCreated string     `json:"date_created"`
+	ID          int64           `json:"_id"`
+	Who         any             `json:"who"`
+	Rights      json.RawMessage `json:"rights"`
+	Active      bool            `json:"active"`
+	When        *whenOut        `json:"when,omitempty"`
+	DateCreated string          `json:"date_created"`
 }
 
 type whenOut struct {
@@ -106,31 +111,53 @@ type whenOut struct {
 	To   *string `json:"to"`
 }
 
+// shortFormat is a user or group in easydb's short format: exactly one of
+// User and Group is set.
+type shortFormat struct {
+	Basetype string      `json:"_basetype"`
+	User     *userShort  `json:"user,omitempty"`
+	Group    *groupShort `json:"group,omitempty"`
+}
+
+type userShort struct {
+	ID                   int64   `json:"_id"`
+	Login                *string `json:"login"`
+	Type                 string  `json:"type"`
+	GeneratedDisplayname string  `json:"_generated_displayname"`
+}
+
+type groupShort struct {
+	ID          int64           `json:"_id"`
+	Name        *string         `json:"name"`
+	Type        string          `json:"type"`
+	Displayname json.RawMessage `json:"_displayname,omitempty"`
+}
+
+type ownerMarker struct {
+	Owner bool `json:"_owner"`
+}
+
 // TimeFormat is how timestamps are written: RFC 3339 with seconds, UTC.
 const TimeFormat = time.RFC3339
 
 func formatTime(t time.Time) string { return t.UTC().Format(TimeFormat) }
 
-// ShortFormat is a user or group reference as easydb writes it in _owner,
-// _acl[].who and a user's _groups.
-func (r Ref) ShortFormat() any {
+// ShortFormat is r as easydb writes it in _owner, _acl[].who and a user's
+// _groups.
+func (r Ref) ShortFormat() shortFormat {
 	if r.Kind == "group" {
-		g := map[string]any{"_id": r.ID, "name": nullable(r.Name), "type": r.Type}
-		if len(r.GroupDisplayname) > 0 {
-			g["_displayname"] = r.GroupDisplayname
-		}
-		return map[string]any{"_basetype": "group", "group": g}
+		return shortFormat{Basetype: "group", Group: &groupShort{ID: r.ID, Name: nullable(r.Name), Type: r.Type,
+			Displayname: r.GroupDisplayname}}
 	}
-	return map[string]any{"_basetype": "user", "user": map[string]any{
-		"_id": r.ID, "login": nullable(r.Name), "type": r.Type, "_generated_displayname": r.Displayname,
-	}}
+	return shortFormat{Basetype: "user", User: &userShort{ID: r.ID, Login: nullable(r.Name), Type: r.Type,
+		GeneratedDisplayname: r.Displayname}}
 }
 
-func nullable(s string) any {
+func nullable(s string) *string {
 	if s == "" {
 		return nil
 	}
-	return s
+	return &s
 }
 
 // MarshalJSON writes g in easydb's full format.
@@ -152,10 +179,17 @@ func (g *Group) MarshalJSON() ([]byte, error) {
 		out.Group.Displayname = map[string]string{}
 	}
 	for i, e := range g.ACL {
-		a := aclOut{ID: e.ID, Rights: e.Rights, Active: e.Active, DateCreated: formatTime(e.Created)}
+		a := aclOut{ID: e.ID, Rights: e.Stored, Active: e.Active, DateCreated: formatTime(e.Created)}
+		if a.Rights == nil {
+			b, err := e.Rights.MarshalJSON()
+			if err != nil {
+				return nil, err
+			}
+			a.Rights = b
+		}
 		switch {
 		case e.WhoOwner:
-			a.Who = map[string]bool{"_owner": true}
+			a.Who = ownerMarker{Owner: true}
 		case i < len(g.ACLWho) && g.ACLWho[i].ID != 0:
 			a.Who = g.ACLWho[i].ShortFormat()
 		}
@@ -176,6 +210,25 @@ func (g *Group) MarshalJSON() ([]byte, error) {
 		out.GeneratedRights[name] = empty{}
 	}
 	return json.Marshal(out)
+}
+
+// MarshalList writes groups as a JSON array. It calls each group's
+// MarshalJSON itself, sparing encoding/json's re-validation of every
+// element's output.
+func MarshalList(groups []*Group) ([]byte, error) {
+	buf := make([]byte, 0, 4096*len(groups)+2)
+	buf = append(buf, '[')
+	for i, g := range groups {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		b, err := g.MarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		buf = append(buf, b...)
+	}
+	return append(buf, ']', '\n'), nil
 }
 
 // GeneratedRights is what _generated_rights shows: the caller's rights on

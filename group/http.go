@@ -56,7 +56,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.Header().Set("X-Total-Count", strconv.Itoa(total))
-	return web.JSON(w, groups)
+	return writeGroups(w, groups)
 }
 
 func (h *Handler) get(w http.ResponseWriter, r *http.Request) error {
@@ -84,7 +84,7 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) error {
 		return errors.InsufficientRights("read", "group", strconv.FormatInt(id, 10), rights.BagRead)
 	}
 	w.Header().Set("X-Total-Count", "1")
-	return web.JSON(w, []*Group{g})
+	return writeGroups(w, []*Group{g})
 }
 
 func (h *Handler) create(w http.ResponseWriter, r *http.Request) error { return h.write(w, r, true) }
@@ -105,7 +105,15 @@ func (h *Handler) write(w http.ResponseWriter, r *http.Request, createOnly bool)
 	if err != nil {
 		return err
 	}
-	return web.JSON(w, groups)
+	return writeGroups(w, groups)
+}
+
+func writeGroups(w http.ResponseWriter, groups []*Group) error {
+	body, err := MarshalList(groups)
+	if err != nil {
+		return errors.ServerGeneric(err)
+	}
+	return web.RawJSON(w, body)
 }
 
 func (h *Handler) delete(w http.ResponseWriter, r *http.Request) error {

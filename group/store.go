@@ -49,11 +49,34 @@ type Store struct {
 	db     *db.DB
 	authz  Authorizer
 	notify Notifier
+	// The statements that load groups by id, prepared once: planning them
+	// costs PostgreSQL more than running them (0.9 ms against 0.2 ms for one
+	// group), and they run on every read and write of a group.
+	find, findLocked, findACL, getOne *sql.Stmt
 }
 
-// NewStore returns a Store.
-func NewStore(d *db.DB, authz Authorizer, notify Notifier) *Store {
-	return &Store{db: d, authz: authz, notify: notify}
+// NewStore returns a Store; Close releases its prepared statements.
+func NewStore(ctx context.Context, d *db.DB, authz Authorizer, notify Notifier) (*Store, error) {
+	s := &Store{db: d, authz: authz, notify: notify}
+	var err error
+	if s.find, err = d.PrepareContext(ctx, findQuery); err != nil {
+		return nil, errors.Errorf("prepare: %w", err)
+	}
+	if s.findLocked, err = d.PrepareContext(ctx, findQuery+` FOR UPDATE OF g`); err != nil {
+		return nil, errors.Errorf("prepare: %w", err)
+	}
+	if s.findACL, err = d.PrepareContext(ctx, aclQuery); err != nil {
+		return nil, errors.Errorf("prepare: %w", err)
+	}
+	if s.getOne, err = d.PrepareContext(ctx, getQuery); err != nil {
+		return nil, errors.Errorf("prepare: %w", err)
+	}
+	return s, nil
+}
+
+// Close releases the prepared statements.
+func (s *Store) Close() error {
+	return errors.Join(s.find.Close(), s.findLocked.Close(), s.findACL.Close(), s.getOne.Close())
 }
 
 // PolicyObject is g as the policy engine sees it.
@@ -117,62 +140,62 @@ var visibleCond = fmt.Sprintf(`($4 OR g.id IN (
 
 const genDisplayname = `COALESCE(NULLIF(%[1]s.displayname, ''), NULLIF(trim(concat_ws(' ', %[1]s.first_name, %[1]s.last_name)), ''), %[1]s.login, '')`
 
-// selectFull is the full format of groups g, with owner and ACL in short
-// format, and the principal's mask: one query, whatever the number of groups.
+// selectFull is the full format of groups g, with the owner in short format
+// and the principal's mask (loadACLs adds the ACL entries): two queries,
+// whatever the number of groups.
 var selectFull = `SELECT g.id, g.version, g.type, g.name, g.displayname::text, g.comment, g.reference,
 	g.frontend_prefs::text, g.authorization_info, g.system_rights::text, g.created_at, g.updated_at,
 	COALESCE(g.owner_user_id, 0), COALESCE(g.owner_group_id, 0),
 	COALESCE(ou.login, og.name, ''), COALESCE(ou.type, og.type, ''), ` + fmt.Sprintf(genDisplayname, "ou") + `,
 	COALESCE(og.displayname::text, ''),
-	COALESCE((SELECT json_agg(json_build_object('id', a.id, 'wu', a.who_user_id, 'wg', a.who_group_id,
-		'wo', a.who_owner, 'rights', a.rights, 'mask', a.mask, 'active', a.active, 'from', a.valid_from,
-		'to', a.valid_to, 'created', a.created_at, 'name', COALESCE(wu.login, wg.name), 'type', COALESCE(wu.type, wg.type),
-		'disp', ` + fmt.Sprintf(genDisplayname, "wu") + `, 'gdisp', wg.displayname) ORDER BY a.position)
-		FROM group_acl a LEFT JOIN users wu ON wu.id = a.who_user_id LEFT JOIN groups wg ON wg.id = a.who_group_id
-		WHERE a.group_id = g.id), '[]'),
 	` + maskExpr + `
 	FROM groups g
 	LEFT JOIN users ou ON ou.id = g.owner_user_id
 	LEFT JOIN groups og ON og.id = g.owner_group_id`
 
-type aclRow struct {
-	ID      int64           `json:"id"`
-	WU      *int64          `json:"wu"`
-	WG      *int64          `json:"wg"`
-	WO      bool            `json:"wo"`
-	Rights  rights.Map      `json:"rights"`
-	Mask    rights.Mask     `json:"mask"`
-	Active  bool            `json:"active"`
-	From    *time.Time      `json:"from"`
-	To      *time.Time      `json:"to"`
-	Created time.Time       `json:"created"`
-	Name    *string         `json:"name"`
-	Type    *string         `json:"type"`
-	Disp    string          `json:"disp"`
-	GDisp   json.RawMessage `json:"gdisp"`
-}
-
 func scanGroup(rows *sql.Rows) (*Group, error) {
 	g := &Group{}
-	var displayname, systemRights, ownerDisp, aclJSON string
+	var displayname, systemRights, ownerDisp string
 	var frontendPrefs sql.NullString
 	var mask, ownerUser, ownerGroup int64
 	if err := rows.Scan(&g.ID, &g.Version, &g.Type, &g.Name, &displayname, &g.Comment, &g.Reference,
 		&frontendPrefs, &g.AuthorizationInfo, &systemRights, &g.CreatedAt, &g.UpdatedAt,
 		&ownerUser, &ownerGroup, &g.Owner.Name, &g.Owner.Type, &g.Owner.Displayname, &ownerDisp,
-		&aclJSON, &mask); err != nil {
+		&mask); err != nil {
 		return nil, err
 	}
+	g.setOwner(ownerUser, ownerGroup, ownerDisp)
+	return g, g.fill(displayname, frontendPrefs, systemRights, mask)
+}
+
+func (g *Group) setOwner(ownerUser, ownerGroup int64, ownerDisp string) {
 	if ownerGroup != 0 {
 		g.Owner.Kind, g.Owner.ID = "group", ownerGroup
 		g.Owner.GroupDisplayname, g.Owner.Displayname = json.RawMessage(ownerDisp), ""
 	} else {
 		g.Owner.Kind, g.Owner.ID = "user", ownerUser
 	}
-	return g, g.fill(displayname, frontendPrefs, systemRights, aclJSON, mask)
 }
 
-func (g *Group) fill(displayname string, frontendPrefs sql.NullString, systemRights, aclJSON string, mask int64) error {
+// appendEntry adds an ACL entry read from the database, with its subject.
+func (g *Group) appendEntry(e acl.Entry, who Ref, from, to sql.NullTime, groupDisplayname string) {
+	if from.Valid {
+		e.From = &from.Time
+	}
+	if to.Valid {
+		e.To = &to.Time
+	}
+	switch {
+	case e.WhoUserID != 0:
+		who.Kind, who.ID = "user", e.WhoUserID
+	case e.WhoGroupID != 0:
+		who.Kind, who.ID, who.Displayname, who.GroupDisplayname = "group", e.WhoGroupID, "", json.RawMessage(groupDisplayname)
+	}
+	g.ACL = append(g.ACL, e)
+	g.ACLWho = append(g.ACLWho, who)
+}
+
+func (g *Group) fill(displayname string, frontendPrefs sql.NullString, systemRights string, mask int64) error {
 	if err := json.Unmarshal([]byte(displayname), &g.Displayname); err != nil {
 		return err
 	}
@@ -182,43 +205,35 @@ func (g *Group) fill(displayname string, frontendPrefs sql.NullString, systemRig
 	if err := json.Unmarshal([]byte(systemRights), &g.SystemRights); err != nil {
 		return err
 	}
-	var entries []aclRow
-	if err := json.Unmarshal([]byte(aclJSON), &entries); err != nil {
-		return err
-	}
-	for _, r := range entries {
-		e := acl.Entry{ID: r.ID, WhoOwner: r.WO, Rights: r.Rights, Mask: r.Mask, Active: r.Active,
-			From: r.From, To: r.To, Created: r.Created}
-		var who Ref
-		if r.WU != nil {
-			e.WhoUserID = *r.WU
-			who = Ref{Kind: "user", ID: *r.WU, Displayname: r.Disp}
-		} else if r.WG != nil {
-			e.WhoGroupID = *r.WG
-			who = Ref{Kind: "group", ID: *r.WG, GroupDisplayname: r.GDisp}
-		}
-		if r.Name != nil {
-			who.Name = *r.Name
-		}
-		if r.Type != nil {
-			who.Type = *r.Type
-		}
-		g.ACL = append(g.ACL, e)
-		g.ACLWho = append(g.ACLWho, who)
-	}
 	g.Generated = rights.Mask(mask)
 	return nil
 }
 
+// getQuery reads one group with its ACL entries in one statement, one row
+// per entry (or one row with no entry): the read path of GET /group/<id> is
+// a single round trip, as a bare SELECT by primary key is.
+var getQuery = strings.Replace(selectFull, "\n\tFROM groups g", `,
+	acl.id, COALESCE(acl.who_user_id, 0), COALESCE(acl.who_group_id, 0), COALESCE(acl.who_owner, false),
+	acl.rights::text, COALESCE(acl.mask, 0), COALESCE(acl.active, false), acl.valid_from, acl.valid_to, acl.created_at,
+	COALESCE(acl.wname, ''), COALESCE(acl.wtype, ''), COALESCE(acl.wdisp, ''), COALESCE(acl.wgdisp, '')
+	FROM groups g`, 1) + `
+	LEFT JOIN LATERAL (SELECT a.*, COALESCE(wu.login, wg.name, '') AS wname, COALESCE(wu.type, wg.type, '') AS wtype,
+		` + fmt.Sprintf(genDisplayname, "wu") + ` AS wdisp, COALESCE(wg.displayname::text, '') AS wgdisp
+		FROM group_acl a LEFT JOIN users wu ON wu.id = a.who_user_id LEFT JOIN groups wg ON wg.id = a.who_group_id
+		WHERE a.group_id = g.id) acl ON true
+	WHERE g.id = $7 ORDER BY acl.position`
+
+var findQuery = selectFull + ` WHERE g.id = ANY($7::bigint[]) ORDER BY g.id`
+
 // findGroups loads the groups with the given ids in full format, in id order,
 // locking them for update when lock is set (in id order, so that concurrent
 // bulk writes cannot deadlock).
-func findGroups(ctx context.Context, tx *sql.Tx, p *policy.Principal, now time.Time, ids []int64, lock bool) ([]*Group, error) {
-	q := selectFull + ` WHERE g.id = ANY($7::bigint[]) ORDER BY g.id`
+func (s *Store) findGroups(ctx context.Context, tx *sql.Tx, p *policy.Principal, now time.Time, ids []int64, lock bool) ([]*Group, error) {
+	stmt := s.find
 	if lock {
-		q += ` FOR UPDATE OF g`
+		stmt = s.findLocked
 	}
-	rows, err := tx.QueryContext(ctx, q, append(principalArgs(p, now), pq.Array(ids))...)
+	rows, err := tx.StmtContext(ctx, stmt).QueryContext(ctx, append(principalArgs(p, now), pq.Array(ids))...)
 	if err != nil {
 		return nil, errors.Database(err)
 	}
@@ -234,22 +249,97 @@ func findGroups(ctx context.Context, tx *sql.Tx, p *policy.Principal, now time.T
 	if err := rows.Err(); err != nil {
 		return nil, errors.Database(err)
 	}
-	return out, nil
+	rows.Close()
+	return out, loadACLs(ctx, tx.StmtContext(ctx, s.findACL), out)
+}
+
+var aclQuery = `SELECT a.group_id, a.id, COALESCE(a.who_user_id, 0), COALESCE(a.who_group_id, 0),
+	a.who_owner, a.rights::text, a.mask, a.active, a.valid_from, a.valid_to, a.created_at,
+	COALESCE(wu.login, wg.name, ''), COALESCE(wu.type, wg.type, ''), ` + fmt.Sprintf(genDisplayname, "wu") + `,
+	COALESCE(wg.displayname::text, '')
+	FROM group_acl a LEFT JOIN users wu ON wu.id = a.who_user_id LEFT JOIN groups wg ON wg.id = a.who_group_id
+	WHERE a.group_id = ANY($1::bigint[]) ORDER BY a.group_id, a.position`
+
+// loadACLs fills in the ACL entries of groups, with their subjects in short
+// format, in one query for all of them. The rights stay as stored text
+// (acl.Entry.Stored): output passes it through, decisions use the mask.
+func loadACLs(ctx context.Context, stmt *sql.Stmt, groups []*Group) error {
+	if len(groups) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(groups))
+	byID := make(map[int64]*Group, len(groups))
+	for i, g := range groups {
+		ids[i], byID[g.ID] = g.ID, g
+	}
+	rows, err := stmt.QueryContext(ctx, pq.Array(ids))
+	if err != nil {
+		return errors.Database(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var groupID int64
+		var e acl.Entry
+		var who Ref
+		var stored, gdisp string
+		var from, to sql.NullTime
+		if err := rows.Scan(&groupID, &e.ID, &e.WhoUserID, &e.WhoGroupID, &e.WhoOwner, &stored, &e.Mask, &e.Active,
+			&from, &to, &e.Created, &who.Name, &who.Type, &who.Displayname, &gdisp); err != nil {
+			return errors.Database(err)
+		}
+		e.Stored = json.RawMessage(stored)
+		byID[groupID].appendEntry(e, who, from, to, gdisp)
+	}
+	if err := rows.Err(); err != nil {
+		return errors.Database(err)
+	}
+	return nil
 }
 
 // Get returns group id in full format with p's rights on it (Generated), or
 // nil when there is no such group. It does not decide whether p may read it.
 func (s *Store) Get(ctx context.Context, p *policy.Principal, id int64) (*Group, error) {
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	rows, err := s.getOne.QueryContext(ctx, append(principalArgs(p, s.db.Now()), id)...)
 	if err != nil {
 		return nil, errors.Database(err)
 	}
-	defer tx.Rollback()
-	gs, err := findGroups(ctx, tx, p, s.db.Now(), []int64{id}, false)
-	if err != nil || len(gs) == 0 {
-		return nil, err
+	defer rows.Close()
+	var g *Group
+	for rows.Next() {
+		row := &Group{}
+		var displayname, systemRights, ownerDisp string
+		var frontendPrefs sql.NullString
+		var mask, ownerUser, ownerGroup int64
+		var aclID sql.NullInt64
+		var e acl.Entry
+		var who Ref
+		var stored sql.NullString
+		var from, to, created sql.NullTime
+		var gdisp string
+		if err := rows.Scan(&row.ID, &row.Version, &row.Type, &row.Name, &displayname, &row.Comment, &row.Reference,
+			&frontendPrefs, &row.AuthorizationInfo, &systemRights, &row.CreatedAt, &row.UpdatedAt,
+			&ownerUser, &ownerGroup, &row.Owner.Name, &row.Owner.Type, &row.Owner.Displayname, &ownerDisp, &mask,
+			&aclID, &e.WhoUserID, &e.WhoGroupID, &e.WhoOwner, &stored, &e.Mask, &e.Active, &from, &to, &created,
+			&who.Name, &who.Type, &who.Displayname, &gdisp); err != nil {
+			return nil, errors.Database(err)
+		}
+		if g == nil {
+			g = row
+			g.setOwner(ownerUser, ownerGroup, ownerDisp)
+			if err := g.fill(displayname, frontendPrefs, systemRights, mask); err != nil {
+				return nil, errors.Database(err)
+			}
+		}
+		if !aclID.Valid {
+			continue
+		}
+		e.ID, e.Stored, e.Created = aclID.Int64, json.RawMessage(stored.String), created.Time
+		g.appendEntry(e, who, from, to, gdisp)
 	}
-	return gs[0], nil
+	if err := rows.Err(); err != nil {
+		return nil, errors.Database(err)
+	}
+	return g, nil
 }
 
 // List returns the page of groups p may see (bag_read) that match f, ordered
@@ -310,7 +400,8 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Gro
 	if err := rows.Err(); err != nil {
 		return nil, 0, errors.Database(err)
 	}
-	return out, total, nil
+	rows.Close()
+	return out, total, loadACLs(ctx, tx.StmtContext(ctx, s.findACL), out)
 }
 
 func escapeLike(s string) string {

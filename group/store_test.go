@@ -151,7 +151,10 @@ func TestSQLMatchesPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	engine.SetClock(func() time.Time { return now })
-	store := NewStore(d, engine, nil)
+	store, err := NewStore(context.Background(), d, engine, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 
 	seed := time.Now().UnixNano()
@@ -180,7 +183,7 @@ func TestSQLMatchesPolicy(t *testing.T) {
 				got = append(got, g.ID)
 			}
 			tx, _ := d.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-			all, err := findGroups(ctx, tx, p, now, append(slices.Clone(w.groups), policy.GroupAll, policy.GroupNonSystem), false)
+			all, err := store.findGroups(ctx, tx, p, now, append(slices.Clone(w.groups), policy.GroupAll, policy.GroupNonSystem), false)
 			tx.Rollback()
 			if err != nil {
 				t.Fatal(err)

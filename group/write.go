@@ -54,7 +54,7 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, items []*Input) 
 	now := s.db.Now()
 	var out []*Group
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		current, err := findGroups(ctx, tx, p, now, updateIDs, true)
+		current, err := s.findGroups(ctx, tx, p, now, updateIDs, true)
 		if err != nil {
 			return err
 		}
@@ -83,7 +83,7 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, items []*Input) 
 		for i, pl := range plans {
 			ids[i] = pl.id
 		}
-		written, err := findGroups(ctx, tx, p, now, ids, false)
+		written, err := s.findGroups(ctx, tx, p, now, ids, false)
 		if err != nil {
 			return err
 		}
@@ -255,7 +255,7 @@ func keepEntryIDs(entries, current []acl.Entry) []acl.Entry {
 		old[e.ID] = e
 	}
 	out := make([]acl.Entry, len(entries))
-	for i, e := range entries {
+	for i, e := range entries { // new entries come decoded from the request
 		if o, ok := old[e.ID]; ok && e.ID != 0 {
 			e.Created = o.Created
 			delete(old, e.ID) // an id is kept once
@@ -655,7 +655,7 @@ func nextIDs(ctx context.Context, tx *sql.Tx, table string, n int) ([]int64, err
 func (s *Store) Delete(ctx context.Context, p *policy.Principal, id int64) error {
 	now := s.db.Now()
 	return s.db.InTx(ctx, func(tx *sql.Tx) error {
-		gs, err := findGroups(ctx, tx, p, now, []int64{id}, true)
+		gs, err := s.findGroups(ctx, tx, p, now, []int64{id}, true)
 		if err != nil {
 			return err
 		}

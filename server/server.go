@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"time"
 
@@ -42,7 +43,8 @@ type Config struct {
 	ShutdownTimeout time.Duration // how long in-flight requests may take to finish on stop
 	DBMaxOpenConns  int
 	DBMaxIdleConns  int
-	ManagedNoFsync  bool // managed PostgreSQL without fsync: throwaway clusters only
+	ManagedNoFsync  bool   // managed PostgreSQL without fsync: throwaway clusters only
+	PprofAddr       string // if set, net/http/pprof listens here (keep it on loopback)
 
 	// RootPassword is root's password, set at first start only (when root has
 	// none yet). Empty at first start: one is generated and printed once.
@@ -154,6 +156,11 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.server.Serve(m.listener) }()
+	if m.Config.PprofAddr != "" {
+		if err := m.startPprof(); err != nil {
+			return err
+		}
+	}
 	m.Log.Info("groupd listening", slog.String("url", m.URL()), slog.Bool("managed_postgres", m.Managed != nil))
 	return nil
 }
@@ -188,6 +195,24 @@ func (m *Main) readyz(w http.ResponseWriter, r *http.Request) error {
 		return errors.Database(err)
 	}
 	return web.JSON(w, map[string]string{"status": "ready"})
+}
+
+// startPprof serves the Go profiler on its own listener, never on the API's.
+func (m *Main) startPprof() error {
+	ln, err := net.Listen("tcp", m.Config.PprofAddr)
+	if err != nil {
+		return errors.Errorf("pprof listen on %s: %w", m.Config.PprofAddr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	m.closers = append(m.closers, srv.Close)
+	m.Log.Info("pprof listening", slog.String("addr", ln.Addr().String()))
+	return nil
 }
 
 // URL is the base URL the server listens on, e.g. http://127.0.0.1:8080.

@@ -37,7 +37,11 @@ func (m *Main) registerServices(ctx context.Context, r *mux.Router) error {
 	}
 	m.Policy = engine
 	principal := func(r *http.Request) *policy.Principal { return session.PrincipalFrom(r.Context()) }
-	groups := group.NewStore(m.DB, engine, session.NotifyGroups)
+	groups, err := group.NewStore(ctx, m.DB, engine, sessions.NotifyGroups)
+	if err != nil {
+		return err
+	}
+	m.closers = append(m.closers, groups.Close)
 	group.NewHandler(groups, engine, principal).Register(r, sessions.RequireAuth)
 	audit.NewHandler(audit.NewStore(m.DB.DB), engine.HasSystemRight, principal).Register(r, sessions.RequireAuth)
 

@@ -59,6 +59,15 @@ func JSONStatus(w http.ResponseWriter, status int, v any) error {
 	return nil
 }
 
+// RawJSON writes body, already JSON, with status 200.
+func RawJSON(w http.ResponseWriter, body []byte) error {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+	return nil
+}
+
 // ReadBody reads the whole request body within the limit set by the
 // middleware (Limit). An empty body is returned as nil.
 func ReadBody(r *http.Request) ([]byte, error) {

@@ -114,6 +114,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		"GROUPD_SHUTDOWN_TIMEOUT")
 	num(&cfg.DBMaxOpenConns, "db-max-open", "most open database connections (0: 64)", "GROUPD_DB_MAX_OPEN")
 	num(&cfg.DBMaxIdleConns, "db-max-idle", "most idle database connections (0: as db-max-open)", "GROUPD_DB_MAX_IDLE")
+	str(&cfg.PprofAddr, "pprof-addr", "serve net/http/pprof on this address (off when empty; keep it on loopback)",
+		"GROUPD_PPROF_ADDR")
 	str(&cfg.InstanceName, "instance-name", "instance name reported in sessions", "GROUPD_INSTANCE_NAME")
 	dur(&cfg.SessionIdleTimeout, "session-idle-timeout", "a session unused this long expires",
 		"GROUPD_SESSION_IDLE_TIMEOUT")

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// request builds the i-th request of a load; worker is the client's number.
+type request func(worker, i int) (*http.Request, error)
+
+// result is what one load measured.
+type result struct {
+	Requests int
+	Errors   int
+	Elapsed  time.Duration
+	P50, P99 time.Duration
+	firstErr string
+}
+
+// RPS is the throughput.
+func (r result) RPS() float64 { return float64(r.Requests) / r.Elapsed.Seconds() }
+
+// run sends requests from `clients` concurrent workers, each on its own
+// keep-alive connection, until `total` requests are done or `d` has passed
+// (whichever comes first; 0 disables that bound). Only loopback is ever a
+// target. A response that is not 200 counts as an error.
+func run(client *http.Client, clients, total int, d time.Duration, next request) result {
+	var (
+		mu       sync.Mutex
+		lat      = make([]time.Duration, 0, 1<<16)
+		errs     int
+		firstErr string
+		n        atomic.Int64
+		wg       sync.WaitGroup
+	)
+	ctx := context.Background()
+	if d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	start := time.Now()
+	for w := 0; w < clients; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			local := make([]time.Duration, 0, 1024)
+			localErrs := 0
+			for ctx.Err() == nil {
+				i := int(n.Add(1)) - 1
+				if total > 0 && i >= total {
+					break
+				}
+				req, err := next(w, i)
+				if err != nil {
+					panic(err)
+				}
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				var body []byte
+				if err == nil {
+					body, _ = io.ReadAll(resp.Body)
+					resp.Body.Close()
+				}
+				el := time.Since(t0)
+				if ctx.Err() != nil && err != nil {
+					break // cut off by the deadline, not a failure
+				}
+				if err != nil || resp.StatusCode != 200 {
+					localErrs++
+					mu.Lock()
+					if firstErr == "" {
+						if err != nil {
+							firstErr = err.Error()
+						} else {
+							firstErr = fmt.Sprintf("%d %.200s", resp.StatusCode, bytes.TrimSpace(body))
+						}
+					}
+					mu.Unlock()
+				}
+				local = append(local, el)
+			}
+			mu.Lock()
+			lat = append(lat, local...)
+			errs += localErrs
+			mu.Unlock()
+		}(w)
+	}
+	wg.Wait()
+	r := result{Requests: len(lat), Errors: errs, Elapsed: time.Since(start), firstErr: firstErr}
+	if len(lat) > 0 {
+		slices.Sort(lat)
+		r.P50 = lat[len(lat)/2]
+		r.P99 = lat[min(len(lat)-1, len(lat)*99/100)]
+	}
+	return r
+}
+
+func newClient(conns int) *http.Client {
+	return &http.Client{
+		Timeout: 60 * time.Second,
+		Transport: &http.Transport{
+			MaxIdleConns:        conns * 2,
+			MaxIdleConnsPerHost: conns * 2,
+			MaxConnsPerHost:     conns,
+			IdleConnTimeout:     time.Minute,
+		},
+	}
+}
+
+func get(url string, header ...string) *http.Request {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		panic(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	return req
+}
+
+func withBody(method, url string, body []byte, header ...string) *http.Request {
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		panic(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	return req
+}

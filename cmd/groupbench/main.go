@@ -1,0 +1,425 @@
+// Command groupbench measures groupd the way its users load it, against
+// floors measured in the same run on the same machine: it builds a dataset
+// through the public API (users and big memberships through COPY, the bulk
+// path, until the user API exists), runs bounded loads on loopback only, and
+// prints one table of throughput, p50/p99 latency and the ratio to each
+// scenario's floor. With -write it also updates docs/benchmarks.md and
+// docs/bench.svg.
+//
+// groupd runs as a separate process (this binary, re-executed), so that its
+// peak RSS is its own; the floors run in this process.
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/groupd/groupd/db"
+	"github.com/groupd/groupd/server"
+	"github.com/groupd/groupd/session"
+	"github.com/lib/pq"
+)
+
+type scale struct {
+	Name        string
+	Groups      int
+	Users       int
+	ACLPerGroup int
+	BigGroups   int // groups with BigMembers members each
+	BigMembers  int
+	Window      time.Duration // length of each timed load
+	Mixed       time.Duration // length of the mixed load
+}
+
+var scales = map[string]scale{
+	"small": {"small", 1000, 1000, 10, 2, 1000, 4 * time.Second, 15 * time.Second},
+	"large": {"large", 100000, 100000, 10, 3, 100000, 8 * time.Second, 30 * time.Second},
+}
+
+const benchPassword = "bench-password"
+
+func main() {
+	if os.Getenv("GROUPBENCH_SERVE") == "1" {
+		os.Exit(serve())
+	}
+	scaleName := flag.String("scale", "small", "dataset size: small (10^3 groups) or large (10^5 groups, 10^5 users, 10^6 ACL entries)")
+	write := flag.Bool("write", false, "write the results to docs/benchmarks.md and docs/bench.svg")
+	docs := flag.String("docs", "docs", "directory of benchmarks.md and bench.svg")
+	only := flag.String("only", "", "run only these scenarios, e.g. 1,4 (default: all)")
+	keep := flag.Bool("keep", false, "after building the dataset, print groupd's URL and database and wait (for profiling)")
+	flag.Parse()
+	sc, ok := scales[*scaleName]
+	if !ok {
+		fmt.Fprintln(os.Stderr, "groupbench: -scale must be small or large")
+		os.Exit(2)
+	}
+	if err := runBench(sc, *write, *docs, *keep, *only); err != nil {
+		fmt.Fprintln(os.Stderr, "groupbench:", err)
+		os.Exit(1)
+	}
+}
+
+// serve is the groupd process of the benchmark.
+func serve() int {
+	cfg := server.DefaultConfig()
+	cfg.Addr = os.Getenv("GROUPD_ADDR")
+	cfg.DatabaseURL = os.Getenv("GROUPD_DATABASE_URL")
+	cfg.RootPassword = os.Getenv("GROUPD_ROOT_PASSWORD")
+	cfg.PprofAddr = os.Getenv("GROUPD_PPROF_ADDR")
+	m := server.NewMain(cfg)
+	if err := m.Open(context.Background()); err != nil {
+		fmt.Fprintln(os.Stderr, "groupbench serve:", err)
+		return 1
+	}
+	select {} // killed by the parent
+}
+
+type bench struct {
+	sc        scale
+	base      string // groupd's URL
+	dbURL     string
+	db        *sql.DB
+	floor     *floorServer
+	rootTok   string
+	readTok   string
+	readers   int64   // the group whose members see 10% of the groups
+	visible   []int64 // groups the reader sees (and may write)
+	allIDs    []int64
+	rows      []row
+	serverPID int
+}
+
+type row struct {
+	Scenario     string
+	Groupd       result
+	Floor        result
+	FloorName    string
+	RatioIsSpeed bool // ratio = throughput / floor throughput (else floor time / groupd time... see note)
+	Note         string
+}
+
+func runBench(sc scale, write bool, docsDir string, keep bool, only string) error {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "groupbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	pg, err := db.StartManaged(ctx, db.ManagedOptions{Dir: dir, Log: quiet,
+		Settings: map[string]string{"max_connections": "300", "shared_buffers": "512MB"}})
+	if err != nil {
+		return err
+	}
+	defer pg.Stop()
+	b := &bench{sc: sc, dbURL: pg.URL("groupd")}
+
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	logFile, err := os.Create(filepath.Join(dir, "groupd.log"))
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	srv := exec.Command(self)
+	srv.Env = append(os.Environ(), "GROUPBENCH_SERVE=1", "GROUPD_ADDR="+addr, "GROUPD_DATABASE_URL="+b.dbURL,
+		"GROUPD_ROOT_PASSWORD="+benchPassword)
+	srv.Stdout, srv.Stderr = logFile, logFile
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	defer func() { srv.Process.Kill(); srv.Wait() }()
+	b.serverPID = srv.Process.Pid
+	b.base = "http://" + addr
+	if err := waitReady(b.base); err != nil {
+		return fmt.Errorf("%w (see the groupd log)", err)
+	}
+	if b.db, err = sql.Open("postgres", b.dbURL); err != nil {
+		return err
+	}
+	defer b.db.Close()
+	if b.floor, err = startFloor(b.dbURL); err != nil {
+		return err
+	}
+	defer b.floor.Close()
+
+	fmt.Printf("groupbench: scale %s (%d groups, %d users, %d ACL entries, %d groups of %d members), %d CPUs, %s\n",
+		sc.Name, sc.Groups, sc.Users, sc.Groups*sc.ACLPerGroup, sc.BigGroups, sc.BigMembers, runtime.NumCPU(),
+		time.Now().UTC().Format("2006-01-02"))
+	t0 := time.Now()
+	if err := b.dataset(); err != nil {
+		return fmt.Errorf("dataset: %w", err)
+	}
+	fmt.Printf("dataset built in %v\n", time.Since(t0).Round(time.Millisecond))
+	if keep {
+		fmt.Printf("groupd %s (pprof %s), database %s\nreader token %s, root token %s\nCtrl-C to end\n",
+			b.base, os.Getenv("GROUPD_PPROF_ADDR"), b.dbURL, b.readTok, b.rootTok)
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		<-sig
+		return nil
+	}
+
+	b.floor.visible = b.visible
+	for i, s := range []func() error{b.getByID, b.listing, b.bulkPut, b.updates, b.sessions, b.mixed} {
+		if only != "" && !strings.Contains(","+only+",", ","+strconv.Itoa(i+1)+",") {
+			continue
+		}
+		if err := s(); err != nil {
+			return err
+		}
+	}
+	mem, err := memory(b.serverPID, b.base)
+	if err != nil {
+		return err
+	}
+	table := b.table(mem)
+	fmt.Print(table)
+	if write {
+		return b.writeDocs(docsDir, table)
+	}
+	return nil
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+func waitReady(base string) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(base + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("groupd not ready within 60s")
+}
+
+// login runs the easydb session flow and returns the token.
+func login(base, user, password string) (string, error) {
+	resp, err := http.Get(base + "/api/v1/session")
+	if err != nil {
+		return "", err
+	}
+	var s struct{ Token string }
+	json.NewDecoder(resp.Body).Decode(&s)
+	resp.Body.Close()
+	q := url.Values{"token": {s.Token}, "login": {user}, "password": {password}}
+	resp, err = http.Post(base+"/api/v1/session/authenticate?"+q.Encode(), "", nil)
+	if err != nil {
+		return "", err
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return "", fmt.Errorf("login %s: %d %s", user, resp.StatusCode, body)
+	}
+	return s.Token, nil
+}
+
+// --- the dataset -----------------------------------------------------------
+
+type benchACL struct {
+	User, Group int64
+	Rights      map[string]struct{}
+	mask        int
+}
+
+func (e benchACL) whoUser() any {
+	if e.User == 0 {
+		return nil
+	}
+	return e.User
+}
+
+func (e benchACL) whoGroup() any {
+	if e.Group == 0 {
+		return nil
+	}
+	return e.Group
+}
+
+type benchGroup struct {
+	Name        string
+	Reference   string
+	Displayname map[string]string
+	ACL         []benchACL
+}
+
+// makeGroups returns n groups named from prefix; every tenth one has an ACL
+// entry giving the readers group bag_write (hence bag_read), so that a reader
+// sees 10% of the groups; the other entries give random users bag_read.
+func (b *bench) makeGroups(prefix string, n int, firstUser int64) []benchGroup {
+	gs := make([]benchGroup, n)
+	for i := range gs {
+		g := benchGroup{Name: fmt.Sprintf("%s-%07d", prefix, i), Reference: fmt.Sprintf("%s-ref-%07d", prefix, i),
+			Displayname: map[string]string{"en-US": fmt.Sprintf("%s group %d", prefix, i), "de-DE": fmt.Sprintf("%s Gruppe %d", prefix, i)}}
+		for pos := 0; pos < b.sc.ACLPerGroup; pos++ {
+			if pos == 0 && i%10 == 0 {
+				g.ACL = append(g.ACL, benchACL{Group: b.readers, Rights: map[string]struct{}{"bag_write": {}}, mask: 3})
+				continue
+			}
+			u := firstUser + int64((i*7919+pos*104729)%b.sc.Users)
+			g.ACL = append(g.ACL, benchACL{User: u, Rights: map[string]struct{}{"bag_read": {}}, mask: 1})
+		}
+		gs[i] = g
+	}
+	return gs
+}
+
+func groupsJSON(gs []benchGroup) []byte {
+	items := make([]map[string]any, len(gs))
+	for i, g := range gs {
+		acl := make([]map[string]any, len(g.ACL))
+		for j, e := range g.ACL {
+			who := map[string]any{"user": map[string]int64{"_id": e.User}}
+			if e.Group != 0 {
+				who = map[string]any{"group": map[string]int64{"_id": e.Group}}
+			}
+			acl[j] = map[string]any{"who": who, "rights": e.Rights}
+		}
+		items[i] = map[string]any{"_basetype": "group", "group": map[string]any{"_version": 1, "name": g.Name,
+			"reference": g.Reference, "displayname": g.Displayname}, "_acl": acl}
+	}
+	body, _ := json.Marshal(items)
+	return body
+}
+
+func (b *bench) put(body []byte) (result, []int64, error) {
+	client := newClient(1)
+	t0 := time.Now()
+	resp, err := client.Do(withBody(http.MethodPut, b.base+"/api/v1/group", body, "x-easydb-token", b.rootTok))
+	if err != nil {
+		return result{}, nil, err
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	el := time.Since(t0)
+	if resp.StatusCode != 200 {
+		return result{}, nil, fmt.Errorf("PUT: %d %.300s", resp.StatusCode, raw)
+	}
+	var out []struct {
+		Group struct {
+			ID int64 `json:"_id"`
+		} `json:"group"`
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return result{}, nil, err
+	}
+	ids := make([]int64, len(out))
+	for i, g := range out {
+		ids[i] = g.Group.ID
+	}
+	return result{Requests: 1, Elapsed: el, P50: el, P99: el}, ids, nil
+}
+
+func (b *bench) dataset() error {
+	var err error
+	if b.rootTok, err = login(b.base, "root", benchPassword); err != nil {
+		return err
+	}
+	// Users through COPY (the bulk path; the user API is another issue's).
+	hash, err := session.HashPassword(benchPassword)
+	if err != nil {
+		return err
+	}
+	tx, err := b.db.Begin()
+	if err != nil {
+		return err
+	}
+	stmt, err := tx.Prepare(pq.CopyIn("users", "login", "password_hash", "system_rights", "owner_user_id"))
+	if err != nil {
+		return err
+	}
+	if _, err := stmt.Exec("reader", hash, `{"system.group":{}}`, 1); err != nil {
+		return err
+	}
+	for i := 1; i < b.sc.Users; i++ {
+		if _, err := stmt.Exec(fmt.Sprintf("user-%07d", i), nil, "{}", 1); err != nil {
+			return err
+		}
+	}
+	if _, err := stmt.Exec(); err != nil {
+		return err
+	}
+	stmt.Close()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	var readerID, firstUser int64
+	if err := b.db.QueryRow(`SELECT id FROM users WHERE login = 'reader'`).Scan(&readerID); err != nil {
+		return err
+	}
+	firstUser = readerID
+
+	// The readers group through the API, the reader in it.
+	_, ids, err := b.put([]byte(`[{"group":{"name":"readers"}}]`))
+	if err != nil {
+		return err
+	}
+	b.readers = ids[0]
+	if _, err := b.db.Exec(`INSERT INTO memberships (group_id, user_id) VALUES ($1, $2)`, b.readers, readerID); err != nil {
+		return err
+	}
+
+	// Groups through PUT, 10,000 per request.
+	all := b.makeGroups("g", b.sc.Groups, firstUser)
+	for start := 0; start < len(all); start += 10000 {
+		end := min(start+10000, len(all))
+		_, ids, err := b.put(groupsJSON(all[start:end]))
+		if err != nil {
+			return err
+		}
+		for i, id := range ids {
+			b.allIDs = append(b.allIDs, id)
+			if (start+i)%10 == 0 {
+				b.visible = append(b.visible, id)
+			}
+		}
+	}
+	// Big groups: BigMembers members each, through COPY.
+	for k := 0; k < b.sc.BigGroups; k++ {
+		gid := b.allIDs[1+k]
+		if _, err := b.db.Exec(`INSERT INTO memberships (group_id, user_id)
+			SELECT $1, id FROM users WHERE id NOT IN (1, $3) ORDER BY id LIMIT $2`, gid, b.sc.BigMembers, readerID); err != nil {
+			return err
+		}
+	}
+	if _, err := b.db.Exec(`ANALYZE`); err != nil {
+		return err
+	}
+	b.readTok, err = login(b.base, "reader", benchPassword)
+	return err
+}
