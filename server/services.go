@@ -6,6 +6,7 @@ import (
 
 	"github.com/gorilla/mux"
 	"github.com/groupd/groupd/audit"
+	"github.com/groupd/groupd/console"
 	"github.com/groupd/groupd/group"
 	"github.com/groupd/groupd/openapi"
 	"github.com/groupd/groupd/policy"
@@ -50,5 +51,12 @@ func (m *Main) registerServices(ctx context.Context, r *mux.Router) error {
 		return err
 	}
 	r.Handle("/api/v1/openapi.json", doc).Methods(http.MethodGet)
+
+	// The admin console: static files, a client of the APIs above.
+	ui, err := console.New()
+	if err != nil {
+		return err
+	}
+	ui.Register(r)
 	return nil
 }
