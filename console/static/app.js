@@ -221,7 +221,6 @@
   }
 
   function showError(container, err, onReload) {
-    hideToast(); // an earlier success must not stand next to this refusal
     clear(container);
     const box = errorBox(err, onReload);
     container.append(box);
@@ -831,6 +830,7 @@
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       clear(errors);
+      hideToast();
       const group = { _version: 1, name: nullIfEmpty(name.value), displayname: dn.value(), comment: nullIfEmpty(comment.value), reference: nullIfEmpty(reference.value) };
       if (type.value.trim() && type.value.trim() !== 'easydb') group.type = type.value.trim();
       submit.disabled = true;
@@ -912,7 +912,7 @@
   // sent.
   async function saveGroup(g, changes, errors, button, what, focusSel) {
     clear(errors);
-    hideToast();
+    hideToast(); // an earlier success must not stand next to a refusal
     button.disabled = true;
     const item = { _basetype: 'group', group: Object.assign({ _id: g.group._id, _version: g.group._version + 1 }, changes.group || {}) };
     if (changes._acl !== undefined) item._acl = changes._acl;
@@ -1016,6 +1016,7 @@
     // change posts {"add"|"remove": [ids]} and reports every id's result;
     // only "added" and "removed" are shown as done.
     async function change(body, button, labels) {
+      hideToast(); // an earlier success must not stand next to a refusal
       clear(results);
       clear(errors);
       if (button) button.disabled = true;
@@ -1401,6 +1402,7 @@
     fresh.textContent = 'Delete group';
     ok.replaceWith(fresh);
     fresh.addEventListener('click', async () => {
+      hideToast();
       fresh.disabled = true;
       try {
         await api('DELETE', '/api/v1/group/' + g.group._id);
