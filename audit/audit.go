@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/groupd/groupd/errors"
-	"github.com/lib/pq"
 )
 
 // Event is one recorded change.
@@ -26,45 +25,37 @@ type Event struct {
 	After       json.RawMessage `json:"after"`
 }
 
-// Record writes events in tx with one COPY, whatever their number.
+// Record writes events in tx with one statement, whatever their number.
 func Record(ctx context.Context, tx *sql.Tx, events []Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	stmt, err := tx.PrepareContext(ctx, pq.CopyIn("events", "actor_user_id", "object_type", "object_id", "action",
-		"before", "after"))
-	if err != nil {
-		return errors.Database(err)
+	type rec struct {
+		Actor  *int64          `json:"actor_user_id"`
+		Type   string          `json:"object_type"`
+		ID     int64           `json:"object_id"`
+		Action string          `json:"action"`
+		Before json.RawMessage `json:"before"`
+		After  json.RawMessage `json:"after"`
 	}
-	for _, e := range events {
-		if _, err := stmt.ExecContext(ctx, nullID(e.ActorUserID), e.ObjectType, e.ObjectID, e.Action,
-			nullJSON(e.Before), nullJSON(e.After)); err != nil {
-			stmt.Close()
-			return errors.Database(err)
+	recs := make([]rec, len(events))
+	for i, e := range events {
+		recs[i] = rec{Type: e.ObjectType, ID: e.ObjectID, Action: e.Action, Before: e.Before, After: e.After}
+		if e.ActorUserID != 0 {
+			recs[i].Actor = &e.ActorUserID
 		}
 	}
-	if _, err := stmt.ExecContext(ctx); err != nil {
-		stmt.Close()
-		return errors.Database(err)
+	b, err := json.Marshal(recs)
+	if err != nil {
+		return errors.ServerGeneric(err)
 	}
-	if err := stmt.Close(); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO events (actor_user_id, object_type, object_id, action, before, after)
+		SELECT r.actor_user_id, r.object_type, r.object_id, r.action, r.before, r.after
+		FROM jsonb_to_recordset($1) AS r(actor_user_id bigint, object_type text, object_id bigint, action text,
+			before jsonb, after jsonb)`, string(b)); err != nil {
 		return errors.Database(err)
 	}
 	return nil
-}
-
-func nullID(id int64) any {
-	if id == 0 {
-		return nil
-	}
-	return id
-}
-
-func nullJSON(b json.RawMessage) any {
-	if len(b) == 0 {
-		return nil
-	}
-	return string(b)
 }
 
 // Filter selects events: of one object type (empty: all), after an id, at

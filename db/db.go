@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/groupd/groupd/errors"
@@ -37,6 +38,28 @@ type DB struct {
 	*sql.DB
 	URL string
 	Now func() time.Time // the clock; tests may replace it
+
+	prepared sync.Map // query text -> *sql.Stmt
+}
+
+// Prepared returns query as a statement prepared once for this DB
+// (database/sql prepares it on each connection at first use there). For
+// the statements that run on every request: PostgreSQL plans an unnamed
+// statement anew each time, which for groupd's queries costs more than
+// running them. Use it with tx.StmtContext inside a transaction.
+func (db *DB) Prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := db.prepared.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := db.prepared.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
 }
 
 // Open connects to url, checks the connection and sizes the pool.

@@ -153,15 +153,16 @@ var selectFull = `SELECT g.id, g.version, g.type, g.name, g.displayname::text, g
 	LEFT JOIN users ou ON ou.id = g.owner_user_id
 	LEFT JOIN groups og ON og.id = g.owner_group_id`
 
-func scanGroup(rows *sql.Rows) (*Group, error) {
+// scanGroup reads a row of selectFull; extra receives columns after it.
+func scanGroup(rows *sql.Rows, extra ...any) (*Group, error) {
 	g := &Group{}
 	var displayname, systemRights, ownerDisp string
 	var frontendPrefs sql.NullString
 	var mask, ownerUser, ownerGroup int64
-	if err := rows.Scan(&g.ID, &g.Version, &g.Type, &g.Name, &displayname, &g.Comment, &g.Reference,
+	dest := []any{&g.ID, &g.Version, &g.Type, &g.Name, &displayname, &g.Comment, &g.Reference,
 		&frontendPrefs, &g.AuthorizationInfo, &systemRights, &g.CreatedAt, &g.UpdatedAt,
-		&ownerUser, &ownerGroup, &g.Owner.Name, &g.Owner.Type, &g.Owner.Displayname, &ownerDisp,
-		&mask); err != nil {
+		&ownerUser, &ownerGroup, &g.Owner.Name, &g.Owner.Type, &g.Owner.Displayname, &ownerDisp, &mask}
+	if err := rows.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
 	g.setOwner(ownerUser, ownerGroup, ownerDisp)
@@ -376,22 +377,22 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Gro
 	}
 	where := " WHERE " + strings.Join(conds, " AND ")
 
-	var total int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM groups g`+where, args...).Scan(&total); err != nil {
-		return nil, 0, errors.Database(err)
-	}
-	if total == 0 || f.Offset >= total {
-		return []*Group{}, total, nil
-	}
-	q := selectFull + where + " ORDER BY g.id LIMIT " + arg(f.Limit) + " OFFSET " + arg(f.Offset)
+	// One statement for the page and the total: the visible matches are
+	// found once (the CTE), counted, and the page is read from them.
+	limit, offset := arg(f.Limit), arg(f.Offset)
+	q := `WITH matches AS MATERIALIZED (SELECT g.id FROM groups g` + where + `)
+		` + strings.Replace(selectFull, "\n\tFROM groups g", ",\n\t(SELECT count(*) FROM matches)\n\tFROM groups g", 1) + `
+		WHERE g.id IN (SELECT id FROM matches ORDER BY id LIMIT ` + limit + ` OFFSET ` + offset + `)
+		ORDER BY g.id`
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, 0, errors.Database(err)
 	}
 	defer rows.Close()
-	out := make([]*Group, 0, min(f.Limit, total))
+	var total int
+	out := make([]*Group, 0, f.Limit)
 	for rows.Next() {
-		g, err := scanGroup(rows)
+		g, err := scanGroup(rows, &total)
 		if err != nil {
 			return nil, 0, errors.Database(err)
 		}
@@ -399,6 +400,15 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Gro
 	}
 	if err := rows.Err(); err != nil {
 		return nil, 0, errors.Database(err)
+	}
+	if len(out) == 0 {
+		// An empty page (no matches, or an offset past them) still
+		// reports how many there are.
+		rows.Close()
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM groups g`+where, args[:len(args)-2]...).Scan(&total); err != nil {
+			return nil, 0, errors.Database(err)
+		}
+		return out, total, nil
 	}
 	rows.Close()
 	return out, total, loadACLs(ctx, tx.StmtContext(ctx, s.findACL), out)

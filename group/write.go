@@ -76,7 +76,7 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, items []*Input) 
 		if err := checkUnique(ctx, tx, plans); err != nil {
 			return err
 		}
-		if err := writePlans(ctx, tx, plans, now); err != nil {
+		if err := s.writePlans(ctx, tx, plans, now); err != nil {
 			return err
 		}
 		ids := make([]int64, len(plans))
@@ -371,24 +371,36 @@ func checkUnique(ctx context.Context, tx *sql.Tx, plans []*plan) error {
 			claimed[k] = pl.in.Index
 			return nil
 		}
+		// Every value is claimed against the other items; only values the
+		// item changes can collide with a group outside the request.
+		before := pl.before
 		if pl.name != nil {
 			if err := claim(key{"group.name", "", *pl.name}); err != nil {
 				return err
 			}
-			names = append(names, *pl.name)
+			if before == nil || !sameString(pl.name, before.Name) {
+				names = append(names, *pl.name)
+			}
 		}
 		if pl.reference != nil {
 			if err := claim(key{"group.reference", "", *pl.reference}); err != nil {
 				return err
 			}
-			refs = append(refs, *pl.reference)
+			if before == nil || !sameString(pl.reference, before.Reference) {
+				refs = append(refs, *pl.reference)
+			}
 		}
 		for c, v := range pl.displayname {
 			if err := claim(key{"group.displayname", c, v}); err != nil {
 				return err
 			}
-			cultures, values = append(cultures, c), append(values, v)
+			if before == nil || before.Displayname[c] != v {
+				cultures, values = append(cultures, c), append(values, v)
+			}
 		}
+	}
+	if len(names)+len(refs)+len(cultures) == 0 {
+		return nil
 	}
 	rows, err := tx.QueryContext(ctx, `
 		SELECT id, 'group.name', '', name FROM groups WHERE name = ANY($1::text[])
@@ -476,7 +488,7 @@ const groupColumns = `id bigint, version bigint, type text, name text, displayna
 // writePlans writes all plans with a fixed number of statements: ids for new
 // groups and entries from their sequences, one INSERT of the new groups, one
 // UPDATE of the changed ones, and the displaynames and ACLs that changed.
-func writePlans(ctx context.Context, tx *sql.Tx, plans []*plan, now time.Time) error {
+func (s *Store) writePlans(ctx context.Context, tx *sql.Tx, plans []*plan, now time.Time) error {
 	var creates, updates []*plan
 	for _, pl := range plans {
 		if pl.before == nil {
@@ -493,14 +505,14 @@ func writePlans(ctx context.Context, tx *sql.Tx, plans []*plan, now time.Time) e
 		for i, pl := range creates {
 			pl.id = ids[i]
 		}
-		if err := execRecords(ctx, tx, `INSERT INTO groups (id, version, type, name, displayname, comment, reference,
+		if err := s.execRecords(ctx, tx, `INSERT INTO groups (id, version, type, name, displayname, comment, reference,
 			frontend_prefs, authorization_info, system_rights, owner_user_id, owner_group_id, created_at, updated_at)
 			SELECT r.*, $2, $2 FROM jsonb_to_recordset($1) AS r(`+groupColumns+`)`, toGroupRows(creates), now); err != nil {
 			return err
 		}
 	}
 	if len(updates) > 0 {
-		if err := execRecords(ctx, tx, `UPDATE groups g SET version = r.version, type = r.type, name = r.name,
+		if err := s.execRecords(ctx, tx, `UPDATE groups g SET version = r.version, type = r.type, name = r.name,
 			displayname = r.displayname, comment = r.comment, reference = r.reference, frontend_prefs = r.frontend_prefs,
 			authorization_info = r.authorization_info, system_rights = r.system_rights, owner_user_id = r.owner_user_id,
 			owner_group_id = r.owner_group_id, updated_at = $2
@@ -539,7 +551,7 @@ func writePlans(ctx context.Context, tx *sql.Tx, plans []*plan, now time.Time) e
 			pq.Array(dnGroups)); err != nil {
 			return errors.Database(err)
 		}
-		if err := execRecords(ctx, tx, `INSERT INTO group_displaynames (group_id, culture, value)
+		if err := s.execRecords(ctx, tx, `INSERT INTO group_displaynames (group_id, culture, value)
 			SELECT r.group_id, r.culture, r.value FROM jsonb_to_recordset($1) AS r(group_id bigint, culture text, value text)`,
 			dns); err != nil {
 			return err
@@ -571,7 +583,7 @@ func writePlans(ctx context.Context, tx *sql.Tx, plans []*plan, now time.Time) e
 			pq.Array(aclGroups)); err != nil {
 			return errors.Database(err)
 		}
-		if err := execRecords(ctx, tx, `INSERT INTO group_acl (id, group_id, position, who_user_id, who_group_id,
+		if err := s.execRecords(ctx, tx, `INSERT INTO group_acl (id, group_id, position, who_user_id, who_group_id,
 			who_owner, rights, mask, active, valid_from, valid_to, created_at)
 			SELECT r.id, r.group_id, r.position, r.who_user_id, r.who_group_id, r.who_owner, r.rights, r.mask, r.active,
 				r.valid_from, r.valid_to, COALESCE(r.created_at, $2)
@@ -595,8 +607,13 @@ func toGroupRows(plans []*plan) []groupRow {
 	return rows
 }
 
-// execRecords runs a statement whose $1 is records as a JSON array.
-func execRecords(ctx context.Context, tx *sql.Tx, query string, records any, args ...any) error {
+// execRecords runs a statement whose $1 is records as a JSON array, as a
+// prepared statement (it runs on every write).
+func (s *Store) execRecords(ctx context.Context, tx *sql.Tx, query string, records any, args ...any) error {
+	stmt, err := s.db.Prepared(ctx, query)
+	if err != nil {
+		return errors.Database(err)
+	}
 	b, err := json.Marshal(records)
 	if err != nil {
 		return errors.ServerGeneric(err)
@@ -604,7 +621,7 @@ func execRecords(ctx context.Context, tx *sql.Tx, query string, records any, arg
 	if string(b) == "null" { // a nil slice: no records
 		b = []byte("[]")
 	}
-	if _, err := tx.ExecContext(ctx, query, append([]any{string(b)}, args...)...); err != nil {
+	if _, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, append([]any{string(b)}, args...)...); err != nil {
 		return uniqueViolation(err)
 	}
 	return nil
