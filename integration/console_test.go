@@ -136,6 +136,10 @@ func TestConsoleBrowser(t *testing.T) {
 		document.querySelector('#groups-summary').textContent.startsWith('Groups %s')`,
 		fmtThousands(total), fmtThousands((total-1)/50*50+1)), "last page")
 	lastPageMS := admin.eval(`document.querySelector('#groups-table').dataset.ms`)
+	// The pager works with the keyboard and keeps the focus.
+	admin.do(chromedp.Focus(chromedp.CSS("#groups-pager .pager-prev")), chromedp.KeyEvent("\r"))
+	admin.waitFor(fmt.Sprintf(`document.querySelector('#groups-summary').textContent.startsWith('Groups %s') &&
+		document.activeElement.classList.contains('pager-prev')`, fmtThousands((total-1)/50*50-49)), "previous page by keyboard")
 	admin.fill("#filter-name", "bulk-09999")
 	admin.waitFor(`document.querySelector('#groups-summary').dataset.total === '10'`, "name filter: 10 matches")
 	filterMS := admin.eval(`document.querySelector('#groups-table').dataset.ms`)

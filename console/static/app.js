@@ -630,6 +630,9 @@
 
   // renderPager draws First/Previous/page/Next/Last; go(offset) loads a page.
   function renderPager(nav, offset, limit, total, go) {
+    // Keep the keyboard focus on the pager across the redraw.
+    const inside = nav.contains(document.activeElement);
+    const focused = inside ? (document.activeElement.className.match(/pager-\w+|page-input/) || ['page-input']) : null;
     clear(nav);
     if (!total || total <= limit) return;
     const pages = Math.ceil(total / limit);
@@ -651,6 +654,10 @@
       pageForm,
       btn('Next page', 'Next ›', offset + limit, current >= pages, 'pager-next'),
       btn('Last page', 'Last »', (pages - 1) * limit, current >= pages, 'pager-last'));
+    if (focused) {
+      const again = nav.querySelector('.' + focused[0]);
+      (again && !again.disabled ? again : nav.querySelector('button:not([disabled])') || pageInput).focus();
+    }
   }
 
   // --- users (the user API) -------------------------------------------------
@@ -972,7 +979,7 @@
         h('th', { scope: 'col' }, 'ID'), canUnlink ? h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')) : null)),
       tbody);
     const pager = h('nav', { class: 'pager', 'aria-label': 'Pages of members' });
-    const results = h('div', { id: 'members-results', 'aria-live': 'polite' });
+    const results = h('div', { id: 'members-results', 'aria-live': 'polite', tabindex: '-1' });
     let offset = 0;
 
     async function load() {
@@ -1032,6 +1039,8 @@
           h('ul', { class: 'plain' }, lines)));
         await load();
         if (app.refreshAudit) app.refreshAudit();
+        // A removed row took the focus with it: put it on the outcome.
+        if (!document.activeElement || document.activeElement === document.body) results.focus();
       } catch (e) {
         if (button) button.disabled = false;
         showError(errors, e);
