@@ -179,6 +179,15 @@ func UserUpdateSystemGroup(userID, groupID int64) *Error {
 		params("user_id", strconv.FormatInt(userID, 10), "group_id", strconv.FormatInt(groupID, 10)), "")
 }
 
+// UpdateSystemUser: an attribute of a system user that cannot change (login,
+// _acl, or a system right it holds) was changed; attribute names it. The
+// user API document lists "Update System User" with "the error parameters
+// tell which one".
+func UpdateSystemUser(userID int64, attribute string) *Error {
+	return newError(RealmUser, "error.user.update_system_user",
+		params("user_id", strconv.FormatInt(userID, 10), "attribute", attribute), "")
+}
+
 // UserAutoDisable: a user may not set login_disabled on itself.
 func UserAutoDisable() *Error {
 	return newError(RealmUser, "error.user.user_auto_disable", nil, "")
