@@ -1,0 +1,466 @@
+package user
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/groupd/groupd/acl"
+	"github.com/groupd/groupd/db"
+	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/policy"
+	"github.com/groupd/groupd/rights"
+	"github.com/lib/pq"
+)
+
+// MaxLimit is the largest page of a user or member listing, as in easydb.
+const MaxLimit = 1000
+
+// Filter selects users in a listing. Every condition narrows the set of
+// users the principal may read anyway.
+type Filter struct {
+	GroupIDs []int64  // only users in at least one of these groups (nil: any)
+	Types    []string // only these types (nil: any)
+	Login    string   // substring of the login, case-insensitive
+	Limit    int
+	Offset   int
+}
+
+// Authorizer is the decision engine the store asks (policy.Engine).
+type Authorizer interface {
+	Can(p *policy.Principal, right string, obj *policy.Object) (bool, error)
+	HasSystemRight(p *policy.Principal, name, param string) bool
+}
+
+// Notifier tells every groupd process, inside the write's transaction
+// (pg_notify, delivered at commit), what a write changed: NotifyUsers drops
+// the cached principals of users whose memberships, system rights, login,
+// type or password changed, NotifySessions the cached sessions of a user
+// whose sessions were deleted. *session.Service is one.
+type Notifier interface {
+	NotifyUsers(ctx context.Context, tx *sql.Tx, userIDs ...int64) error
+	NotifySessions(ctx context.Context, tx *sql.Tx, userID int64) error
+}
+
+// Store keeps users and memberships in PostgreSQL. Each method runs in one
+// transaction.
+type Store struct {
+	db     *db.DB
+	authz  Authorizer
+	notify Notifier
+}
+
+// NewStore returns a Store. notify may be nil (tests without sessions).
+func NewStore(d *db.DB, authz Authorizer, notify Notifier) *Store {
+	return &Store{db: d, authz: authz, notify: notify}
+}
+
+// --- reading ------------------------------------------------------------
+
+// principalArgs are the principal's attributes as SQL parameters; the
+// visibility and _generated_rights expressions below refer to them by
+// position ($1 ... $4), as miniflux passes its user id into every query.
+func principalArgs(p *policy.Principal, now time.Time) []any {
+	return []any{
+		p.UserID,                    // $1
+		pq.Array(p.SubjectGroups()), // $2: static and system groups
+		p.IsRoot(),                  // $3
+		now,                         // $4
+	}
+}
+
+// activeACL is the condition that ACL entry a is in effect at $4 and names
+// the principal ($1, $2).
+const activeACL = `a.active AND (a.valid_from IS NULL OR a.valid_from <= $4) AND (a.valid_to IS NULL OR a.valid_to > $4)
+	AND (a.who_user_id = $1 OR a.who_group_id = ANY($2::bigint[]))`
+
+// inUserGroups is the condition that group id expression %s is a group user
+// u is in: a static membership, :all, or :non_system for a non-system user.
+var inUserGroups = `(%[1]s IN (SELECT m.group_id FROM memberships m WHERE m.user_id = u.id)
+	OR %[1]s = ` + strconv.FormatInt(policy.GroupAll, 10) + `
+	OR (%[1]s = ` + strconv.FormatInt(policy.GroupNonSystem, 10) + ` AND u.type <> 'system'))`
+
+// maskExpr computes the principal's rights on user u as a rights.Mask, the
+// same rules as policy/model.conf's m2 expressed in SQL (the property test
+// in this package shows the two agree): root has read, write and delete;
+// so has the owner; entries of the user's own ACL in effect add their
+// masks, and so do the entries of the ACLs of the groups u is in, with
+// their rights on the groups' users. Only read, write and delete count.
+var maskExpr = fmt.Sprintf(`(CASE WHEN $3 THEN %[1]d ELSE
+	  (CASE WHEN u.owner_user_id = $1 OR u.owner_group_id = ANY($2::bigint[]) THEN %[1]d ELSE 0 END)
+	| COALESCE((SELECT bit_or(a.mask) FROM user_acl a WHERE a.user_id = u.id AND `+activeACL+`), 0)
+	| COALESCE((SELECT bit_or(a.mask) FROM group_acl a WHERE `+fmt.Sprintf(inUserGroups, "a.group_id")+` AND `+activeACL+`), 0)
+	END) & %[1]d`, UserRights)
+
+// visibleCond restricts users u to those the principal holds read on, as a
+// union of index lookups rather than the mask of every row: users it owns,
+// users whose ACL names it, members of groups whose ACL grants it read on
+// their users, and everybody (or every non-system user) when the ACL of
+// :all (or :non_system) does.
+var visibleCond = fmt.Sprintf(`($3 OR u.id IN (
+	SELECT o.id FROM users o WHERE o.owner_user_id = $1
+	UNION SELECT o.id FROM users o WHERE o.owner_group_id = ANY($2::bigint[])
+	UNION SELECT a.user_id FROM user_acl a WHERE a.mask & %[1]d <> 0 AND `+activeACL+`
+	UNION SELECT m.user_id FROM group_acl a JOIN memberships m ON m.group_id = a.group_id
+		WHERE a.mask & %[1]d <> 0 AND `+activeACL+`)
+	OR EXISTS (SELECT 1 FROM group_acl a WHERE a.group_id = %[2]d AND a.mask & %[1]d <> 0 AND `+activeACL+`)
+	OR (u.type <> 'system' AND EXISTS (SELECT 1 FROM group_acl a WHERE a.group_id = %[3]d AND a.mask & %[1]d <> 0 AND `+activeACL+`)))`,
+	rights.MaskRead, policy.GroupAll, policy.GroupNonSystem)
+
+const genDisplayname = `COALESCE(NULLIF(%[1]s.displayname, ''), NULLIF(trim(concat_ws(' ', %[1]s.first_name, %[1]s.last_name)), ''), %[1]s.login, '')`
+
+// holdsRootExpr: user u holds system.root, its own or through a group it is
+// in (a system group included).
+var holdsRootExpr = `(u.system_rights ? 'system.root' OR EXISTS (SELECT 1 FROM groups g
+	WHERE ` + fmt.Sprintf(inUserGroups, "g.id") + ` AND g.system_rights ? 'system.root'))`
+
+// selectFull is the full format of users u, with owner, ACL and groups in
+// short format, addresses, the principal's mask, and (%s) whether u holds
+// system.root: one query, whatever the number of users.
+var selectFull = `SELECT u.id, u.version, u.type, u.login, u.first_name, u.last_name, u.displayname,
+	u.frontend_language, u.reference, u.login_disabled, u.profile::text, u.frontend_prefs::text,
+	u.system_rights::text, u.created_at, u.updated_at,
+	COALESCE(u.owner_user_id, 0), COALESCE(u.owner_group_id, 0),
+	COALESCE(ou.login, og.name), COALESCE(ou.type, og.type, ''), ` + fmt.Sprintf(genDisplayname, "ou") + `,
+	COALESCE(og.displayname::text, ''),
+	COALESCE((SELECT json_agg(json_build_object('id', a.id, 'wu', a.who_user_id, 'wg', a.who_group_id,
+		'wo', a.who_owner, 'rights', a.rights, 'mask', a.mask, 'active', a.active, 'from', a.valid_from,
+		'to', a.valid_to, 'created', a.created_at, 'name', COALESCE(wu.login, wg.name), 'type', COALESCE(wu.type, wg.type),
+		'disp', ` + fmt.Sprintf(genDisplayname, "wu") + `, 'gdisp', wg.displayname) ORDER BY a.position)
+		FROM user_acl a LEFT JOIN users wu ON wu.id = a.who_user_id LEFT JOIN groups wg ON wg.id = a.who_group_id
+		WHERE a.user_id = u.id), '[]'),
+	COALESCE((SELECT json_agg(json_build_object('email', e.email, 'use_for_login', e.use_for_login,
+		'use_for_email', e.use_for_email, 'needs_confirmation', e.needs_confirmation) ORDER BY e.position)
+		FROM user_emails e WHERE e.user_id = u.id), '[]'),
+	COALESCE((SELECT json_agg(json_build_object('id', g.id, 'name', g.name, 'type', g.type, 'disp', g.displayname)
+		ORDER BY g.id) FROM memberships m JOIN groups g ON g.id = m.group_id WHERE m.user_id = u.id), '[]'),
+	` + maskExpr + `, %s
+	FROM users u
+	LEFT JOIN users ou ON ou.id = u.owner_user_id
+	LEFT JOIN groups og ON og.id = u.owner_group_id`
+
+type aclRow struct {
+	ID      int64           `json:"id"`
+	WU      *int64          `json:"wu"`
+	WG      *int64          `json:"wg"`
+	WO      bool            `json:"wo"`
+	Rights  rights.Map      `json:"rights"`
+	Mask    rights.Mask     `json:"mask"`
+	Active  bool            `json:"active"`
+	From    *time.Time      `json:"from"`
+	To      *time.Time      `json:"to"`
+	Created time.Time       `json:"created"`
+	Name    *string         `json:"name"`
+	Type    *string         `json:"type"`
+	Disp    string          `json:"disp"`
+	GDisp   json.RawMessage `json:"gdisp"`
+}
+
+type groupRow struct {
+	ID   int64           `json:"id"`
+	Name *string         `json:"name"`
+	Type string          `json:"type"`
+	Disp json.RawMessage `json:"disp"`
+}
+
+func scanUser(rows *sql.Rows) (*User, error) {
+	u := &User{}
+	var ownerName *string
+	var profile, systemRights, ownerType, ownerDisp, ownerGroupDisp, aclJSON, emailsJSON, groupsJSON string
+	var frontendPrefs sql.NullString
+	var mask, ownerUser, ownerGroup int64
+	if err := rows.Scan(&u.ID, &u.Version, &u.Type, &u.Login, &u.FirstName, &u.LastName, &u.Displayname,
+		&u.FrontendLanguage, &u.Reference, &u.LoginDisabled, &profile, &frontendPrefs, &systemRights,
+		&u.CreatedAt, &u.UpdatedAt, &ownerUser, &ownerGroup, &ownerName, &ownerType, &ownerDisp, &ownerGroupDisp,
+		&aclJSON, &emailsJSON, &groupsJSON, &mask, &u.HoldsRoot); err != nil {
+		return nil, err
+	}
+	switch {
+	case ownerGroup != 0:
+		u.Owner = &Ref{Kind: "group", ID: ownerGroup, Name: ownerName, Type: ownerType,
+			GroupDisplayname: json.RawMessage(ownerGroupDisp)}
+	case ownerUser != 0:
+		u.Owner = &Ref{Kind: "user", ID: ownerUser, Name: ownerName, Type: ownerType, Displayname: ownerDisp}
+	}
+	if err := json.Unmarshal([]byte(profile), &u.Profile); err != nil {
+		return nil, err
+	}
+	if frontendPrefs.Valid {
+		u.FrontendPrefs = json.RawMessage(frontendPrefs.String)
+	}
+	if err := json.Unmarshal([]byte(systemRights), &u.SystemRights); err != nil {
+		return nil, err
+	}
+	var entries []aclRow
+	if err := json.Unmarshal([]byte(aclJSON), &entries); err != nil {
+		return nil, err
+	}
+	for _, r := range entries {
+		e := acl.Entry{ID: r.ID, WhoOwner: r.WO, Rights: r.Rights, Mask: r.Mask, Active: r.Active,
+			From: r.From, To: r.To, Created: r.Created}
+		var who Ref
+		if r.WU != nil {
+			e.WhoUserID = *r.WU
+			who = Ref{Kind: "user", ID: *r.WU, Displayname: r.Disp}
+		} else if r.WG != nil {
+			e.WhoGroupID = *r.WG
+			who = Ref{Kind: "group", ID: *r.WG, GroupDisplayname: r.GDisp}
+		}
+		who.Name = r.Name
+		if r.Type != nil {
+			who.Type = *r.Type
+		}
+		u.ACL = append(u.ACL, e)
+		u.ACLWho = append(u.ACLWho, who)
+	}
+	if err := json.Unmarshal([]byte(emailsJSON), &u.Emails); err != nil {
+		return nil, err
+	}
+	var groups []groupRow
+	if err := json.Unmarshal([]byte(groupsJSON), &groups); err != nil {
+		return nil, err
+	}
+	for _, g := range groups {
+		u.Groups = append(u.Groups, Ref{Kind: "group", ID: g.ID, Name: g.Name, Type: g.Type, GroupDisplayname: g.Disp})
+	}
+	u.Generated = rights.Mask(mask)
+	return u, nil
+}
+
+// GroupIDs are the ids of u's static groups, ascending.
+func (u *User) GroupIDs() []int64 {
+	ids := make([]int64, len(u.Groups))
+	for i, g := range u.Groups {
+		ids[i] = g.ID
+	}
+	return ids
+}
+
+// findUsers loads the users with the given ids in full format, in id order,
+// locking them for update when lock is set (in id order, so that concurrent
+// bulk writes cannot deadlock). With decide set it also loads what a
+// decision on them needs: whether each holds system.root, and the ACLs of
+// the groups each is in.
+func findUsers(ctx context.Context, tx *sql.Tx, p *policy.Principal, now time.Time, ids []int64, lock, decide bool) ([]*User, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	root := "false"
+	if decide {
+		root = holdsRootExpr
+	}
+	q := fmt.Sprintf(selectFull, root) + ` WHERE u.id = ANY($5::bigint[]) ORDER BY u.id`
+	if lock {
+		q += ` FOR UPDATE OF u`
+	}
+	out, err := queryUsers(ctx, tx, q, append(principalArgs(p, now), pq.Array(ids))...)
+	if err != nil || !decide {
+		return out, err
+	}
+	return out, loadGroupACLs(ctx, tx, out)
+}
+
+func queryUsers(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]*User, error) {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, errors.Database(err)
+	}
+	defer rows.Close()
+	var out []*User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, errors.Database(err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, errors.Database(err)
+	}
+	return out, nil
+}
+
+// entryRow is an ACL entry as loadGroupACLs and loadGroups read it: only
+// what a decision looks at.
+type entryRow struct {
+	ID     int64       `json:"id"`
+	WU     *int64      `json:"wu"`
+	WG     *int64      `json:"wg"`
+	WO     bool        `json:"wo"`
+	Mask   rights.Mask `json:"mask"`
+	Active bool        `json:"active"`
+	From   *time.Time  `json:"from"`
+	To     *time.Time  `json:"to"`
+}
+
+func (r entryRow) entry() acl.Entry {
+	e := acl.Entry{ID: r.ID, WhoOwner: r.WO, Mask: r.Mask, Active: r.Active, From: r.From, To: r.To}
+	if r.WU != nil {
+		e.WhoUserID = *r.WU
+	}
+	if r.WG != nil {
+		e.WhoGroupID = *r.WG
+	}
+	return e
+}
+
+const entryJSON = `json_agg(json_build_object('id', a.id, 'wu', a.who_user_id, 'wg', a.who_group_id, 'wo', a.who_owner,
+	'mask', a.mask, 'active', a.active, 'from', a.valid_from, 'to', a.valid_to) ORDER BY a.position)`
+
+// loadGroupACLs sets the groupACLs of users: for every group each is in
+// (static, :all, and :non_system for non-system users) that has an ACL, the
+// ACL, in one query.
+func loadGroupACLs(ctx context.Context, tx *sql.Tx, users []*User) error {
+	ids := make([]int64, len(users))
+	byID := make(map[int64]*User, len(users))
+	for i, u := range users {
+		ids[i], byID[u.ID] = u.ID, u
+		u.groupACLs = []policy.GroupACL{}
+	}
+	rows, err := tx.QueryContext(ctx, `WITH ug AS (
+			SELECT m.user_id, m.group_id FROM memberships m WHERE m.user_id = ANY($1::bigint[])
+			UNION SELECT u.id, $2::bigint FROM users u WHERE u.id = ANY($1::bigint[])
+			UNION SELECT u.id, $3::bigint FROM users u WHERE u.id = ANY($1::bigint[]) AND u.type <> 'system')
+		SELECT ug.user_id, ug.group_id, `+entryJSON+`
+		FROM ug JOIN group_acl a ON a.group_id = ug.group_id
+		GROUP BY ug.user_id, ug.group_id ORDER BY ug.user_id, ug.group_id`,
+		pq.Array(ids), policy.GroupAll, policy.GroupNonSystem)
+	if err != nil {
+		return errors.Database(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var userID, groupID int64
+		var js string
+		if err := rows.Scan(&userID, &groupID, &js); err != nil {
+			return errors.Database(err)
+		}
+		var entries []entryRow
+		if err := json.Unmarshal([]byte(js), &entries); err != nil {
+			return errors.Database(err)
+		}
+		ga := policy.GroupACL{GroupID: groupID}
+		for _, r := range entries {
+			ga.ACL = append(ga.ACL, r.entry())
+		}
+		u := byID[userID]
+		u.groupACLs = append(u.groupACLs, ga)
+	}
+	return rows.Err()
+}
+
+// groupInfo is a group as a membership decision needs it.
+type groupInfo struct {
+	ID        int64
+	Type      string
+	HoldsRoot bool // its _system_rights grant system.root
+	obj       *policy.Object
+}
+
+func (g *groupInfo) IsSystem() bool { return g.Type == "system" }
+
+// loadGroups loads, in one query, the groups with the given ids as the
+// policy engine decides on them (type, owner, ACL); missing ids are absent
+// from the result.
+func loadGroups(ctx context.Context, tx *sql.Tx, ids []int64) (map[int64]*groupInfo, error) {
+	out := map[int64]*groupInfo{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT g.id, g.type, g.system_rights ? 'system.root',
+			COALESCE(g.owner_user_id, 0), COALESCE(g.owner_group_id, 0),
+			COALESCE((SELECT `+entryJSON+` FROM group_acl a WHERE a.group_id = g.id), '[]')
+		FROM groups g WHERE g.id = ANY($1::bigint[])`, pq.Array(ids))
+	if err != nil {
+		return nil, errors.Database(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		g := &groupInfo{obj: &policy.Object{Kind: "group"}}
+		var js string
+		if err := rows.Scan(&g.ID, &g.Type, &g.HoldsRoot, &g.obj.OwnerUserID, &g.obj.OwnerGroupID, &js); err != nil {
+			return nil, errors.Database(err)
+		}
+		var entries []entryRow
+		if err := json.Unmarshal([]byte(js), &entries); err != nil {
+			return nil, errors.Database(err)
+		}
+		for _, r := range entries {
+			g.obj.ACL = append(g.obj.ACL, r.entry())
+		}
+		g.obj.ID, g.obj.GroupType = g.ID, g.Type
+		out[g.ID] = g
+	}
+	if err := rows.Err(); err != nil {
+		return nil, errors.Database(err)
+	}
+	return out, nil
+}
+
+// Get returns user id in full format with p's rights on it (Generated), or
+// nil when there is no such user. It does not decide whether p may read
+// it; PolicyObject of the result is complete for that decision.
+func (s *Store) Get(ctx context.Context, p *policy.Principal, id int64) (*User, error) {
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, errors.Database(err)
+	}
+	defer tx.Rollback()
+	us, err := findUsers(ctx, tx, p, s.db.Now(), []int64{id}, false, true)
+	if err != nil || len(us) == 0 {
+		return nil, err
+	}
+	return us[0], nil
+}
+
+// List returns the page of users p may read that match f, ordered by id,
+// and the number of all such users. Visibility is decided in SQL, never
+// row by row.
+func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*User, int, error) {
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	if err != nil {
+		return nil, 0, errors.Database(err)
+	}
+	defer tx.Rollback()
+	args := principalArgs(p, s.db.Now())
+	conds := []string{visibleCond}
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	if f.GroupIDs != nil {
+		g := arg(pq.Array(f.GroupIDs))
+		conds = append(conds, fmt.Sprintf(`(u.id IN (SELECT user_id FROM memberships WHERE group_id = ANY(%[1]s::bigint[]))
+			OR %[2]d = ANY(%[1]s::bigint[]) OR (%[3]d = ANY(%[1]s::bigint[]) AND u.type <> 'system'))`,
+			g, policy.GroupAll, policy.GroupNonSystem))
+	}
+	if len(f.Types) > 0 {
+		conds = append(conds, "u.type = ANY("+arg(pq.Array(f.Types))+"::text[])")
+	}
+	if f.Login != "" {
+		conds = append(conds, "u.login ILIKE "+arg("%"+escapeLike(f.Login)+"%"))
+	}
+	where := " WHERE " + strings.Join(conds, " AND ")
+
+	var total int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users u`+where, args...).Scan(&total); err != nil {
+		return nil, 0, errors.Database(err)
+	}
+	if total == 0 || f.Offset >= total {
+		return []*User{}, total, nil
+	}
+	q := fmt.Sprintf(selectFull, "false") + where + " ORDER BY u.id LIMIT " + arg(f.Limit) + " OFFSET " + arg(f.Offset)
+	out, err := queryUsers(ctx, tx, q, args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	if out == nil {
+		out = []*User{}
+	}
+	return out, total, nil
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}

@@ -1,0 +1,311 @@
+// Package user is the easydb user resource and the static memberships of
+// users in groups: the user's type and full format, the validation of what
+// clients send, the PostgreSQL store, and the HTTP handlers of /api/v1/user
+// and of /api/v1/group/<id>/members (this package owns memberships, from
+// either side).
+//
+// Permissions (DESIGN.md "Rights, in one place"; decided by package policy):
+//   - reading a user needs read on it: as root, as its owner (a user, or a
+//     member of the owning group), through an entry of the user's own ACL,
+//     or through the group-realm read/write/delete of an ACL entry of a group
+//     the user is in (static groups, and the computed :all and :non_system);
+//     listing users also needs the system right system.user. A user may
+//     always read itself with GET /api/v1/user/<own id>, with or without
+//     system.user (easydb: "a user can read some information about itself");
+//   - creating needs system.user with create; an _acl on create needs
+//     create_acl, _system_rights need create_system_rights; the owner is the
+//     caller;
+//   - updating needs write; changing _acl or _owner needs system.user
+//     edit_acl, changing _system_rights needs edit_system_rights; adding or
+//     removing system.root needs system.root. A user without write on itself
+//     may still change, on itself, frontend_language and frontend_prefs, the
+//     fields whose system.user.write_self parameter it holds, and _password
+//     with system.user.change_password;
+//   - deleting needs delete;
+//   - adding a user to a group (with _groups or the members API) needs link
+//     on the group, removing needs unlink; system groups are never linked or
+//     unlinked; a group holding system.root, and a user holding system.root
+//     (its own or through a group), are only linked, unlinked, changed or
+//     deleted by a holder of system.root, as only a holder may pass it on;
+//   - system users (type "system", such as root) are never deleted, keep
+//     their login, _acl, _groups and every system right they hold;
+//   - a user may not set login_disabled on itself;
+//   - listing a group's members needs bag_read on the group.
+package user
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/groupd/groupd/acl"
+	"github.com/groupd/groupd/policy"
+	"github.com/groupd/groupd/rights"
+)
+
+// ProfileFields are the contact fields of easydb's user type, kept as text
+// in users.profile. Every one but remarks is also a parameter of
+// system.user.write_self.
+var ProfileFields = []string{"company", "department", "phone", "street", "house_number", "address_supplement",
+	"postal_code", "town", "country", "remarks"}
+
+// User is one user with everything its full format shows.
+type User struct {
+	ID               int64
+	Version          int64
+	Type             string // easydb, easydb_self_register, system, custom-*, ...
+	Login            *string
+	FirstName        *string
+	LastName         *string
+	Displayname      *string
+	FrontendLanguage *string
+	Reference        *string
+	LoginDisabled    bool
+	Profile          map[string]string // ProfileFields -> text
+	FrontendPrefs    json.RawMessage   // an object, or nil
+	SystemRights     rights.Map
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+
+	// Owner is nil when the owner was deleted.
+	Owner *Ref
+	ACL   []acl.Entry
+	// ACLWho[i] is the subject of ACL[i] in short format.
+	ACLWho []Ref
+	Emails []Email
+	// Groups are the static memberships, ordered by id.
+	Groups []Ref
+
+	// Generated is the caller's own rights on the user (_generated_rights).
+	Generated rights.Mask
+	// HoldsRoot: the user holds system.root, its own or through a group.
+	// Loaded for writes only.
+	HoldsRoot bool
+	// groupACLs are the ACLs of every group the user is in, system groups
+	// included: what the policy engine needs to decide on the user. Loaded
+	// for writes and single reads only.
+	groupACLs []policy.GroupACL
+}
+
+// Email is one of a user's addresses. One with UseForLogin is a login.
+type Email struct {
+	Email             string `json:"email"`
+	UseForLogin       bool   `json:"use_for_login"`
+	UseForEmail       bool   `json:"use_for_email"`
+	NeedsConfirmation bool   `json:"needs_confirmation"`
+}
+
+// IsSystem reports whether u is a system user (root).
+func (u *User) IsSystem() bool { return u.Type == "system" }
+
+// SystemGroups are the computed system groups u is in.
+func (u *User) SystemGroups() []int64 { return policy.SystemGroupsFor(u.Type) }
+
+// PolicyObject is u as the policy engine sees it. The ACLs of u's groups
+// are only there when u was loaded for a decision (findUsers with
+// withGroupACLs).
+func (u *User) PolicyObject() *policy.Object {
+	obj := &policy.Object{Kind: "user", ID: u.ID, ACL: u.ACL, UserGroups: u.groupACLs}
+	if u.Owner != nil {
+		if u.Owner.Kind == "group" {
+			obj.OwnerGroupID = u.Owner.ID
+		} else {
+			obj.OwnerUserID = u.Owner.ID
+		}
+	}
+	return obj
+}
+
+// GeneratedDisplayname is easydb's _generated_displayname: displayname,
+// else first and last name, else login.
+func GeneratedDisplayname(displayname, firstName, lastName, login *string) string {
+	if displayname != nil && *displayname != "" {
+		return *displayname
+	}
+	name := ""
+	for _, s := range []*string{firstName, lastName} {
+		if s != nil && *s != "" {
+			if name != "" {
+				name += " "
+			}
+			name += *s
+		}
+	}
+	if name != "" {
+		return name
+	}
+	if login != nil {
+		return *login
+	}
+	return ""
+}
+
+// UserRights are the rights that mean something on a user.
+const UserRights = rights.MaskRead | rights.MaskWrite | rights.MaskDelete
+
+// GeneratedRights is what _generated_rights shows: the caller's rights on
+// the user (read, write, delete), less delete on a system user, which is
+// never deleted.
+func (u *User) GeneratedRights() rights.Mask {
+	m := u.Generated & UserRights
+	if u.IsSystem() {
+		m &^= rights.MaskDelete
+	}
+	return m
+}
+
+// --- output: easydb's full format ----------------------------------------
+
+type fullFormat struct {
+	Basetype        string           `json:"_basetype"`
+	User            map[string]any   `json:"user"`
+	Owner           *Ref             `json:"_owner"`
+	ACL             []aclOut         `json:"_acl"`
+	SystemRights    rights.Map       `json:"_system_rights"`
+	Groups          []Ref            `json:"_groups"`
+	Emails          []Email          `json:"_emails"`
+	HasACL          bool             `json:"_has_acl"`
+	GeneratedRights map[string]empty `json:"_generated_rights"`
+}
+
+type empty struct{}
+
+type aclOut struct {
+	ID          int64      `json:"_id"`
+	Who         any        `json:"who"`
+	Rights      rights.Map `json:"rights"`
+	Active      bool       `json:"active"`
+	When        *whenOut   `json:"when,omitempty"`
+	DateCreated string     `json:"date_created"`
+}
+
+type whenOut struct {
+	From *string `json:"from"`
+	To   *string `json:"to"`
+}
+
+// TimeFormat is how timestamps are written: RFC 3339 with seconds, UTC, as
+// package group writes them.
+const TimeFormat = time.RFC3339
+
+func formatTime(t time.Time) string { return t.UTC().Format(TimeFormat) }
+
+// Ref is a user or a group in easydb's short format, as _owner, _acl[].who
+// and _groups show them: Kind and ID identify it, the rest is for display.
+type Ref struct {
+	Kind        string // "user" or "group"
+	ID          int64
+	Name        *string // group name, or user login
+	Type        string  // group type or user type
+	Displayname string  // a user's _generated_displayname
+	// GroupDisplayname is a group's culture map as JSON.
+	GroupDisplayname json.RawMessage
+}
+
+type refOut struct {
+	Basetype string    `json:"_basetype"`
+	User     *userRef  `json:"user,omitempty"`
+	Group    *groupRef `json:"group,omitempty"`
+}
+
+type userRef struct {
+	ID          int64   `json:"_id"`
+	Login       *string `json:"login"`
+	Type        string  `json:"type"`
+	Displayname string  `json:"_generated_displayname"`
+}
+
+type groupRef struct {
+	ID          int64           `json:"_id"`
+	Name        *string         `json:"name"`
+	Type        string          `json:"type"`
+	Displayname json.RawMessage `json:"_displayname,omitempty"`
+}
+
+// MarshalJSON writes r in short format: {"_basetype":"user","user":{...}}
+// or {"_basetype":"group","group":{...}}.
+func (r Ref) MarshalJSON() ([]byte, error) {
+	if r.Kind == "group" {
+		return json.Marshal(refOut{Basetype: "group", Group: &groupRef{r.ID, r.Name, r.Type, r.GroupDisplayname}})
+	}
+	return json.Marshal(refOut{Basetype: "user", User: &userRef{r.ID, r.Name, r.Type, r.Displayname}})
+}
+
+// MarshalJSON writes u in easydb's full format. The password is never part
+// of it.
+func (u *User) MarshalJSON() ([]byte, error) {
+	body := map[string]any{
+		"_id": u.ID, "_version": u.Version, "type": u.Type, "login": u.Login, "first_name": u.FirstName,
+		"last_name": u.LastName, "displayname": u.Displayname, "frontend_language": u.FrontendLanguage,
+		"reference": u.Reference, "login_disabled": u.LoginDisabled, "frontend_prefs": u.FrontendPrefs,
+		"_generated_displayname": GeneratedDisplayname(u.Displayname, u.FirstName, u.LastName, u.Login),
+		"created_timestamp":      formatTime(u.CreatedAt), "last_updated_timestamp": formatTime(u.UpdatedAt),
+	}
+	if u.FrontendPrefs == nil {
+		body["frontend_prefs"] = nil
+	}
+	for _, f := range ProfileFields {
+		if v, ok := u.Profile[f]; ok {
+			body[f] = v
+		} else {
+			body[f] = nil
+		}
+	}
+	out := fullFormat{
+		Basetype:        "user",
+		User:            body,
+		ACL:             make([]aclOut, 0, len(u.ACL)),
+		SystemRights:    u.SystemRights,
+		Owner:           u.Owner,
+		Groups:          u.Groups,
+		Emails:          u.Emails,
+		HasACL:          len(u.ACL) > 0,
+		GeneratedRights: map[string]empty{},
+	}
+	if out.Emails == nil {
+		out.Emails = []Email{}
+	}
+	if out.Groups == nil {
+		out.Groups = []Ref{}
+	}
+	for i, e := range u.ACL {
+		a := aclOut{ID: e.ID, Rights: e.Rights, Active: e.Active, DateCreated: formatTime(e.Created)}
+		switch {
+		case e.WhoOwner:
+			a.Who = map[string]bool{"_owner": true}
+		case i < len(u.ACLWho) && u.ACLWho[i].ID != 0:
+			a.Who = u.ACLWho[i]
+		}
+		if e.From != nil || e.To != nil {
+			a.When = &whenOut{}
+			if e.From != nil {
+				s := formatTime(*e.From)
+				a.When.From = &s
+			}
+			if e.To != nil {
+				s := formatTime(*e.To)
+				a.When.To = &s
+			}
+		}
+		out.ACL = append(out.ACL, a)
+	}
+	for _, name := range u.GeneratedRights().Names() {
+		out.GeneratedRights[name] = empty{}
+	}
+	return json.Marshal(out)
+}
+
+// Short is a user in easydb's short format, as the members API lists them.
+type Short struct {
+	ID          int64
+	Version     int64
+	Type        string
+	Login       *string
+	Displayname string // _generated_displayname
+}
+
+// MarshalJSON writes s as {"_basetype":"user","user":{...}}.
+func (s Short) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]any{"_basetype": "user", "user": map[string]any{
+		"_id": s.ID, "_version": s.Version, "type": s.Type, "login": s.Login, "_generated_displayname": s.Displayname,
+	}})
+}
