@@ -11,6 +11,7 @@ import (
 	"github.com/groupd/groupd/openapi"
 	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/session"
+	"github.com/groupd/groupd/user"
 )
 
 // registerServices builds the services of every package on m.DB and mounts
@@ -44,6 +45,16 @@ func (m *Main) registerServices(ctx context.Context, r *mux.Router) error {
 	}
 	m.closers = append(m.closers, groups.Close)
 	group.NewHandler(groups, engine, principal).Register(r, sessions.RequireAuth)
+	// The session service tells other processes with pg_notify and drops
+	// its own cached principals at once.
+	users := user.NewStore(m.DB, engine, sessions)
+	sessionID := func(r *http.Request) int64 {
+		if s := session.FromContext(r.Context()); s != nil {
+			return s.ID
+		}
+		return 0
+	}
+	user.NewHandler(users, engine, principal, sessionID).Register(r, sessions.RequireAuth)
 	audit.NewHandler(audit.NewStore(m.DB.DB), engine.HasSystemRight, principal).Register(r, sessions.RequireAuth)
 
 	doc, err := openapi.Handler()
