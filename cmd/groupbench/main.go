@@ -76,6 +76,16 @@ func main() {
 	}
 }
 
+// logTail is the end of groupd's log, shown when the benchmark fails.
+func logTail(path string) string {
+	b, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > 15 {
+		lines = lines[len(lines)-15:]
+	}
+	return strings.Join(lines, "\n")
+}
+
 // serve is the groupd process of the benchmark.
 func serve() int {
 	cfg := server.DefaultConfig()
@@ -115,7 +125,7 @@ type row struct {
 	Note         string
 }
 
-func runBench(sc scale, write bool, docsDir string, keep bool, only string) error {
+func runBench(sc scale, write bool, docsDir string, keep bool, only string) (err error) {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "groupbench-")
 	if err != nil {
@@ -166,6 +176,11 @@ func runBench(sc scale, write bool, docsDir string, keep bool, only string) erro
 	}
 	defer b.floor.Close()
 
+	defer func() {
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "groupd log (last lines):\n%s\n", logTail(logFile.Name()))
+		}
+	}()
 	fmt.Printf("groupbench: scale %s (%d groups, %d users, %d ACL entries, %d groups of %d members), %d CPUs, %s\n",
 		sc.Name, sc.Groups, sc.Users, sc.Groups*sc.ACLPerGroup, sc.BigGroups, sc.BigMembers, runtime.NumCPU(),
 		time.Now().UTC().Format("2006-01-02"))
