@@ -2,7 +2,7 @@
 GO ?= go
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: run test build lint bench fmt screenshots
+.PHONY: run test build lint bench bench-large bench-micro fmt screenshots
 
 run: ## run groupd on 127.0.0.1:8080 (managed PostgreSQL in ./var unless GROUPD_DATABASE_URL is set)
 	@./scripts/ensure-postgres
@@ -23,9 +23,17 @@ lint:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-bench: ## micro-benchmarks (ratios against floors measured in the same run)
+bench: ## the load benchmark at small scale (10^3 groups, under 3 minutes): one table, ratios to floors of the same run
 	@./scripts/ensure-postgres --always
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) run ./cmd/groupbench -scale=small
+
+bench-large: ## the load benchmark at large scale (10^5 groups, 10^6 ACL entries); writes docs/benchmarks.md and docs/bench.svg
+	@./scripts/ensure-postgres --always
+	$(GO) run ./cmd/groupbench -scale=large -write
+
+bench-micro: ## the Go micro-benchmarks (policy Enforce, memberships), with their own floors
+	@./scripts/ensure-postgres --always
+	$(GO) test -run '^$$' -bench . -benchmem ./policy ./user
 
 screenshots: ## the admin console's screenshots, docs/console/*.png, taken by its browser test
 	@./scripts/ensure-postgres --always
