@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/groupd/groupd/client"
+)
+
+func (a *app) cmdLogin(args []string) error {
+	fs := a.flags("login", "--url URL --login NAME")
+	login := fs.String("login", "", "login name (default: the last one used)")
+	if _, err := a.parse(fs, args, 0, 0); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(a.env)
+	if err != nil {
+		return err
+	}
+	url := strings.TrimRight(firstNonEmpty(a.url, a.getenv("GROUPCTL_URL"), cfg.URL), "/")
+	if url == "" {
+		return usagef("login: --url is required (e.g. --url http://127.0.0.1:8080)")
+	}
+	if *login == "" && url == cfg.URL {
+		*login = cfg.Login
+	}
+	if *login == "" {
+		return usagef("login: --login is required")
+	}
+	password, err := a.password(*login)
+	if err != nil {
+		return err
+	}
+	c := client.New(url, "")
+	c.HTTP, c.UserAgent = a.http, "groupctl"
+	s, err := c.Login(a.ctx, *login, password)
+	if err != nil {
+		return err
+	}
+	next := &config{URL: url, Token: c.Token, Login: *login}
+	if s.User != nil && s.User.User != nil {
+		next.UserID = s.User.User.ID
+	}
+	if err := next.save(a.env); err != nil {
+		return fmt.Errorf("logged in, but the token could not be saved: %w", err)
+	}
+	if a.json {
+		return a.printJSON(s)
+	}
+	fmt.Fprintf(a.stdout, "logged in to %s as %s (user %d)\n", url, *login, next.UserID)
+	return nil
+}
+
+// password is GROUPCTL_PASSWORD, else typed at the terminal without echo,
+// else the first line of standard input.
+func (a *app) password(login string) (string, error) {
+	if p := a.getenv("GROUPCTL_PASSWORD"); p != "" {
+		return p, nil
+	}
+	if a.stdinTerminal != nil && a.stdinTerminal() && a.readPassword != nil {
+		fmt.Fprintf(a.stderr, "password for %s: ", login)
+		p, err := a.readPassword()
+		fmt.Fprintln(a.stderr)
+		return p, err
+	}
+	line, err := bufio.NewReader(a.stdin).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return "", err
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", usagef("login: no password: type it at the prompt, pipe it on standard input, or set GROUPCTL_PASSWORD")
+	}
+	return line, nil
+}
+
+func (a *app) cmdLogout(args []string) error {
+	fs := a.flags("logout", "")
+	if _, err := a.parse(fs, args, 0, 0); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(a.env)
+	if err != nil {
+		return err
+	}
+	if cfg.Token == "" {
+		fmt.Fprintln(a.stdout, "not logged in")
+		return nil
+	}
+	c := client.New(firstNonEmpty(a.url, cfg.URL), cfg.Token)
+	c.HTTP, c.UserAgent = a.http, "groupctl"
+	err = c.Deauthenticate(a.ctx)
+	if code := client.CodeOf(err); code == "error.user.session_not_found" || code == "error.user.not_authenticated" {
+		err = nil // gone already: logged out all the same
+	}
+	cfg.Token, cfg.UserID = "", 0
+	if serr := cfg.save(a.env); serr != nil {
+		return serr
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(a.stdout, "logged out")
+	return nil
+}
+
+func (a *app) cmdWhoami(args []string) error {
+	fs := a.flags("whoami", "")
+	if _, err := a.parse(fs, args, 0, 0); err != nil {
+		return err
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	s, err := c.Session(a.ctx)
+	if err != nil {
+		return err
+	}
+	if s.User == nil || s.User.User == nil {
+		return &client.Error{Realm: "user", Code: "error.user.not_authenticated",
+			Description: `the session is not logged in: run "groupctl login"`}
+	}
+	if a.json {
+		return a.printJSON(s)
+	}
+	groups := make([]string, len(s.Groups))
+	for i, g := range s.Groups {
+		groups[i] = g.Label()
+	}
+	rights := string(s.SystemRights)
+	if rights == "" {
+		rights = "{}"
+	}
+	t := newKV(a.stdout)
+	t.row("login", s.User.Label())
+	t.row("user id", fmt.Sprint(s.User.User.ID))
+	t.row("server", c.BaseURL+" ("+s.Instance.Name+" "+s.Instance.ServerVersion+")")
+	t.row("groups", strings.Join(groups, ", "))
+	t.row("system rights", compactJSON(rights))
+	return t.flush()
+}
+
+func compactJSON(s string) string {
+	var v any
+	if json.Unmarshal([]byte(s), &v) != nil {
+		return s
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
