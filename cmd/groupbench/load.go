@@ -24,8 +24,13 @@ type result struct {
 	firstErr string
 }
 
-// RPS is the throughput.
-func (r result) RPS() float64 { return float64(r.Requests) / r.Elapsed.Seconds() }
+// RPS is the throughput (0 for a load that did not run).
+func (r result) RPS() float64 {
+	if r.Requests == 0 || r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Requests) / r.Elapsed.Seconds()
+}
 
 // run sends requests from `clients` concurrent workers, each on its own
 // keep-alive connection, until `total` requests are done or `d` has passed

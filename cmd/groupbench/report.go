@@ -133,10 +133,10 @@ throughput over the floor's (1.00 = as fast as the floor), except for the bulk P
 // svg draws, per scenario, groupd's and the floor's throughput as bars
 // (relative to the larger of the two) and groupd's p99 as a label.
 func (b *bench) svg() string {
-	const rowH, left, width = 34, 330, 420
+	const rowH, left, width = 34, 330, 400
 	h := 60 + rowH*len(b.rows)
 	var sb strings.Builder
-	fmt.Fprintf(&sb, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">`+"\n", left+width+180, h)
+	fmt.Fprintf(&sb, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">`+"\n", left+width+250, h)
 	fmt.Fprintf(&sb, `<rect width="100%%" height="100%%" fill="#fff"/><text x="10" y="20" font-size="14" font-weight="bold">groupd vs floor: throughput (bar length relative per row), p99 latency (scale %s)</text>`+"\n", b.sc.Name)
 	fmt.Fprintf(&sb, `<rect x="10" y="32" width="12" height="10" fill="#1f5fa8"/><text x="26" y="41">groupd</text><rect x="90" y="32" width="12" height="10" fill="#b0b0b0"/><text x="106" y="41">floor</text>`+"\n")
 	for i, r := range b.rows {
