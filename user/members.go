@@ -200,7 +200,7 @@ func (s *Store) ChangeMembers(ctx context.Context, p *policy.Principal, groupID 
 			}
 		}
 		added, err := returnedIDs(ctx, tx, `INSERT INTO memberships (group_id, user_id, created_at)
-			SELECT $1, u, $3 FROM unnest($2::bigint[]) AS u ON CONFLICT DO NOTHING RETURNING user_id`,
+			SELECT $1, u, $3 FROM unnest($2::bigint[]) AS u ORDER BY u ON CONFLICT DO NOTHING RETURNING user_id`,
 			len(add) > 0, groupID, pq.Array(add), now)
 		if err != nil {
 			return err

@@ -240,12 +240,20 @@ func (u *User) GroupIDs() []int64 {
 	return ids
 }
 
+// Row locks of findUsers. An update takes "FOR NO KEY UPDATE", which lets
+// memberships referencing the user be written meanwhile; a delete takes
+// "FOR UPDATE".
+const (
+	lockNone   = ""
+	lockUpdate = "FOR NO KEY UPDATE OF u"
+	lockDelete = "FOR UPDATE OF u"
+)
+
 // findUsers loads the users with the given ids in full format, in id order,
-// locking them for update when lock is set (in id order, so that concurrent
-// bulk writes cannot deadlock). With decide set it also loads what a
-// decision on them needs: whether each holds system.root, and the ACLs of
-// the groups each is in.
-func findUsers(ctx context.Context, tx *sql.Tx, p *policy.Principal, now time.Time, ids []int64, lock, decide bool) ([]*User, error) {
+// locking them with lock (in id order, so that concurrent bulk writes cannot
+// deadlock). With decide set it also loads what a decision on them needs:
+// whether each holds system.root, and the ACLs of the groups each is in.
+func findUsers(ctx context.Context, tx *sql.Tx, p *policy.Principal, now time.Time, ids []int64, lock string, decide bool) ([]*User, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -253,10 +261,7 @@ func findUsers(ctx context.Context, tx *sql.Tx, p *policy.Principal, now time.Ti
 	if decide {
 		root = holdsRootExpr
 	}
-	q := fmt.Sprintf(selectFull, root) + ` WHERE u.id = ANY($5::bigint[]) ORDER BY u.id`
-	if lock {
-		q += ` FOR UPDATE OF u`
-	}
+	q := fmt.Sprintf(selectFull, root) + ` WHERE u.id = ANY($5::bigint[]) ORDER BY u.id ` + lock
 	out, err := queryUsers(ctx, tx, q, append(principalArgs(p, now), pq.Array(ids))...)
 	if err != nil || !decide {
 		return out, err
@@ -410,7 +415,7 @@ func (s *Store) Get(ctx context.Context, p *policy.Principal, id int64) (*User, 
 		return nil, errors.Database(err)
 	}
 	defer tx.Rollback()
-	us, err := findUsers(ctx, tx, p, s.db.Now(), []int64{id}, false, true)
+	us, err := findUsers(ctx, tx, p, s.db.Now(), []int64{id}, lockNone, true)
 	if err != nil || len(us) == 0 {
 		return nil, err
 	}

@@ -203,7 +203,7 @@ func TestSQLMatchesPolicy(t *testing.T) {
 				listedMask[x.ID] = x.Generated
 			}
 			tx, _ := d.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-			all, err := findUsers(ctx, tx, p, now, w.users, false, true)
+			all, err := findUsers(ctx, tx, p, now, w.users, lockNone, true)
 			tx.Rollback()
 			if err != nil {
 				t.Fatal(err)

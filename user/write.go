@@ -80,7 +80,7 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, sessionID int64,
 				return errors.Database(err)
 			}
 		}
-		current, err := findUsers(ctx, tx, p, now, updateIDs, true, true)
+		current, err := findUsers(ctx, tx, p, now, updateIDs, lockUpdate, true)
 		if err != nil {
 			return err
 		}
@@ -121,7 +121,7 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, sessionID int64,
 		for i, pl := range plans {
 			ids[i] = pl.id
 		}
-		written, err := findUsers(ctx, tx, p, now, ids, false, false)
+		written, err := findUsers(ctx, tx, p, now, ids, lockNone, false)
 		if err != nil {
 			return err
 		}
@@ -933,7 +933,7 @@ func writePlans(ctx context.Context, tx *sql.Tx, plans []*plan, now time.Time) e
 	if len(adds) > 0 {
 		if err := execRecords(ctx, tx, `INSERT INTO memberships (group_id, user_id, created_at)
 			SELECT r.group_id, r.user_id, $2 FROM jsonb_to_recordset($1) AS r(group_id bigint, user_id bigint)
-			ON CONFLICT DO NOTHING`, adds, now); err != nil {
+			ORDER BY r.group_id, r.user_id ON CONFLICT DO NOTHING`, adds, now); err != nil {
 			return err
 		}
 	}
@@ -1040,7 +1040,7 @@ func membershipJSON(groupID, userID int64) json.RawMessage {
 func (s *Store) Delete(ctx context.Context, p *policy.Principal, id int64) error {
 	now := s.db.Now()
 	return s.db.InTx(ctx, func(tx *sql.Tx) error {
-		us, err := findUsers(ctx, tx, p, now, []int64{id}, true, true)
+		us, err := findUsers(ctx, tx, p, now, []int64{id}, lockDelete, true)
 		if err != nil {
 			return err
 		}
