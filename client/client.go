@@ -38,6 +38,9 @@ type Client struct {
 	HTTP *http.Client
 	// UserAgent is sent with every request when set.
 	UserAgent string
+	// Parallel is how many pages AllGroups and AllUsers read at once
+	// (default 1).
+	Parallel int
 }
 
 // New returns a client of the server at baseURL using token ("" for none).

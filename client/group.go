@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // MaxPage is the largest page the server answers (limit 1000).
@@ -108,22 +109,73 @@ func (c *Client) ListGroups(ctx context.Context, f GroupFilter) ([]Group, int, e
 }
 
 // AllGroups pages through every visible group matching f (f.Limit and
-// f.Offset are ignored), calling progress (may be nil) after each page.
+// f.Offset are ignored), c.Parallel pages at a time, calling progress (may be
+// nil) after each page.
 func (c *Client) AllGroups(ctx context.Context, f GroupFilter, progress func(done, total int)) ([]Group, error) {
-	var all []Group
-	f.Limit = MaxPage
-	for f.Offset = 0; ; f.Offset += MaxPage {
-		page, total, err := c.ListGroups(ctx, f)
-		if err != nil {
-			return nil, err
+	return allPages(ctx, c.Parallel, progress, func(ctx context.Context, offset int) ([]Group, int, error) {
+		f.Limit, f.Offset = MaxPage, offset
+		return c.ListGroups(ctx, f)
+	})
+}
+
+// allPages reads the first page, then the others (known from its total),
+// workers at a time, and returns all items in order. A page that comes back
+// full while more were expected than the total said is followed further, so
+// that items added meanwhile are not lost.
+func allPages[T any](ctx context.Context, workers int, progress func(done, total int),
+	page func(context.Context, int) ([]T, int, error)) ([]T, error) {
+	first, total, err := page(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	all := first
+	if progress != nil {
+		progress(len(all), total)
+	}
+	if len(first) < MaxPage {
+		return all, nil
+	}
+	if workers < 1 {
+		workers = 1
+	}
+	offset := MaxPage
+	for {
+		// The pages up to the announced total, workers at a time.
+		n := 1
+		if total > offset {
+			n = (total - offset + MaxPage - 1) / MaxPage
 		}
-		all = append(all, page...)
-		if progress != nil {
-			progress(len(all), total)
+		pages := make([][]T, n)
+		errs := make([]error, n)
+		next := make(chan int)
+		var wg sync.WaitGroup
+		for w := 0; w < min(workers, n); w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range next {
+					pages[i], _, errs[i] = page(ctx, offset+i*MaxPage)
+				}
+			}()
 		}
-		if len(page) < MaxPage {
-			return all, nil
+		for i := 0; i < n; i++ {
+			next <- i
 		}
+		close(next)
+		wg.Wait()
+		for i := range pages {
+			if errs[i] != nil {
+				return nil, errs[i]
+			}
+			all = append(all, pages[i]...)
+			if progress != nil {
+				progress(len(all), total)
+			}
+			if len(pages[i]) < MaxPage {
+				return all, nil
+			}
+		}
+		offset += n * MaxPage
 	}
 }
 

@@ -164,23 +164,13 @@ func (c *Client) ListUsers(ctx context.Context, f UserFilter) ([]User, int, erro
 	return out, totalCount(h), nil
 }
 
-// AllUsers pages through every readable user matching f.
+// AllUsers pages through every readable user matching f, c.Parallel pages
+// at a time.
 func (c *Client) AllUsers(ctx context.Context, f UserFilter, progress func(done, total int)) ([]User, error) {
-	var all []User
-	f.Limit = MaxPage
-	for f.Offset = 0; ; f.Offset += MaxPage {
-		page, total, err := c.ListUsers(ctx, f)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, page...)
-		if progress != nil {
-			progress(len(all), total)
-		}
-		if len(page) < MaxPage {
-			return all, nil
-		}
-	}
+	return allPages(ctx, c.Parallel, progress, func(ctx context.Context, offset int) ([]User, int, error) {
+		f.Limit, f.Offset = MaxPage, offset
+		return c.ListUsers(ctx, f)
+	})
 }
 
 // GetUser returns the user with id.

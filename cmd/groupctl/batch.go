@@ -63,6 +63,7 @@ func (a *app) cmdImport(args []string) error {
 	if err != nil {
 		return err
 	}
+	c.Parallel = *parallel
 	im := &batch.Importer{C: c, Opt: batch.Options{BatchSize: *batchSize, Parallel: *parallel, DryRun: *dryRun,
 		Prune: *prune, Out: a.stdout}}
 	if !*noProgress {
@@ -101,6 +102,7 @@ func (a *app) cmdExport(args []string) error {
 	kind := fs.String("kind", "", "all, groups or users (default: all; csv: groups)")
 	outPath := fs.String("o", "", "write to this file (default: standard output)")
 	members := fs.Bool("members", false, "CSV groups: add a members column (logins)")
+	parallel := fs.Int("parallel", 2, "pages read at once")
 	pos, err := a.parse(fs, args, 0, 0)
 	if err != nil {
 		return err
@@ -132,6 +134,7 @@ func (a *app) cmdExport(args []string) error {
 	if err != nil {
 		return err
 	}
+	c.Parallel = *parallel
 	groups, err := c.AllGroups(a.ctx, client.GroupFilter{}, nil)
 	if err != nil {
 		return err

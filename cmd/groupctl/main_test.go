@@ -130,6 +130,31 @@ func (c *cli) run(args ...string) result {
 	return result{out.String(), errb.String(), code}
 }
 
+// runCancelAfter runs a command whose context is cancelled once n bulk
+// writes have been answered, as Ctrl-C would.
+func (c *cli) runCancelAfter(n int64, args ...string) result {
+	c.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c.checks.mu.Lock()
+	c.checks.afterWrite = func(done int64) {
+		if done >= n {
+			cancel()
+		}
+	}
+	c.checks.mu.Unlock()
+	defer func() {
+		c.checks.mu.Lock()
+		c.checks.afterWrite = nil
+		c.checks.mu.Unlock()
+	}()
+	var out, errb bytes.Buffer
+	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb,
+		getenv: func(k string) string { return c.env[k] }, http: c.http}
+	code := run(ctx, args, e)
+	return result{out.String(), errb.String(), code}
+}
+
 // must runs a command that has to succeed.
 func (c *cli) must(args ...string) result {
 	c.t.Helper()
@@ -195,6 +220,10 @@ type contractTransport struct {
 	base   http.RoundTripper
 	mu     sync.Mutex
 	counts map[string]*atomic.Int64
+	// afterWrite, when set, is called after each answered bulk write with
+	// the number of them so far.
+	afterWrite func(int64)
+	writes     int64
 	// maxCheck: bodies larger than this are not validated (a 10^3-item
 	// bulk answer costs seconds under the race detector); 0: no limit.
 	maxCheck int
@@ -237,6 +266,14 @@ func (ct *contractTransport) RoundTrip(req *http.Request) (*http.Response, error
 		return nil, err
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(respBody))
+	if req.Method == "POST" || req.Method == "PUT" {
+		ct.mu.Lock()
+		ct.writes++
+		if ct.afterWrite != nil {
+			ct.afterWrite(ct.writes)
+		}
+		ct.mu.Unlock()
+	}
 	if ct.maxCheck == 0 || (len(reqBody) <= ct.maxCheck && len(respBody) <= ct.maxCheck) {
 		if msg := checkContract(req, reqBody, resp, respBody); msg != "" {
 			ct.tb.Errorf("contract: %s", msg)
