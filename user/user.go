@@ -157,7 +157,7 @@ func (u *User) GeneratedRights() rights.Mask {
 
 type fullFormat struct {
 	Basetype        string           `json:"_basetype"`
-	User            map[string]any   `json:"user"`
+	User            userBody         `json:"user"`
 	Owner           *Ref             `json:"_owner"`
 	ACL             []aclOut         `json:"_acl"`
 	SystemRights    rights.Map       `json:"_system_rights"`
@@ -230,26 +230,51 @@ func (r Ref) MarshalJSON() ([]byte, error) {
 	return json.Marshal(refOut{Basetype: "user", User: &userRef{r.ID, r.Name, r.Type, r.Displayname}})
 }
 
+// userBody is the "user" object of the full format.
+type userBody struct {
+	ID                   int64           `json:"_id"`
+	Version              int64           `json:"_version"`
+	Type                 string          `json:"type"`
+	Login                *string         `json:"login"`
+	FirstName            *string         `json:"first_name"`
+	LastName             *string         `json:"last_name"`
+	Displayname          *string         `json:"displayname"`
+	FrontendLanguage     *string         `json:"frontend_language"`
+	Reference            *string         `json:"reference"`
+	LoginDisabled        bool            `json:"login_disabled"`
+	FrontendPrefs        json.RawMessage `json:"frontend_prefs"`
+	GeneratedDisplayname string          `json:"_generated_displayname"`
+	Created              string          `json:"created_timestamp"`
+	Updated              string          `json:"last_updated_timestamp"`
+	Company              *string         `json:"company"`
+	Department           *string         `json:"department"`
+	Phone                *string         `json:"phone"`
+	Street               *string         `json:"street"`
+	HouseNumber          *string         `json:"house_number"`
+	AddressSupplement    *string         `json:"address_supplement"`
+	PostalCode           *string         `json:"postal_code"`
+	Town                 *string         `json:"town"`
+	Country              *string         `json:"country"`
+	Remarks              *string         `json:"remarks"`
+}
+
 // MarshalJSON writes u in easydb's full format. The password is never part
 // of it.
 func (u *User) MarshalJSON() ([]byte, error) {
-	body := map[string]any{
-		"_id": u.ID, "_version": u.Version, "type": u.Type, "login": u.Login, "first_name": u.FirstName,
-		"last_name": u.LastName, "displayname": u.Displayname, "frontend_language": u.FrontendLanguage,
-		"reference": u.Reference, "login_disabled": u.LoginDisabled, "frontend_prefs": u.FrontendPrefs,
-		"_generated_displayname": GeneratedDisplayname(u.Displayname, u.FirstName, u.LastName, u.Login),
-		"created_timestamp":      formatTime(u.CreatedAt), "last_updated_timestamp": formatTime(u.UpdatedAt),
-	}
-	if u.FrontendPrefs == nil {
-		body["frontend_prefs"] = nil
-	}
-	for _, f := range ProfileFields {
+	profile := func(f string) *string {
 		if v, ok := u.Profile[f]; ok {
-			body[f] = v
-		} else {
-			body[f] = nil
+			return &v
 		}
+		return nil
 	}
+	body := userBody{ID: u.ID, Version: u.Version, Type: u.Type, Login: u.Login, FirstName: u.FirstName,
+		LastName: u.LastName, Displayname: u.Displayname, FrontendLanguage: u.FrontendLanguage, Reference: u.Reference,
+		LoginDisabled: u.LoginDisabled, FrontendPrefs: u.FrontendPrefs,
+		GeneratedDisplayname: GeneratedDisplayname(u.Displayname, u.FirstName, u.LastName, u.Login),
+		Created:              formatTime(u.CreatedAt), Updated: formatTime(u.UpdatedAt),
+		Company: profile("company"), Department: profile("department"), Phone: profile("phone"),
+		Street: profile("street"), HouseNumber: profile("house_number"), AddressSupplement: profile("address_supplement"),
+		PostalCode: profile("postal_code"), Town: profile("town"), Country: profile("country"), Remarks: profile("remarks")}
 	out := fullFormat{
 		Basetype:        "user",
 		User:            body,
@@ -305,7 +330,19 @@ type Short struct {
 
 // MarshalJSON writes s as {"_basetype":"user","user":{...}}.
 func (s Short) MarshalJSON() ([]byte, error) {
-	return json.Marshal(map[string]any{"_basetype": "user", "user": map[string]any{
-		"_id": s.ID, "_version": s.Version, "type": s.Type, "login": s.Login, "_generated_displayname": s.Displayname,
-	}})
+	return json.Marshal(shortOut{Basetype: "user", User: shortUser{ID: s.ID, Version: s.Version, Type: s.Type,
+		Login: s.Login, Displayname: s.Displayname}})
+}
+
+type shortOut struct {
+	Basetype string    `json:"_basetype"`
+	User     shortUser `json:"user"`
+}
+
+type shortUser struct {
+	ID          int64   `json:"_id"`
+	Version     int64   `json:"_version"`
+	Type        string  `json:"type"`
+	Login       *string `json:"login"`
+	Displayname string  `json:"_generated_displayname"`
 }
