@@ -64,8 +64,12 @@ func (a *app) cmdImport(args []string) error {
 		return err
 	}
 	c.Parallel = *parallel
+	plan := a.stdout
+	if a.json {
+		plan = a.stderr // stdout is the report's
+	}
 	im := &batch.Importer{C: c, Opt: batch.Options{BatchSize: *batchSize, Parallel: *parallel, DryRun: *dryRun,
-		Prune: *prune, Out: a.stdout}}
+		Prune: *prune, Out: plan}}
 	if !*noProgress {
 		im.Opt.NewProgress = a.newProgress
 	}

@@ -98,17 +98,29 @@ func (im *Importer) Run(ctx context.Context, recs []*Record) (rep *Report, err e
 		withMembers = withMembers || r.G.MembersSet
 	}
 
-	existing, err := im.C.AllGroups(ctx, client.GroupFilter{}, nil)
+	// The server's groups and (when needed) users, read at the same time.
+	var (
+		existing      []client.Group
+		existingUsers []client.User
+		userErr       error
+		wg            sync.WaitGroup
+	)
+	if len(users) > 0 || withMembers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			existingUsers, userErr = im.C.AllUsers(ctx, client.UserFilter{}, nil)
+		}()
+	}
+	existing, err = im.C.AllGroups(ctx, client.GroupFilter{}, nil)
+	wg.Wait()
 	if err != nil {
 		return nil, fmt.Errorf("reading the server's groups: %w", err)
 	}
-	im.gix = newGroupIndex(existing)
-	var existingUsers []client.User
-	if len(users) > 0 || withMembers {
-		if existingUsers, err = im.C.AllUsers(ctx, client.UserFilter{}, nil); err != nil {
-			return nil, fmt.Errorf("reading the server's users: %w", err)
-		}
+	if userErr != nil {
+		return nil, fmt.Errorf("reading the server's users: %w", userErr)
 	}
+	im.gix = newGroupIndex(existing)
 	im.uix = newUserIndex(existingUsers)
 	if withMembers {
 		im.checkMembers(groups, users)
