@@ -33,8 +33,21 @@ func Handle(h HandlerFunc) http.Handler {
 	})
 }
 
-// Error writes err as an easydb error with the request's logger.
+// StatusClientClosed is recorded (access log, metrics) for a request whose
+// client went away before the answer: nginx's 499.
+const StatusClientClosed = 499
+
+// Error writes err as an easydb error with the request's logger. When the
+// client has gone (its request context is canceled, as a browser does with
+// a superseded request), there is nobody to answer and nothing went wrong on
+// the server: the failure of the work it abandoned is not a server error.
+// A database deadline (-db-timeout) is not a cancellation and is answered.
 func Error(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(r.Context().Err(), context.Canceled) {
+		Logger(r.Context()).Debug("client went away", slog.Any("err", err))
+		w.WriteHeader(StatusClientClosed)
+		return
+	}
 	errors.Write(r.Context(), w, Logger(r.Context()), err)
 }
 

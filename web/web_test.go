@@ -2,13 +2,16 @@ package web_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/gorilla/mux"
 	"github.com/groupd/groupd/errors"
@@ -43,6 +46,10 @@ func newServer(t *testing.T, maxBody int64, logs io.Writer) *httptest.Server {
 	})).Methods("POST")
 	r.Handle("/panic", web.Handle(func(w http.ResponseWriter, r *http.Request) error {
 		panic("the secret cause")
+	})).Methods("GET")
+	r.Handle("/slow", web.Handle(func(w http.ResponseWriter, r *http.Request) error {
+		<-r.Context().Done() // the client gives up first
+		return errors.Database(r.Context().Err())
 	})).Methods("GET")
 	r.Handle("/fail", web.Handle(func(w http.ResponseWriter, r *http.Request) error {
 		return errors.Database(errors.New("connection refused to 10.1.2.3"))
@@ -157,4 +164,41 @@ func TestErrorPaths(t *testing.T) {
 			t.Fatalf("access line lacks route or status: %s", logs.String())
 		}
 	})
+}
+
+// TestClientGoneIsNotAServerError: a request its client abandons is logged as
+// status 499, not as a server error with a uuid.
+func TestClientGoneIsNotAServerError(t *testing.T) {
+	var logs syncBuffer
+	srv := newServer(t, 1024, &logs)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/slow", nil)
+	if _, err := http.DefaultClient.Do(req); err == nil {
+		t.Fatal("want the client's own timeout")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(logs.String(), "status=499") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.Contains(logs.String(), "status=499") || strings.Contains(logs.String(), "server error") {
+		t.Fatalf("want an access line with status 499 and no server error:\n%s", logs.String())
+	}
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
