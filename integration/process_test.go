@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,6 +47,8 @@ func groupdBinary(t *testing.T) string {
 	return binPath
 }
 
+// freeAddr returns a loopback address that was free a moment ago. Prefer
+// 127.0.0.1:0 where the caller can learn the real address (waitReady does).
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -84,15 +87,22 @@ func startBinary(t *testing.T, cred *syscall.Credential, env []string, args ...s
 	return p
 }
 
+// waitReady waits until the binary logs the address it listens on and that
+// address answers /readyz with 200; it returns how long that took. The
+// address is read from the process's own log, never assumed from the one it
+// was asked for (addr, for the messages only): a port chosen free beforehand
+// may meanwhile belong to another test's server.
 func waitReady(t *testing.T, p *proc, addr string, within time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
 	for time.Since(start) < within {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return time.Since(start)
+		if m := listeningRE.FindStringSubmatch(p.out.String()); m != nil {
+			resp, err := http.Get(m[1] + "/readyz")
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					return time.Since(start)
+				}
 			}
 		}
 		select {
@@ -101,9 +111,11 @@ func waitReady(t *testing.T, p *proc, addr string, within time.Duration) time.Du
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	t.Fatalf("not ready within %v\n%s", within, p.out.String())
+	t.Fatalf("not ready on %s within %v\n%s", addr, within, p.out.String())
 	return 0
 }
+
+var listeningRE = regexp.MustCompile(`msg="groupd listening" url=(http://127\.0\.0\.1:[0-9]+)`)
 
 // postgresFor lists the pids of postgres processes running on dataDir.
 func postgresFor(dataDir string) []int {
@@ -184,7 +196,7 @@ func runLifecycle(t *testing.T, cred *syscall.Credential, dir string) {
 	dataDir := filepath.Join(dir, "var")
 	env := []string{"GROUPD_ROOT_PASSWORD=lifecycle-secret", "GROUPD_DATABASE_URL=", "DATABASE_URL="}
 
-	addr := freeAddr(t)
+	const addr = "127.0.0.1:0"
 	p := startBinary(t, cred, env, "-addr", addr, "-data-dir", dataDir)
 	t.Logf("first start ready in %v", waitReady(t, p, addr, 15*time.Second))
 	stopBinary(t, p, dataDir)
@@ -205,7 +217,7 @@ func runLifecycle(t *testing.T, cred *syscall.Credential, dir string) {
 func TestBinaryWithoutPostgres(t *testing.T) {
 	t.Parallel()
 	p := startBinary(t, nil, []string{"GROUPD_POSTGRES_BIN=" + t.TempDir(), "GROUPD_DATABASE_URL=", "DATABASE_URL="},
-		"-addr", freeAddr(t), "-data-dir", t.TempDir())
+		"-addr", "127.0.0.1:0", "-data-dir", t.TempDir())
 	select {
 	case err := <-p.done:
 		ee, ok := err.(*exec.ExitError)
