@@ -475,7 +475,8 @@ func TestSessionLoginByEmail(t *testing.T) {
 // TestSessionExpiry: a session expires after SessionIdleTimeout without use,
 // and use keeps it alive.
 func TestSessionExpiry(t *testing.T) {
-	t.Parallel()
+	// Not parallel: its time windows are seconds long, and the heavy parallel
+	// tests of this package must not stretch them.
 	s := MustStartServer(t, func(c *server.Config) { c.SessionIdleTimeout = time.Second })
 	token := sessLogin(t, s, "root", RootPassword)
 	idle := sessNew(t, s).Token
@@ -501,7 +502,8 @@ func TestSessionExpiry(t *testing.T) {
 // login is blocked, even with the right password, until the window passes;
 // a concurrent burst is counted exactly; unknown logins are blocked alike.
 func TestSessionLockout(t *testing.T) {
-	t.Parallel()
+	// Not parallel: its time windows are seconds long, and the heavy parallel
+	// tests of this package must not stretch them.
 	const maxFailures, window, burst = 3, 2 * time.Second, 12
 	s := MustStartServer(t, func(c *server.Config) {
 		c.LoginMaxFailures = maxFailures
