@@ -65,10 +65,13 @@ func (db *DB) Prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 // Open connects to url, checks the connection and sizes the pool.
 // It does not migrate: call Migrate.
 func Open(ctx context.Context, url string, opts Options) (*DB, error) {
-	sqldb, err := sql.Open("postgres", url)
+	// Through the deadline connector (deadline.go): a call whose context
+	// ends never waits on a silent server.
+	connector, err := newDeadlineConnector(url)
 	if err != nil {
 		return nil, errors.Errorf("open database: %w", err)
 	}
+	sqldb := sql.OpenDB(connector)
 	maxOpen := opts.MaxOpenConns
 	if maxOpen == 0 {
 		maxOpen = 64
