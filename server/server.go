@@ -46,6 +46,12 @@ type Config struct {
 	ManagedNoFsync  bool   // managed PostgreSQL without fsync: throwaway clusters only
 	PprofAddr       string // if set, net/http/pprof listens here (keep it on loopback)
 
+	// DBTimeout bounds the time one request may spend on the database
+	// (waiting for a connection, its statements, its commit): past it the
+	// request fails with error.server.database instead of hanging while
+	// PostgreSQL is unreachable. 0: no bound.
+	DBTimeout time.Duration
+
 	// RootPassword is root's password, set at first start only (when root has
 	// none yet). Empty at first start: one is generated and printed once.
 	RootPassword string
@@ -69,6 +75,7 @@ func DefaultConfig() Config {
 		LogLevel:           slog.LevelInfo,
 		MaxBody:            32 << 20,
 		ShutdownTimeout:    10 * time.Second,
+		DBTimeout:          60 * time.Second,
 		InstanceName:       "groupd",
 		SessionIdleTimeout: 7 * 24 * time.Hour,
 		LoginMaxFailures:   5,
@@ -185,7 +192,22 @@ func (m *Main) handler(ctx context.Context) (http.Handler, error) {
 	if err := m.registerServices(ctx, r); err != nil {
 		return nil, err
 	}
-	return web.Observe(m.Log, web.NewMetrics(m.Registry), m.Config.MaxBody)(r), nil
+	return web.Observe(m.Log, web.NewMetrics(m.Registry), m.Config.MaxBody)(withTimeout(r, m.Config.DBTimeout)), nil
+}
+
+// withTimeout gives every request's context a deadline of d: every database
+// call runs on that context, so none waits past it, even on a server that
+// stopped answering (db's deadline connector), and errors.From reports it as
+// error.server.database.
+func withTimeout(next http.Handler, d time.Duration) http.Handler {
+	if d <= 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 func (m *Main) readyz(w http.ResponseWriter, r *http.Request) error {

@@ -114,6 +114,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		"GROUPD_SHUTDOWN_TIMEOUT")
 	num(&cfg.DBMaxOpenConns, "db-max-open", "most open database connections (0: 64)", "GROUPD_DB_MAX_OPEN")
 	num(&cfg.DBMaxIdleConns, "db-max-idle", "most idle database connections (0: as db-max-open)", "GROUPD_DB_MAX_IDLE")
+	dur(&cfg.DBTimeout, "db-timeout", "longest time one request may spend on the database; past it the request "+
+		"fails with error.server.database (0: no limit)", "GROUPD_DB_TIMEOUT")
 	str(&cfg.PprofAddr, "pprof-addr", "serve net/http/pprof on this address (off when empty; keep it on loopback)",
 		"GROUPD_PPROF_ADDR")
 	str(&cfg.InstanceName, "instance-name", "instance name reported in sessions", "GROUPD_INSTANCE_NAME")
