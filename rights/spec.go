@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 
@@ -143,6 +144,9 @@ func decode(v any, path string, lookup func(name, at string) (map[string]paramKi
 				}
 			}
 			if pv != nil {
+				if err := finiteNumbers(pv, at+"."+p); err != nil {
+					return nil, err
+				}
 				params[p] = normalize(pv)
 			}
 		}
@@ -178,6 +182,30 @@ func validateCreateNew(m Map, path string) error {
 	if t == CreateNewTypeCustom || t == CreateNewTypeCustomLegacy {
 		if ct, _ := p["custom_type"].(string); strings.TrimSpace(ct) == "" {
 			return errors.CustomTypeRequired()
+		}
+	}
+	return nil
+}
+
+// finiteNumbers refuses numbers beyond float64 (1e400): stored as float64
+// they would be infinite, which JSON cannot express.
+func finiteNumbers(v any, path string) error {
+	switch x := v.(type) {
+	case json.Number:
+		if f, err := x.Float64(); err != nil || math.IsInf(f, 0) {
+			return errors.InvalidValue(path, "number out of range")
+		}
+	case []any:
+		for _, e := range x {
+			if err := finiteNumbers(e, path); err != nil {
+				return err
+			}
+		}
+	case map[string]any:
+		for _, e := range x {
+			if err := finiteNumbers(e, path); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
