@@ -39,3 +39,14 @@ screenshots: ## the admin console's screenshots, docs/console/*.png, taken by it
 	@./scripts/ensure-postgres --always
 	@./scripts/ensure-chromium
 	GROUPD_SCREENSHOTS=1 $(GO) test -count=1 -run '^TestConsoleBrowser$$' -v ./integration/
+
+# Go native fuzzing of every request decoder, FUZZTIME each (seed corpora run in `make test`).
+FUZZTIME ?= 60s
+FUZZ_TARGETS = ./group:FuzzDecodeBody ./user:FuzzDecodeBody ./user:FuzzDecodeMembers ./acl:FuzzDecode \
+	./acl:FuzzDecodeRef ./rights:FuzzDecodeSystemRights ./rights:FuzzDecodeACLRights ./session:FuzzReadParams
+
+.PHONY: fuzz
+fuzz: ## fuzz each request decoder for FUZZTIME (60s)
+	@./scripts/ensure-postgres --always
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; echo "== $$fn ($$pkg)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; done

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -31,6 +32,11 @@ func Main(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	if fuzzWorker() {
+		// A fuzzing worker runs only its fuzz target, which needs no
+		// database: one cluster per worker would only cost start-up time.
+		return m.Run()
+	}
 	dir, err := os.MkdirTemp("", "groupd-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "dbtest:", err)
@@ -63,6 +69,16 @@ func run(m *testing.M) int {
 		return 1
 	}
 	return m.Run()
+}
+
+// fuzzWorker reports whether this process is a worker of go test -fuzz.
+func fuzzWorker() bool {
+	for _, a := range os.Args[1:] {
+		if strings.HasPrefix(a, "-test.fuzzworker") || strings.HasPrefix(a, "--test.fuzzworker") {
+			return true
+		}
+	}
+	return false
 }
 
 // Cluster is the test binary's PostgreSQL.
