@@ -168,3 +168,26 @@ func TestUserAndMembersCommands(t *testing.T) {
 func itoa(n int64) string { return strings.TrimSpace(strings.Repeat(" ", 0) + jsonNum(n)) }
 
 func jsonNum(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+// TestProgressDisplays: a bar (items, rate, ETA) on a terminal, plain lines
+// otherwise.
+func TestProgressDisplays(t *testing.T) {
+	var buf strings.Builder
+	a := &app{env: &env{stderr: &buf, stderrTerminal: func() bool { return true }}}
+	p := a.newProgress("groups", 10)
+	p.Add(4)
+	p.Add(6)
+	p.Done()
+	if s := buf.String(); !strings.Contains(s, "groups") || !strings.Contains(s, "10/10") || !strings.Contains(s, "items/s") {
+		t.Fatalf("bar: %q", s)
+	}
+	buf.Reset()
+	a.stderrTerminal = func() bool { return false }
+	p = a.newProgress("users", 3)
+	p.Add(1)
+	p.Add(2)
+	p.Done()
+	if s := buf.String(); !strings.Contains(s, "users: 1/3 items (33%)") || !strings.Contains(s, "users: 3/3 items (100%)") {
+		t.Fatalf("lines: %q", s)
+	}
+}
