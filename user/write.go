@@ -56,10 +56,7 @@ var createTypes = []string{"easydb", "easydb_self_register"}
 func (s *Store) Write(ctx context.Context, p *policy.Principal, sessionID int64, items []*Input) ([]*User, error) {
 	seen := map[int64]bool{}
 	var updateIDs []int64
-	logins := false // whether the request touches the namespace of logins
 	for _, in := range items {
-		_, hasLogin := in.Texts["login"]
-		logins = logins || hasLogin || in.EmailsSet
 		if in.IsCreate() {
 			continue
 		}
@@ -73,13 +70,6 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, sessionID int64,
 	now := s.db.Now()
 	var out []*User
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if logins {
-			// Logins are unique across users' logins and login e-mails, two
-			// tables no index spans: such writes take turns.
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, loginLockKey); err != nil {
-				return errors.Database(err)
-			}
-		}
 		current, err := findUsers(ctx, tx, p, now, updateIDs, lockUpdate, true)
 		if err != nil {
 			return err
@@ -107,6 +97,14 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, sessionID int64,
 		}
 		if err := checkReferences(ctx, tx, plans); err != nil {
 			return err
+		}
+		if slices.ContainsFunc(plans, changesLogins) {
+			// Logins are unique across users' logins and login e-mails, two
+			// tables no index spans: writes that change them take turns,
+			// each checking what the one before committed.
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, loginLockKey); err != nil {
+				return errors.Database(err)
+			}
 		}
 		if err := checkUnique(ctx, tx, plans); err != nil {
 			return err
@@ -166,6 +164,15 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, sessionID int64,
 // loginLockKey is the advisory lock of writes to logins and login e-mails
 // ("login" in ASCII).
 const loginLockKey = 0x6c6f67696e
+
+// changesLogins reports whether pl gives a user a name it can log in with
+// (a login or a login e-mail) that it did not have.
+func changesLogins(pl *plan) bool {
+	if pl.before == nil {
+		return len(loginsOf(pl)) > 0
+	}
+	return pl.emailsChanged || !sameString(pl.texts["login"], pl.before.Login)
+}
 
 // endSessions deletes the sessions of users whose password changed, but for
 // the caller's own session, and tells every process.
