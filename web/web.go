@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/gorilla/mux"
 	"github.com/groupd/groupd/errors"
@@ -116,6 +117,47 @@ func DecodeJSON(r *http.Request, v any) error {
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
 		return errors.InvalidContent("request body: " + err.Error())
+	}
+	if p, ok := v.(*any); ok {
+		if at := outOfRange(*p); at != nil {
+			path := "body"
+			for i := len(at) - 1; i >= 0; i-- {
+				if strings.HasPrefix(at[i], "[") {
+					path += at[i]
+				} else {
+					path += "." + at[i]
+				}
+			}
+			return errors.InvalidValue(path, "number out of range")
+		}
+	}
+	return nil
+}
+
+// outOfRange finds a number that no float64 holds (1e400, or 1e-400, which
+// would silently become 0) and returns its path, innermost first ("[3]" for
+// an array index). Such a number could not be stored as sent (PostgreSQL
+// refuses some of them outright), so it is refused as the client's error.
+func outOfRange(v any) []string {
+	switch x := v.(type) {
+	case json.Number:
+		f, err := x.Float64()
+		mantissa, _, _ := strings.Cut(strings.ToLower(string(x)), "e")
+		if err != nil || (f == 0 && strings.ContainsAny(mantissa, "123456789")) {
+			return []string{}
+		}
+	case []any:
+		for i, e := range x {
+			if at := outOfRange(e); at != nil {
+				return append(at, "["+strconv.Itoa(i)+"]")
+			}
+		}
+	case map[string]any:
+		for k, e := range x {
+			if at := outOfRange(e); at != nil {
+				return append(at, k)
+			}
+		}
 	}
 	return nil
 }
