@@ -50,3 +50,8 @@ fuzz: ## fuzz each request decoder for FUZZTIME (60s)
 	@./scripts/ensure-postgres --always
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; echo "== $$fn ($$pkg)"; \
 		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; done
+
+.PHONY: test-long
+test-long: ## the long variants of the fault tests (1,000 propagation changes, 100 listener cuts)
+	@./scripts/ensure-postgres --always
+	GROUPD_LONG=1 $(GO) test -race -count=1 -run 'Long$$' -v ./integration/
