@@ -113,8 +113,9 @@ func (c *Client) ListGroups(ctx context.Context, f GroupFilter) ([]Group, int, e
 // nil) after each page.
 func (c *Client) AllGroups(ctx context.Context, f GroupFilter, progress func(done, total int)) ([]Group, error) {
 	return allPages(ctx, c.Parallel, progress, func(ctx context.Context, offset int) ([]Group, int, error) {
-		f.Limit, f.Offset = MaxPage, offset
-		return c.ListGroups(ctx, f)
+		page := f // a copy: pages are read concurrently
+		page.Limit, page.Offset = MaxPage, offset
+		return c.ListGroups(ctx, page)
 	})
 }
 

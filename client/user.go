@@ -168,8 +168,9 @@ func (c *Client) ListUsers(ctx context.Context, f UserFilter) ([]User, int, erro
 // at a time.
 func (c *Client) AllUsers(ctx context.Context, f UserFilter, progress func(done, total int)) ([]User, error) {
 	return allPages(ctx, c.Parallel, progress, func(ctx context.Context, offset int) ([]User, int, error) {
-		f.Limit, f.Offset = MaxPage, offset
-		return c.ListUsers(ctx, f)
+		page := f // a copy: pages are read concurrently
+		page.Limit, page.Offset = MaxPage, offset
+		return c.ListUsers(ctx, page)
 	})
 }
 
