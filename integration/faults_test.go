@@ -125,6 +125,18 @@ func faultBulk(prefix string, n int) []byte {
 	return b.Bytes()
 }
 
+// readyURL waits for the binary to be ready and returns its base URL, as
+// its log names it.
+func readyURL(t *testing.T, p *proc) string {
+	t.Helper()
+	waitReady(t, p, "127.0.0.1:0", 15*time.Second)
+	m := listeningRE.FindStringSubmatch(p.out.String())
+	if m == nil {
+		t.Fatalf("no address in the log:\n%s", p.out.String())
+	}
+	return m[1]
+}
+
 // TestFaultKill9DuringBulkPut: the real binary is killed with SIGKILL at a
 // random moment of a 20,000-group PUT, 20 times, restarted on the same
 // database each time. Every bulk is then entirely present (groups, ACL
@@ -139,7 +151,7 @@ func TestFaultKill9DuringBulkPut(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer check.Close()
-	env := []string{"GROUPD_DATABASE_URL=" + dbURL, "GROUPD_ROOT_PASSWORD=" + RootPassword, "GROUPD_LOG_LEVEL=warn"}
+	env := []string{"GROUPD_DATABASE_URL=" + dbURL, "GROUPD_ROOT_PASSWORD=" + RootPassword}
 	client := &http.Client{Timeout: 2 * time.Minute}
 	seed := uint64(time.Now().UnixNano())
 	if s := os.Getenv("GROUPD_FAULT_SEED"); s != "" {
@@ -164,10 +176,8 @@ func TestFaultKill9DuringBulkPut(t *testing.T) {
 	var full time.Duration // an uninterrupted bulk's time: the window of the kill moments
 	present, absent, killedInTx, answered := 0, 0, 0, 0
 	for i := 0; i < bulks; i++ {
-		addr := freeAddr(t)
-		p := startBinary(t, nil, env, "-addr", addr)
-		waitReady(t, p, addr, 15*time.Second)
-		base := "http://" + addr
+		p := startBinary(t, nil, env, "-addr", "127.0.0.1:0")
+		base := readyURL(t, p)
 		if token == "" { // sessions live in the database: one login serves every restart
 			token = rawLogin(t, client, base, "root", RootPassword)
 		}
@@ -237,10 +247,8 @@ func TestFaultKill9DuringBulkPut(t *testing.T) {
 		bulks, present, answered, absent, killedInTx)
 
 	// And the database serves a fresh process as before.
-	addr := freeAddr(t)
-	p := startBinary(t, nil, env, "-addr", addr)
-	waitReady(t, p, addr, 15*time.Second)
-	r := rawDo(client, "GET", "http://"+addr+"/api/v1/group?limit=1", token, nil)
+	p := startBinary(t, nil, env, "-addr", "127.0.0.1:0")
+	r := rawDo(client, "GET", readyURL(t, p)+"/api/v1/group?limit=1", token, nil)
 	if r.Status != 200 || r.Code != "" {
 		t.Fatalf("after the kills: %v", r)
 	}
