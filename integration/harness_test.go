@@ -151,6 +151,10 @@ func (s *Server) Do(tb testing.TB, method, path string, body any, header ...stri
 		tb.Fatal(err)
 	}
 	contractFor(tb, s.URL()).check(tb, req, raw, resp, b)
+	// No response ever carries a password hash or root's password.
+	if bytes.Contains(b, []byte("$argon2id$")) || bytes.Contains(b, []byte(RootPassword)) {
+		tb.Fatalf("%s %s: the response carries a password hash or root's password: %.300s", method, path, b)
+	}
 	return &Response{Response: resp, Body: b}
 }
 
