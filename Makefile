@@ -55,3 +55,9 @@ fuzz: ## fuzz each request decoder for FUZZTIME (60s)
 test-long: ## the long variants of the fault tests (1,000 propagation changes, 100 listener cuts)
 	@./scripts/ensure-postgres --always
 	GROUPD_LONG=1 $(GO) test -race -count=1 -run 'Long$$' -v ./integration/
+
+SOAK ?= 30m
+.PHONY: soak
+soak: ## the mixed load at half capacity for SOAK (30m): RSS, goroutines, connections, p99 flat; zero 5xx
+	@./scripts/ensure-postgres --always
+	$(GO) run ./cmd/groupbench -soak $(SOAK)

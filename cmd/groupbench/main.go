@@ -64,6 +64,8 @@ func main() {
 	docs := flag.String("docs", "docs", "directory of benchmarks.md and bench.svg")
 	only := flag.String("only", "", "run only these scenarios, e.g. 1,4 (default: all)")
 	keep := flag.Bool("keep", false, "after building the dataset, print groupd's URL and database and wait (for profiling)")
+	flag.DurationVar(&soakDuration, "soak", 0, "instead of the benchmark, run the mixed load at half capacity for this long, "+
+		"printing RSS, goroutines, database connections, p99 and 5xx every minute (make soak)")
 	flag.Parse()
 	sc, ok := scales[*scaleName]
 	if !ok {
@@ -198,6 +200,9 @@ func runBench(sc scale, write bool, docsDir string, keep bool, only string) (err
 		return nil
 	}
 
+	if soakDuration > 0 {
+		return b.soak(soakDuration)
+	}
 	b.floor.visible = b.visible
 	for i, s := range []func() error{b.getByID, b.listing, b.bulkPut, b.updates, b.sessions, b.mixed} {
 		if only != "" && !strings.Contains(","+only+",", ","+strconv.Itoa(i+1)+",") {

@@ -1,0 +1,265 @@
+package main
+
+// The soak (issue 7, make soak): the mixed load of scenario 6 for a long
+// time at half the capacity measured in the same run, printing every minute
+// groupd's RSS, goroutines, open database connections, p99 and 5xx, and
+// failing when any request got a 5xx or when those figures did not stay
+// flat.
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// soakDuration is set by -soak; 0 runs the benchmark instead.
+var soakDuration time.Duration
+
+// soakGauges are groupd's figures at one moment.
+type soakGauges struct {
+	RSS        int64 // VmRSS of the groupd process
+	Goroutines int   // go_goroutines
+	DBOpen     int   // go_sql_open_connections
+}
+
+func (g soakGauges) String() string {
+	return fmt.Sprintf("RSS %4d MB  goroutines %4d  db connections %3d", g.RSS>>20, g.Goroutines, g.DBOpen)
+}
+
+func soakRead(pid int, base string) (soakGauges, error) {
+	var g soakGauges
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return g, err
+	}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+			g.RSS = kb * 1024
+		}
+	}
+	f.Close()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return g, err
+	}
+	defer resp.Body.Close()
+	sc = bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, value, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		v, _ := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		switch {
+		case name == "go_goroutines":
+			g.Goroutines = int(v)
+		case strings.HasPrefix(name, "go_sql_open_connections"):
+			g.DBOpen = int(v)
+		}
+	}
+	return g, sc.Err()
+}
+
+// soakMinute is what one minute of the soak measured.
+type soakMinute struct {
+	requests, errors5xx, otherErrors int
+	p99                              time.Duration
+	gauges                           soakGauges
+}
+
+// soak runs the mixed load at half capacity for d.
+func (b *bench) soak(d time.Duration) error {
+	const clients = 64
+	// Capacity: the mixed load, closed loop, for a short window.
+	b.sc.Mixed = 15 * time.Second
+	if err := b.mixed(); err != nil {
+		return err
+	}
+	capacity := b.rows[len(b.rows)-1].Groupd.RPS()
+	rate := capacity / 2
+	fmt.Printf("soak: capacity %.0f requests/s, running %.0f/s (half) for %v; a line a minute\n", capacity, rate, d)
+
+	versions := map[int64]int64{}
+	rows, err := b.db.Query(`SELECT id, version FROM groups WHERE id = ANY($1)`, pqArray(b.visible))
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var id, v int64
+		rows.Scan(&id, &v)
+		versions[id] = v
+	}
+	rows.Close()
+	owned, vers := partition(b.visible, versions, clients)
+	client := newClient(clients)
+
+	var (
+		mu       sync.Mutex
+		lat      []time.Duration
+		e5xx     int
+		eOther   int
+		firstErr string
+		behind   atomic.Int64 // ticks dropped because every client was busy
+		wg       sync.WaitGroup
+	)
+	ticks := make(chan int, clients)
+	for w := 0; w < clients; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			r := rand.New(rand.NewSource(int64(w)))
+			for i := range ticks {
+				var req *http.Request
+				switch x := r.Intn(100); {
+				case x < 10 && len(owned[w]) > 0:
+					id := owned[w][r.Intn(len(owned[w]))]
+					vers[w][id]++
+					body := fmt.Sprintf(`[{"group":{"_id":%d,"_version":%d,"comment":"soak %d"}}]`, id, vers[w][id], i)
+					req = withBody(http.MethodPost, b.base+"/api/v1/group", []byte(body), "x-easydb-token", b.readTok)
+				case x < 20:
+					req = get(b.base+"/api/v1/group?limit=100&offset="+strconv.Itoa(r.Intn(max(1, len(b.visible)-100))),
+						"x-easydb-token", b.readTok)
+				default:
+					req = get(fmt.Sprintf("%s/api/v1/group/%d", b.base, b.visible[r.Intn(len(b.visible))]),
+						"x-easydb-token", b.readTok)
+				}
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				took := time.Since(t0)
+				status := 0
+				if err == nil {
+					status = resp.StatusCode
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				if status != 200 && req.Method == http.MethodPost {
+					// The write's outcome is unknown: take the stored version.
+					resync(b, vers[w])
+				}
+				mu.Lock()
+				lat = append(lat, took)
+				switch {
+				case status >= 500:
+					e5xx++
+				case status != 200:
+					eOther++
+				}
+				if status != 200 && firstErr == "" {
+					firstErr = fmt.Sprintf("%s %s: %d %v", req.Method, req.URL.Path, status, err)
+				}
+				mu.Unlock()
+			}
+		}(w)
+	}
+
+	// The pacer: a tick every 1/rate, in batches every 10 ms.
+	stop := make(chan struct{})
+	go func() {
+		defer close(ticks)
+		start := time.Now()
+		sent := 0
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				due := int(time.Since(start).Seconds() * rate)
+				for ; sent < due; sent++ {
+					select {
+					case ticks <- sent:
+					default:
+						behind.Add(1)
+					}
+				}
+			}
+		}
+	}()
+
+	var minutes []soakMinute
+	end := time.Now().Add(d)
+	for time.Now().Before(end) {
+		time.Sleep(min(time.Minute, time.Until(end)))
+		mu.Lock()
+		m := soakMinute{requests: len(lat), errors5xx: e5xx, otherErrors: eOther}
+		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+		if len(lat) > 0 {
+			m.p99 = lat[min(len(lat)-1, len(lat)*99/100)]
+		}
+		lat, e5xx, eOther = lat[:0], 0, 0
+		mu.Unlock()
+		if m.gauges, err = soakRead(b.serverPID, b.base); err != nil {
+			close(stop)
+			wg.Wait()
+			return fmt.Errorf("soak: read groupd's figures: %w", err)
+		}
+		minutes = append(minutes, m)
+		fmt.Printf("soak %3d min  %7d requests  p99 %8v  5xx %d  other errors %d  %s  behind %d\n", len(minutes),
+			m.requests, m.p99.Round(10*time.Microsecond), m.errors5xx, m.otherErrors, m.gauges, behind.Load())
+	}
+	close(stop)
+	wg.Wait()
+	return soakVerdict(minutes, firstErr)
+}
+
+// soakVerdict: zero 5xx and no other errors; after the first minute
+// (warm-up: pools and caches fill) the last minute's RSS, goroutines,
+// connections and p99 stay within a margin of the second minute's.
+func soakVerdict(minutes []soakMinute, firstErr string) error {
+	var problems []string
+	total5xx, totalOther, total := 0, 0, 0
+	for _, m := range minutes {
+		total5xx += m.errors5xx
+		totalOther += m.otherErrors
+		total += m.requests
+	}
+	if total5xx > 0 || totalOther > 0 {
+		problems = append(problems, fmt.Sprintf("%d responses 5xx and %d other errors (first: %s)", total5xx, totalOther, firstErr))
+	}
+	if len(minutes) >= 3 {
+		base, last := minutes[1], minutes[len(minutes)-1]
+		grew := func(what string, from, to, slack float64) {
+			if to > from*1.5+slack {
+				problems = append(problems, fmt.Sprintf("%s grew from %.0f to %.0f", what, from, to))
+			}
+		}
+		grew("RSS (MB)", float64(base.gauges.RSS>>20), float64(last.gauges.RSS>>20), 32)
+		grew("goroutines", float64(base.gauges.Goroutines), float64(last.gauges.Goroutines), 20)
+		grew("open database connections", float64(base.gauges.DBOpen), float64(last.gauges.DBOpen), 8)
+		grew("p99 (ms)", float64(base.p99.Milliseconds()), float64(last.p99.Milliseconds()), 10)
+	}
+	fmt.Printf("soak: %d minutes, %d requests, %d 5xx\n", len(minutes), total, total5xx)
+	if len(problems) > 0 {
+		return errors.New("soak failed: " + strings.Join(problems, "; "))
+	}
+	fmt.Println("soak: flat, zero 5xx")
+	return nil
+}
+
+// resync reads the stored versions of a worker's groups.
+func resync(b *bench, vers map[int64]int64) {
+	for id := range vers {
+		var v int64
+		if err := b.db.QueryRow(`SELECT version FROM groups WHERE id = $1`, id).Scan(&v); err == nil {
+			vers[id] = v
+		}
+	}
+}
