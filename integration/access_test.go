@@ -231,7 +231,9 @@ func TestAccessMatrix(t *testing.T) {
 				root.Do(tb, "POST", fmt.Sprintf("/api/v1/group/%d/members", target), fmt.Sprintf(`{"add":[%d]}`, extra))
 			}},
 		{name: "GET /api/v1/events", allow: groupAllow(),
-			do: func(tb testing.TB, c *accessCaller) *Response { return c.c.Do(tb, "GET", "/api/v1/events?limit=5", nil) }},
+			do: func(tb testing.TB, c *accessCaller) *Response {
+				return c.c.Do(tb, "GET", "/api/v1/events?limit=5", nil)
+			}},
 		{name: "GET /api/v1/user", allow: systemUser,
 			do: func(tb testing.TB, c *accessCaller) *Response { return c.c.Do(tb, "GET", "/api/v1/user", nil) }},
 		{name: "GET /api/v1/user/<id>", allow: groupAllow("system.user+uacl.read"),
