@@ -12,6 +12,8 @@ test: ## the whole test suite, race detector on, against a real PostgreSQL (and 
 	@./scripts/ensure-postgres --always
 	@./scripts/ensure-chromium
 	$(GO) test -race -count=1 ./...
+	@# the 20,000-item import at full size: under -race the same test runs on 2,000 items
+	$(GO) test -count=1 -run '^TestImport20000$$' ./cmd/groupctl
 
 build:
 	$(GO) build -o bin/ ./cmd/...
