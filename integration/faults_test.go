@@ -352,7 +352,7 @@ func TestFaultDatabaseRestart(t *testing.T) {
 		syscall.Kill(pid, syscall.SIGSTOP)
 	}
 	freezeAt := time.Now()
-	time.Sleep(4 * time.Second)
+	time.Sleep(6 * time.Second) // longer than any bounded request: a hang would last until the thaw
 	thawAt := time.Now()
 	for _, pid := range frozen {
 		syscall.Kill(pid, syscall.SIGCONT)
@@ -404,7 +404,7 @@ func TestFaultDatabaseRestart(t *testing.T) {
 		case sm.Err != nil:
 			t.Errorf("%s: no answer: %v", sm.op, sm.rawResult)
 			continue
-		case sm.Took > dbTimeout+1500*time.Millisecond: // + lib/pq's cancel request, bounded to 1 s
+		case sm.Took > dbTimeout+2*time.Second: // + lib/pq's cancel request (bounded to 1 s) + scheduling
 			t.Errorf("%s took %v, past the database timeout of %v", sm.op, sm.Took, dbTimeout)
 		}
 		switch {
@@ -415,11 +415,11 @@ func TestFaultDatabaseRestart(t *testing.T) {
 		default:
 			t.Errorf("%s: want 200 or 500 error.server.database, got %v", sm.op, sm.rawResult)
 		}
-		if sm.Start.After(freezeAt) && end.Before(thawAt) {
-			frozenN++
-			if sm.Status == 200 {
-				t.Errorf("%s succeeded while PostgreSQL was frozen: %v", sm.op, sm.rawResult)
-			}
+		if sm.Start.After(freezeAt) && end.Before(thawAt) && sm.Status == 200 {
+			t.Errorf("%s succeeded while PostgreSQL was frozen: %v", sm.op, sm.rawResult)
+		}
+		if sm.Start.Before(thawAt) && end.After(freezeAt) && sm.Code == "error.server.database" {
+			frozenN++ // ended by the database timeout
 		}
 		if sm.Start.After(downAt) && end.Before(restartAt) {
 			during++
@@ -435,10 +435,10 @@ func TestFaultDatabaseRestart(t *testing.T) {
 			}
 		}
 	}
-	if during < workers || frozenN < 1 {
-		t.Errorf("only %d requests fell into the freeze and %d into the outage", frozenN, during)
+	if during < workers || frozenN < workers/2 {
+		t.Errorf("only %d requests were ended by the timeout during the freeze and %d fell into the outage", frozenN, during)
 	}
-	t.Logf("%d requests: %d ok, %d error.server.database; %d while frozen, %d during the outage; slowest %v (bound %v + 1s); "+
+	t.Logf("%d requests: %d ok, %d error.server.database; %d ended by the timeout while frozen, %d during the outage; slowest %v (bound %v + 1s); "+
 		"first success %v after PostgreSQL was back; %d requests after that, %d failed",
 		len(samples), ok, dbErrors, frozenN, during, longest, dbTimeout, recovered.Sub(backAt), after, afterBad)
 
