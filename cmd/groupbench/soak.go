@@ -220,9 +220,12 @@ func (b *bench) soak(d time.Duration) error {
 	return soakVerdict(minutes, firstErr)
 }
 
-// soakVerdict: zero 5xx and no other errors; after the first minute
-// (warm-up: pools and caches fill) the last minute's RSS, goroutines,
-// connections and p99 stay within a margin of the second minute's.
+// soakVerdict: zero 5xx and no other errors; and, after the first minute
+// (warm-up: pools and caches fill), RSS, goroutines, connections and p99 stay
+// flat: the median of the last five minutes is within 1.5 times (plus a
+// small slack) the median of minutes 2 to 6. Medians, because goroutines
+// are a moment's in-flight requests and a minute's p99 moves with the
+// machine's other load; a leak grows every minute and moves the median.
 func soakVerdict(minutes []soakMinute, firstErr string) error {
 	var problems []string
 	total5xx, totalOther, total := 0, 0, 0
@@ -235,16 +238,32 @@ func soakVerdict(minutes []soakMinute, firstErr string) error {
 		problems = append(problems, fmt.Sprintf("%d responses 5xx and %d other errors (first: %s)", total5xx, totalOther, firstErr))
 	}
 	if len(minutes) >= 3 {
-		base, last := minutes[1], minutes[len(minutes)-1]
-		grew := func(what string, from, to, slack float64) {
-			if to > from*1.5+slack {
-				problems = append(problems, fmt.Sprintf("%s grew from %.0f to %.0f", what, from, to))
+		early := minutes[1:min(6, len(minutes))]
+		late := minutes[max(1, len(minutes)-5):]
+		median := func(ms []soakMinute, f func(soakMinute) float64) float64 {
+			v := make([]float64, len(ms))
+			for i, m := range ms {
+				v[i] = f(m)
+			}
+			sort.Float64s(v)
+			return v[len(v)/2]
+		}
+		for _, g := range []struct {
+			what  string
+			f     func(soakMinute) float64
+			slack float64
+		}{
+			{"RSS (MB)", func(m soakMinute) float64 { return float64(m.gauges.RSS >> 20) }, 32},
+			{"goroutines", func(m soakMinute) float64 { return float64(m.gauges.Goroutines) }, 20},
+			{"open database connections", func(m soakMinute) float64 { return float64(m.gauges.DBOpen) }, 8},
+			{"p99 (ms)", func(m soakMinute) float64 { return float64(m.p99.Milliseconds()) }, 10},
+		} {
+			from, to := median(early, g.f), median(late, g.f)
+			fmt.Printf("soak: %s: median %.0f in minutes 2-%d, %.0f in the last %d\n", g.what, from, len(early)+1, to, len(late))
+			if to > from*1.5+g.slack {
+				problems = append(problems, fmt.Sprintf("%s grew from %.0f to %.0f", g.what, from, to))
 			}
 		}
-		grew("RSS (MB)", float64(base.gauges.RSS>>20), float64(last.gauges.RSS>>20), 32)
-		grew("goroutines", float64(base.gauges.Goroutines), float64(last.gauges.Goroutines), 20)
-		grew("open database connections", float64(base.gauges.DBOpen), float64(last.gauges.DBOpen), 8)
-		grew("p99 (ms)", float64(base.p99.Milliseconds()), float64(last.p99.Milliseconds()), 10)
 	}
 	fmt.Printf("soak: %d minutes, %d requests, %d 5xx\n", len(minutes), total, total5xx)
 	if len(problems) > 0 {
