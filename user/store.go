@@ -455,7 +455,7 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Use
 	if total == 0 || f.Offset >= total {
 		return []*User{}, total, nil
 	}
-	q := fmt.Sprintf(selectFull, "false") + where + " ORDER BY u.id LIMIT " + arg(f.Limit) + " OFFSET " + arg(f.Offset)
+	q := listQuery(where, arg(f.Limit), arg(f.Offset))
 	out, err := queryUsers(ctx, tx, q, args...)
 	if err != nil {
 		return nil, 0, err
@@ -464,6 +464,17 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Use
 		out = []*User{}
 	}
 	return out, total, nil
+}
+
+// listQuery is the page of users u matching where, in full format. The
+// page's ids are chosen first, from the primary key and the conditions
+// alone; only then are the addresses, groups, ACL and mask computed, for
+// those ids. With the full format in the same query as LIMIT and OFFSET,
+// PostgreSQL computed it for the rows OFFSET skips too, so that the last
+// page of 20,000 users cost 30 times the first.
+func listQuery(where, limit, offset string) string {
+	return fmt.Sprintf(selectFull, "false") + ` WHERE u.id IN (SELECT u.id FROM users u` + where +
+		" ORDER BY u.id LIMIT " + limit + " OFFSET " + offset + ") ORDER BY u.id"
 }
 
 func escapeLike(s string) string {

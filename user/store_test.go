@@ -241,3 +241,104 @@ func TestSQLMatchesPolicy(t *testing.T) {
 	}
 	t.Logf("%d worlds, %d (principal, user) pairs agree", worlds, checks)
 }
+
+// TestListPages: every page of the user listing, whatever its limit and
+// offset, is exactly that slice of the whole listing in the API's JSON, and
+// the whole listing is the full format findUsers (and so Get) gives, for
+// root and for a principal who sees only some users. The listing chooses a
+// page's ids before it computes the full format of only those.
+func TestListPages(t *testing.T) {
+	d := dbtest.MustOpenDB(t)
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	d.Now = func() time.Time { return now }
+	engine, err := policy.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := NewStore(d, engine, nil)
+	ctx := context.Background()
+	// 60 users (ids 1000..1059) in groups 2000..2004, with 0-2 e-mails,
+	// every third one an ACL entry; user 1059 reads the members of group
+	// 2001 (every user in it) through that group's ACL.
+	for _, q := range []string{
+		`INSERT INTO groups (id, name, owner_user_id) SELECT i, 'g' || i, 1 FROM generate_series(2000, 2004) i`,
+		`INSERT INTO users (id, login, first_name, type, owner_user_id) SELECT i, 'u' || i, 'F' || i,
+			CASE WHEN i % 11 = 0 THEN 'custom-x' ELSE 'easydb' END, 1 FROM generate_series(1000, 1059) i`,
+		`INSERT INTO user_emails (user_id, position, email, use_for_login)
+			SELECT i, p, 'u' || i || '-' || p || '@example.org', p = 0 FROM generate_series(1000, 1059) i,
+			generate_series(0, 1) p WHERE p < i % 3`,
+		`INSERT INTO memberships (group_id, user_id) SELECT 2000 + i % 5, i FROM generate_series(1000, 1059) i`,
+		`INSERT INTO memberships (group_id, user_id) SELECT 2000 + (i / 5) % 5, i FROM generate_series(1000, 1059) i
+			ON CONFLICT DO NOTHING`,
+		`INSERT INTO user_acl (user_id, position, who_group_id, rights, mask)
+			SELECT i, 0, 2002, '{"read":{}}', 32 FROM generate_series(1000, 1059, 3) i`,
+		`INSERT INTO group_acl (group_id, position, who_user_id, rights, mask) VALUES (2001, 0, 1059, '{"read":{}}', 32)`,
+	} {
+		if _, err := d.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	root := &policy.Principal{UserID: 1, UserType: "system", Groups: []int64{},
+		SystemGroups: policy.SystemGroupsFor("system"), SystemRights: rights.Map{rights.SystemRoot: rights.Params{}}}
+	reader := &policy.Principal{UserID: 1059, UserType: "easydb", Groups: []int64{2000 + 1059%5, 2000 + (1059/5)%5},
+		SystemGroups: policy.SystemGroupsFor("easydb")}
+	slices.Sort(reader.Groups)
+	for _, tc := range []struct {
+		name   string
+		p      *policy.Principal
+		filter Filter
+	}{
+		{"root", root, Filter{}},
+		{"reader", reader, Filter{}},
+		{"root, group 2003", root, Filter{GroupIDs: []int64{2003}}},
+		{"root, login u10", root, Filter{Login: "u10"}},
+	} {
+		all := tc.filter
+		all.Limit = MaxLimit
+		whole, total, err := store.List(ctx, tc.p, all)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total != len(whole) || total < 10 {
+			t.Fatalf("%s: total %d, %d listed", tc.name, total, len(whole))
+		}
+		ids := make([]int64, len(whole))
+		for i, u := range whole {
+			ids[i] = u.ID
+		}
+		tx, err := d.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found, err := findUsers(ctx, tx, tc.p, now, ids, lockNone, false)
+		tx.Rollback()
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantJSON := func(us []*User) string {
+			b, err := json.Marshal(us)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(b)
+		}
+		if got, want := wantJSON(whole), wantJSON(found); got != want {
+			t.Fatalf("%s: the listing differs from findUsers:\n%s\n%s", tc.name, got, want)
+		}
+		for _, limit := range []int{1, 7, total} {
+			for offset := 0; offset <= total+1; offset += max(1, limit/2) {
+				f := tc.filter
+				f.Limit, f.Offset = limit, offset
+				page, n, err := store.List(ctx, tc.p, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := whole[min(offset, total):min(offset+limit, total)]
+				if n != total || wantJSON(page) != wantJSON(want) {
+					t.Fatalf("%s, limit %d offset %d: total %d, page %s, want %s", tc.name, limit, offset, n,
+						wantJSON(page), wantJSON(want))
+				}
+			}
+		}
+	}
+}
