@@ -64,6 +64,10 @@ func main() {
 	docs := flag.String("docs", "docs", "directory of benchmarks.md and bench.svg")
 	only := flag.String("only", "", "run only these scenarios, e.g. 1,4 (default: all)")
 	keep := flag.Bool("keep", false, "after building the dataset, print groupd's URL and database and wait (for profiling)")
+	var tgt target
+	flag.StringVar(&tgt.URL, "url", "", "a running groupd to measure (default: start one on a managed PostgreSQL); needs -database-url")
+	flag.StringVar(&tgt.DatabaseURL, "database-url", "", "with -url: its database, for the floors and the dataset's users")
+	flag.StringVar(&tgt.RootPassword, "root-password", os.Getenv("GROUPD_ROOT_PASSWORD"), "with -url: root's password (env GROUPD_ROOT_PASSWORD)")
 	flag.DurationVar(&soakDuration, "soak", 0, "instead of the benchmark, run the mixed load at half capacity for this long, "+
 		"printing RSS, goroutines, database connections, p99 and 5xx every minute (make soak)")
 	flag.Parse()
@@ -72,7 +76,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "groupbench: -scale must be small or large")
 		os.Exit(2)
 	}
-	if err := runBench(sc, *write, *docs, *keep, *only); err != nil {
+	if (tgt.URL == "") != (tgt.DatabaseURL == "") || (tgt.URL != "" && tgt.RootPassword == "") {
+		fmt.Fprintln(os.Stderr, "groupbench: -url needs -database-url and -root-password, and -database-url needs -url")
+		os.Exit(2)
+	}
+	if err := runBench(sc, tgt, *write, *docs, *keep, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "groupbench:", err)
 		os.Exit(1)
 	}
@@ -104,18 +112,20 @@ func serve() int {
 }
 
 type bench struct {
-	sc        scale
-	base      string // groupd's URL
-	dbURL     string
-	db        *sql.DB
-	floor     *floorServer
-	rootTok   string
-	readTok   string
-	readers   int64   // the group whose members see 10% of the groups
-	visible   []int64 // groups the reader sees (and may write)
-	allIDs    []int64
-	rows      []row
-	serverPID int
+	sc      scale
+	base    string // groupd's URL
+	dbURL   string
+	db      *sql.DB
+	floor   *floorServer
+	rootTok string
+	// rootPassword is root's password on the target
+	rootPassword string
+	readTok      string
+	readers      int64   // the group whose members see 10% of the groups
+	visible      []int64 // groups the reader sees (and may write)
+	allIDs       []int64
+	rows         []row
+	serverPID    int // 0 when the target was already running (-url)
 }
 
 type row struct {
@@ -127,45 +137,54 @@ type row struct {
 	Note         string
 }
 
-func runBench(sc scale, write bool, docsDir string, keep bool, only string) (err error) {
-	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "groupbench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	pg, err := db.StartManaged(ctx, db.ManagedOptions{Dir: dir, Log: quiet,
-		Settings: map[string]string{"max_connections": "300", "shared_buffers": "512MB"}})
-	if err != nil {
-		return err
-	}
-	defer pg.Stop()
-	b := &bench{sc: sc, dbURL: pg.URL("groupd")}
+// target is where the benchmark runs: a groupd it started itself on a
+// managed PostgreSQL, or one already running (-url, -database-url).
+type target struct {
+	URL, DatabaseURL, RootPassword string
+}
 
-	addr, err := freeAddr()
-	if err != nil {
-		return err
+func runBench(sc scale, tgt target, write bool, docsDir string, keep bool, only string) (err error) {
+	ctx := context.Background()
+	b := &bench{sc: sc, base: tgt.URL, dbURL: tgt.DatabaseURL, rootPassword: tgt.RootPassword}
+	var logFile *os.File
+	if tgt.URL == "" {
+		dir, err := os.MkdirTemp("", "groupbench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+		pg, err := db.StartManaged(ctx, db.ManagedOptions{Dir: dir, Log: quiet,
+			Settings: map[string]string{"max_connections": "300", "shared_buffers": "512MB"}})
+		if err != nil {
+			return err
+		}
+		defer pg.Stop()
+		b.dbURL, b.rootPassword = pg.URL("groupd"), benchPassword
+
+		addr, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		if logFile, err = os.Create(filepath.Join(dir, "groupd.log")); err != nil {
+			return err
+		}
+		defer logFile.Close()
+		srv := exec.Command(self)
+		srv.Env = append(os.Environ(), "GROUPBENCH_SERVE=1", "GROUPD_ADDR="+addr, "GROUPD_DATABASE_URL="+b.dbURL,
+			"GROUPD_ROOT_PASSWORD="+benchPassword)
+		srv.Stdout, srv.Stderr = logFile, logFile
+		if err := srv.Start(); err != nil {
+			return err
+		}
+		defer func() { srv.Process.Kill(); srv.Wait() }()
+		b.serverPID = srv.Process.Pid
+		b.base = "http://" + addr
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	logFile, err := os.Create(filepath.Join(dir, "groupd.log"))
-	if err != nil {
-		return err
-	}
-	defer logFile.Close()
-	srv := exec.Command(self)
-	srv.Env = append(os.Environ(), "GROUPBENCH_SERVE=1", "GROUPD_ADDR="+addr, "GROUPD_DATABASE_URL="+b.dbURL,
-		"GROUPD_ROOT_PASSWORD="+benchPassword)
-	srv.Stdout, srv.Stderr = logFile, logFile
-	if err := srv.Start(); err != nil {
-		return err
-	}
-	defer func() { srv.Process.Kill(); srv.Wait() }()
-	b.serverPID = srv.Process.Pid
-	b.base = "http://" + addr
 	if err := waitReady(b.base); err != nil {
 		return fmt.Errorf("%w (see the groupd log)", err)
 	}
@@ -179,7 +198,7 @@ func runBench(sc scale, write bool, docsDir string, keep bool, only string) (err
 	defer b.floor.Close()
 
 	defer func() {
-		if err != nil {
+		if err != nil && logFile != nil {
 			fmt.Fprintf(os.Stderr, "groupd log (last lines):\n%s\n", logTail(logFile.Name()))
 		}
 	}()
@@ -192,8 +211,10 @@ func runBench(sc scale, write bool, docsDir string, keep bool, only string) (err
 	}
 	fmt.Printf("dataset built in %v\n", time.Since(t0).Round(time.Millisecond))
 	if keep {
-		fmt.Printf("groupd %s (pprof %s), database %s\nreader token %s, root token %s\nCtrl-C to end\n",
-			b.base, os.Getenv("GROUPD_PPROF_ADDR"), b.dbURL, b.readTok, b.rootTok)
+		fmt.Printf("groupd %s (pprof %s), database %s, floor %s\nreader token %s, root token %s\n"+
+			"run again on this dataset: groupbench -scale=%s -url %s -database-url '%s' -root-password %s\nCtrl-C to end\n",
+			b.base, os.Getenv("GROUPD_PPROF_ADDR"), b.dbURL, b.floor.url, b.readTok, b.rootTok,
+			sc.Name, b.base, b.dbURL, b.rootPassword)
 		sig := make(chan os.Signal, 1)
 		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 		<-sig
@@ -367,7 +388,10 @@ func (b *bench) put(body []byte) (result, []int64, error) {
 
 func (b *bench) dataset() error {
 	var err error
-	if b.rootTok, err = login(b.base, "root", benchPassword); err != nil {
+	if b.rootTok, err = login(b.base, "root", b.rootPassword); err != nil {
+		return err
+	}
+	if found, err := b.existingDataset(); err != nil || found {
 		return err
 	}
 	// Users through COPY (the bulk path; the user API is another issue's).
@@ -442,4 +466,44 @@ func (b *bench) dataset() error {
 	}
 	b.readTok, err = login(b.base, "reader", benchPassword)
 	return err
+}
+
+// existingDataset picks up a dataset an earlier run left on the target
+// (-url of a server whose -keep run built it), so that scenarios can be run
+// again without building it anew. A dataset of another scale is an error.
+func (b *bench) existingDataset() (bool, error) {
+	var readerID int64
+	err := b.db.QueryRow(`SELECT id FROM users WHERE login = 'reader'`).Scan(&readerID)
+	if err == sql.ErrNoRows {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	if err := b.db.QueryRow(`SELECT id FROM groups WHERE name = 'readers'`).Scan(&b.readers); err != nil {
+		return false, fmt.Errorf("a user reader exists but no group readers: not a groupbench dataset (%w)", err)
+	}
+	rows, err := b.db.Query(`SELECT id FROM groups WHERE name LIKE 'g-%' ORDER BY id`)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return false, err
+		}
+		if len(b.allIDs)%10 == 0 {
+			b.visible = append(b.visible, id)
+		}
+		b.allIDs = append(b.allIDs, id)
+	}
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	if len(b.allIDs) != b.sc.Groups {
+		return false, fmt.Errorf("the target holds a groupbench dataset of %d groups, not the %d of -scale=%s", len(b.allIDs), b.sc.Groups, b.sc.Name)
+	}
+	fmt.Println("dataset: reusing the one on the target")
+	b.readTok, err = login(b.base, "reader", benchPassword)
+	return true, err
 }

@@ -23,23 +23,26 @@ func decodeJSON(resp *http.Response, v any) {
 }
 
 type memStats struct {
-	PeakRSS   int64 // VmHWM of the groupd process
+	PeakRSS   int64 // VmHWM of the groupd process (0 when it is not ours: -url)
+	RSS       int64 // process_resident_memory_bytes after the loads
 	HeapInUse int64 // go_memstats_heap_inuse_bytes after the loads
 }
 
 // memory reads groupd's peak RSS from /proc and its heap from /metrics.
 func memory(pid int, base string) (memStats, error) {
 	var m memStats
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return m, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
-			m.PeakRSS = kb * 1024
+	if pid != 0 {
+		f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			return m, err
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+				kb, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+				m.PeakRSS = kb * 1024
+			}
 		}
 	}
 	resp, err := http.Get(base + "/metrics")
@@ -47,11 +50,16 @@ func memory(pid int, base string) (memStats, error) {
 		return m, err
 	}
 	defer resp.Body.Close()
-	sc = bufio.NewScanner(resp.Body)
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		if v, ok := strings.CutPrefix(sc.Text(), "go_memstats_heap_inuse_bytes "); ok {
 			f, _ := strconv.ParseFloat(v, 64)
 			m.HeapInUse = int64(f)
+		}
+		if v, ok := strings.CutPrefix(sc.Text(), "process_resident_memory_bytes "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			m.RSS = int64(f)
 		}
 	}
 	return m, nil
@@ -88,8 +96,12 @@ func (b *bench) table(mem memStats) string {
 		fmt.Fprintf(&sb, "| %s | %.0f | %s | %s | %d | %s | %s | %s | %s |\n", name, r.Groupd.RPS(), ms(r.Groupd.P50),
 			ms(r.Groupd.P99), r.Groupd.Errors, floorRPS, floorP99, r.ratio(), r.FloorName)
 	}
-	fmt.Fprintf(&sb, "\ngroupd peak RSS %.1f MiB, Go heap in use after the loads %.1f MiB (principal and session caches included)\n",
-		float64(mem.PeakRSS)/(1<<20), float64(mem.HeapInUse)/(1<<20))
+	peak := "unknown (-url: not this benchmark's process)"
+	if mem.PeakRSS != 0 {
+		peak = fmt.Sprintf("%.1f MiB", float64(mem.PeakRSS)/(1<<20))
+	}
+	fmt.Fprintf(&sb, "\ngroupd peak RSS %s, RSS after the loads %.1f MiB, Go heap in use after the loads %.1f MiB (principal and session caches included)\n",
+		peak, float64(mem.RSS)/(1<<20), float64(mem.HeapInUse)/(1<<20))
 	return sb.String()
 }
 

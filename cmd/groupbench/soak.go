@@ -38,24 +38,28 @@ func (g soakGauges) String() string {
 
 func soakRead(pid int, base string) (soakGauges, error) {
 	var g soakGauges
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return g, err
-	}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
-			g.RSS = kb * 1024
+	// groupd's RSS: from /proc when it is this benchmark's child, else
+	// (-url) from its process_resident_memory_bytes metric below
+	if pid != 0 {
+		f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			return g, err
 		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+				kb, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+				g.RSS = kb * 1024
+			}
+		}
+		f.Close()
 	}
-	f.Close()
 	resp, err := http.Get(base + "/metrics")
 	if err != nil {
 		return g, err
 	}
 	defer resp.Body.Close()
-	sc = bufio.NewScanner(resp.Body)
+	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
@@ -72,6 +76,8 @@ func soakRead(pid int, base string) (soakGauges, error) {
 			g.Goroutines = int(v)
 		case strings.HasPrefix(name, "go_sql_open_connections"):
 			g.DBOpen = int(v)
+		case name == "process_resident_memory_bytes" && pid == 0:
+			g.RSS = int64(v)
 		}
 	}
 	return g, sc.Err()
