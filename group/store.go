@@ -53,6 +53,7 @@ type Store struct {
 	// costs PostgreSQL more than running them (0.9 ms against 0.2 ms for one
 	// group), and they run on every read and write of a group.
 	find, findLocked, findACL, getOne *sql.Stmt
+	names                             names // ACL subjects' short formats
 }
 
 // NewStore returns a Store; Close releases its prepared statements.
@@ -110,8 +111,7 @@ func principalArgs(p *policy.Principal, now time.Time) []any {
 
 // activeACL is the condition that ACL entry a is in effect at $6 and names
 // the principal ($1, $2).
-const activeACL = `a.active AND (a.valid_from IS NULL OR a.valid_from <= $6) AND (a.valid_to IS NULL OR a.valid_to > $6)
-	AND (a.who_user_id = $1 OR a.who_group_id = ANY($2::bigint[]))`
+const activeACL = inEffect + ` AND (a.who_user_id = $1 OR a.who_group_id = ANY($2::bigint[]))`
 
 // maskExpr computes the principal's rights on group g as a rights.Mask, the
 // same rules as policy/model.conf expressed in SQL (the property test in
@@ -129,14 +129,20 @@ var maskExpr = fmt.Sprintf(`CASE WHEN $4 THEN %d ELSE
 const allRights = rights.MaskBagRead | rights.MaskBagWrite | rights.MaskBagDelete | rights.MaskLink |
 	rights.MaskUnlink | rights.MaskRead | rights.MaskWrite | rights.MaskDelete
 
-// visibleCond restricts groups g to those the principal holds bag_read on,
-// as a union of index lookups rather than the mask of every row.
-var visibleCond = fmt.Sprintf(`($4 OR g.id IN (
-	SELECT o.id FROM groups o WHERE o.owner_user_id = $1
+// visibleIDs is the ids of the groups a principal other than root holds
+// bag_read on, as a union of index lookups rather than the mask of every
+// row; the ACL branches are index-only scans (migration 0003), one for the
+// user and one for its groups, since an OR of the two would visit every
+// entry's heap page.
+var visibleIDs = fmt.Sprintf(`SELECT o.id FROM groups o WHERE o.owner_user_id = $1
 	UNION SELECT o.id FROM groups o WHERE o.owner_group_id = ANY($2::bigint[])
 	UNION SELECT o.id FROM groups o WHERE o.id = ANY($3::bigint[]) AND o.type = 'easydb'
-	UNION SELECT a.group_id FROM group_acl a WHERE a.mask & %d <> 0 AND `+activeACL+`
-	UNION SELECT o.id FROM groups o WHERE $5 AND o.type LIKE 'custom-%%'))`, rights.MaskBagRead)
+	UNION SELECT a.group_id FROM group_acl a WHERE a.who_user_id = $1 AND a.mask & %[1]d <> 0 AND `+inEffect+`
+	UNION SELECT a.group_id FROM group_acl a WHERE a.who_group_id = ANY($2::bigint[]) AND a.mask & %[1]d <> 0 AND `+inEffect+`
+	UNION SELECT o.id FROM groups o WHERE $5 AND o.type LIKE 'custom-%%'`, rights.MaskBagRead)
+
+// inEffect is the condition that ACL entry a is in effect at $6.
+const inEffect = `a.active AND (a.valid_from IS NULL OR a.valid_from <= $6) AND (a.valid_to IS NULL OR a.valid_to > $6)`
 
 const genDisplayname = `COALESCE(NULLIF(%[1]s.displayname, ''), NULLIF(trim(concat_ws(' ', %[1]s.first_name, %[1]s.last_name)), ''), %[1]s.login, '')`
 
@@ -251,20 +257,22 @@ func (s *Store) findGroups(ctx context.Context, tx *sql.Tx, p *policy.Principal,
 		return nil, errors.Database(err)
 	}
 	rows.Close()
-	return out, loadACLs(ctx, tx.StmtContext(ctx, s.findACL), out)
+	return out, s.loadACLs(ctx, tx, false, out)
 }
 
+// aclQuery reads the ACL entries of groups with the count of renames its
+// snapshot sees; their subjects' names come from the names cache.
 var aclQuery = `SELECT a.group_id, a.id, COALESCE(a.who_user_id, 0), COALESCE(a.who_group_id, 0),
-	a.who_owner, a.rights::text, a.mask, a.active, a.valid_from, a.valid_to, a.created_at,
-	COALESCE(wu.login, wg.name, ''), COALESCE(wu.type, wg.type, ''), ` + fmt.Sprintf(genDisplayname, "wu") + `,
-	COALESCE(wg.displayname::text, '')
-	FROM group_acl a LEFT JOIN users wu ON wu.id = a.who_user_id LEFT JOIN groups wg ON wg.id = a.who_group_id
+	a.who_owner, a.rights::text, a.mask, a.active, a.valid_from::text, a.valid_to::text, a.created_at::text, ` + namesVersion + `
+	FROM group_acl a
 	WHERE a.group_id = ANY($1::bigint[]) ORDER BY a.group_id, a.position`
 
 // loadACLs fills in the ACL entries of groups, with their subjects in short
-// format, in one query for all of them. The rights stay as stored text
-// (acl.Entry.Stored): output passes it through, decisions use the mask.
-func loadACLs(ctx context.Context, stmt *sql.Stmt, groups []*Group) error {
+// format, in one query for all of them and one for the subjects the names
+// cache lacks. The rights stay as stored text (acl.Entry.Stored): output
+// passes it through, decisions use the mask. readOnly: tx has written
+// nothing (names.resolve).
+func (s *Store) loadACLs(ctx context.Context, tx *sql.Tx, readOnly bool, groups []*Group) error {
 	if len(groups) == 0 {
 		return nil
 	}
@@ -273,28 +281,54 @@ func loadACLs(ctx context.Context, stmt *sql.Stmt, groups []*Group) error {
 	for i, g := range groups {
 		ids[i], byID[g.ID] = g.ID, g
 	}
-	rows, err := stmt.QueryContext(ctx, pq.Array(ids))
+	rows, err := tx.StmtContext(ctx, s.findACL).QueryContext(ctx, pq.Array(ids))
 	if err != nil {
 		return errors.Database(err)
 	}
 	defer rows.Close()
+	// The entries of all groups go into one slice, each group's a window of
+	// it (the rows come ordered by group), rather than a slice per group
+	// grown entry by entry.
+	entries := make([]acl.Entry, 0, 8*len(groups))
+	var owners []int64 // the group of each entry
+	var version int64
 	for rows.Next() {
 		var groupID int64
 		var e acl.Entry
-		var who Ref
-		var stored, gdisp string
-		var from, to sql.NullTime
-		if err := rows.Scan(&groupID, &e.ID, &e.WhoUserID, &e.WhoGroupID, &e.WhoOwner, &stored, &e.Mask, &e.Active,
-			&from, &to, &e.Created, &who.Name, &who.Type, &who.Displayname, &gdisp); err != nil {
+		var from, to, created db.Timestamp
+		if err := rows.Scan(&groupID, &e.ID, &e.WhoUserID, &e.WhoGroupID, &e.WhoOwner, (*[]byte)(&e.Stored), &e.Mask,
+			&e.Active, &from, &to, &created, &version); err != nil {
 			return errors.Database(err)
 		}
-		e.Stored = json.RawMessage(stored)
-		byID[groupID].appendEntry(e, who, from, to, gdisp)
+		e.From, e.To, e.Created = from.Ptr(), to.Ptr(), created.Time
+		entries = append(entries, e)
+		owners = append(owners, groupID)
 	}
 	if err := rows.Err(); err != nil {
 		return errors.Database(err)
 	}
-	return nil
+	rows.Close()
+	who := make([]Ref, len(entries))
+	refs := make([]*Ref, 0, len(entries))
+	for i := 0; i < len(entries); {
+		j := i
+		for j < len(entries) && owners[j] == owners[i] {
+			e := &entries[j]
+			switch {
+			case e.WhoUserID != 0:
+				who[j].Kind, who[j].ID = "user", e.WhoUserID
+				refs = append(refs, &who[j])
+			case e.WhoGroupID != 0:
+				who[j].Kind, who[j].ID = "group", e.WhoGroupID
+				refs = append(refs, &who[j])
+			}
+			j++
+		}
+		g := byID[owners[i]]
+		g.ACL, g.ACLWho = entries[i:j:j], who[i:j:j]
+		i = j
+	}
+	return s.names.resolve(ctx, tx, readOnly, version, refs)
 }
 
 // Get returns group id in full format with p's rights on it (Generated), or
@@ -353,7 +387,7 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Gro
 	}
 	defer tx.Rollback()
 	args := principalArgs(p, s.db.Now())
-	conds := []string{visibleCond}
+	var conds []string
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
 	if f.IDs != nil {
 		conds = append(conds, "g.id = ANY("+arg(pq.Array(f.IDs))+"::bigint[])")
@@ -375,15 +409,32 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Gro
 			OR (g.id = %[3]d AND EXISTS (SELECT 1 FROM users WHERE id = %[1]s AND type <> 'system')))`,
 			m, policy.GroupAll, policy.GroupNonSystem))
 	}
-	where := " WHERE " + strings.Join(conds, " AND ")
-
-	// One statement for the page and the total: the visible matches are
-	// found once (the CTE), counted, and the page is read from them.
+	nFilter := len(args)
 	limit, offset := arg(f.Limit), arg(f.Offset)
-	q := `WITH matches AS MATERIALIZED (SELECT g.id FROM groups g` + where + `)
+
+	// One statement for the page and the total. Root sees every group: the
+	// page is read along the primary key and the total counted apart, both
+	// without visibility. Anyone else sees what visibleIDs finds, a set
+	// found once (the CTE), counted, and the page read from it.
+	var matches, q string
+	if p.IsRoot() {
+		matches = `SELECT g.id FROM groups g`
+		if len(conds) > 0 {
+			matches += " WHERE " + strings.Join(conds, " AND ")
+		}
+		q = strings.Replace(selectFull, "\n\tFROM groups g", ",\n\t(SELECT count(*) FROM ("+matches+") m)\n\tFROM groups g", 1) + `
+		WHERE g.id IN (` + matches + ` ORDER BY g.id LIMIT ` + limit + ` OFFSET ` + offset + `)
+		ORDER BY g.id`
+	} else {
+		matches = visibleIDs
+		if len(conds) > 0 {
+			matches = `SELECT g.id FROM groups g WHERE g.id IN (` + visibleIDs + `) AND ` + strings.Join(conds, " AND ")
+		}
+		q = `WITH matches AS MATERIALIZED (` + matches + `)
 		` + strings.Replace(selectFull, "\n\tFROM groups g", ",\n\t(SELECT count(*) FROM matches)\n\tFROM groups g", 1) + `
 		WHERE g.id IN (SELECT id FROM matches ORDER BY id LIMIT ` + limit + ` OFFSET ` + offset + `)
 		ORDER BY g.id`
+	}
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, 0, errors.Database(err)
@@ -401,17 +452,18 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Gro
 	if err := rows.Err(); err != nil {
 		return nil, 0, errors.Database(err)
 	}
+	rows.Close()
 	if len(out) == 0 {
 		// An empty page (no matches, or an offset past them) still
 		// reports how many there are.
-		rows.Close()
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM groups g`+where, args[:len(args)-2]...).Scan(&total); err != nil {
+		// (principal types the parameters root's matches do not use)
+		const principal = `WITH principal AS (SELECT $1::bigint, $2::bigint[], $3::bigint[], $4::boolean, $5::boolean, $6::timestamptz) `
+		if err := tx.QueryRowContext(ctx, principal+`SELECT count(*) FROM (`+matches+`) m`, args[:nFilter]...).Scan(&total); err != nil {
 			return nil, 0, errors.Database(err)
 		}
 		return out, total, nil
 	}
-	rows.Close()
-	return out, total, loadACLs(ctx, tx.StmtContext(ctx, s.findACL), out)
+	return out, total, s.loadACLs(ctx, tx, true, out)
 }
 
 func escapeLike(s string) string {

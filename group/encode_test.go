@@ -1,0 +1,280 @@
+package group
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand"
+	"testing"
+	"time"
+
+	"github.com/groupd/groupd/acl"
+	"github.com/groupd/groupd/rights"
+)
+
+// TestEncoderMatchesEncodingJSON: the hand-written full format is byte for
+// byte what encoding/json writes from plain structs, for random groups with
+// every field set or not and strings that need escaping (HTML characters,
+// control characters, non-ASCII, invalid UTF-8, U+2028), and raw JSON as
+// PostgreSQL's jsonb prints it (spaces after colons and commas).
+func TestEncoderMatchesEncodingJSON(t *testing.T) {
+	seed := time.Now().UnixNano()
+	r := rand.New(rand.NewSource(seed))
+	for i := 0; i < 5000; i++ {
+		g := randomGroup(r)
+		want, err := referenceJSON(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := g.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("seed %d group %d:\n got %s\nwant %s", seed, i, got, want)
+		}
+		if !json.Valid(got) {
+			t.Fatalf("seed %d: invalid JSON %s", seed, got)
+		}
+	}
+	list, err := MarshalList([]*Group{randomGroup(r), randomGroup(r)})
+	if err != nil || !json.Valid(list) {
+		t.Fatalf("MarshalList: %v %s", err, list)
+	}
+}
+
+var tricky = []string{"", "plain", "with space", `quote"d`, `back\\slash`, "<b>&amp;</b>", "tab\there", "nl\n", "\x00\x01\x1f",
+	"Grüße", "日本語", "\u2028\u2029", "bad\xffutf8", "\x7f", "emoji 😀", "/slash/"}
+
+func randomString(r *rand.Rand) string {
+	if r.Intn(3) == 0 {
+		return tricky[r.Intn(len(tricky))] + tricky[r.Intn(len(tricky))]
+	}
+	return tricky[r.Intn(len(tricky))]
+}
+
+func randomStringPtr(r *rand.Rand) *string {
+	if r.Intn(3) == 0 {
+		return nil
+	}
+	s := randomString(r)
+	return &s
+}
+
+// randomRaw is JSON as jsonb prints it, or compact, or with other blanks.
+func randomRaw(r *rand.Rand) json.RawMessage {
+	v := map[string]any{randomString(r): map[string]any{}, "n": r.Intn(100), "list": []any{randomString(r), true, nil, 1.5}}
+	b, _ := json.Marshal(v)
+	switch r.Intn(3) {
+	case 0:
+		var out bytes.Buffer
+		json.Indent(&out, b, "", "\t")
+		return out.Bytes()
+	case 1:
+		b = bytes.ReplaceAll(b, []byte(`":`), []byte(`": `))
+		return bytes.ReplaceAll(b, []byte(`,"`), []byte(`, "`))
+	}
+	return b
+}
+
+func randomTime(r *rand.Rand) time.Time {
+	return time.Unix(r.Int63n(4e9), r.Int63n(1e9)).In(time.FixedZone("x", 3600*(r.Intn(5)-2)))
+}
+
+func randomRef(r *rand.Rand) Ref {
+	if r.Intn(2) == 0 {
+		ref := Ref{Kind: "group", ID: r.Int63n(1000) + 1, Name: randomString(r), Type: "easydb"}
+		if r.Intn(2) == 0 {
+			ref.GroupDisplayname = randomRaw(r)
+		}
+		return ref
+	}
+	return Ref{Kind: "user", ID: r.Int63n(1000) + 1, Name: randomString(r), Type: "easydb", Displayname: randomString(r)}
+}
+
+func randomGroup(r *rand.Rand) *Group {
+	g := &Group{ID: r.Int63n(1 << 40), Version: r.Int63n(100) + 1, Type: []string{"easydb", "system", "custom-x"}[r.Intn(3)],
+		Name: randomStringPtr(r), Comment: randomStringPtr(r), Reference: randomStringPtr(r),
+		AuthorizationInfo: randomStringPtr(r), CreatedAt: randomTime(r), UpdatedAt: randomTime(r),
+		Owner: randomRef(r), Generated: rights.Mask(r.Intn(256))}
+	if r.Intn(4) > 0 {
+		g.Displayname = map[string]string{}
+		for j := r.Intn(4); j > 0; j-- {
+			g.Displayname[randomString(r)] = randomString(r)
+		}
+	}
+	if r.Intn(2) == 0 {
+		g.FrontendPrefs = randomRaw(r)
+	}
+	if r.Intn(2) == 0 {
+		g.SystemRights = rights.Map{"system.group": rights.Params{}}
+	}
+	for j := r.Intn(6); j > 0; j-- {
+		e := acl.Entry{ID: r.Int63n(1e6), Active: r.Intn(2) == 0, Created: randomTime(r)}
+		var who Ref
+		switch r.Intn(4) {
+		case 0:
+			e.WhoOwner = true
+		case 1:
+			// no subject
+		default:
+			who = randomRef(r)
+		}
+		if r.Intn(2) == 0 {
+			e.Stored = randomRaw(r)
+		} else {
+			e.Rights = rights.Map{"bag_read": rights.Params{}}
+		}
+		if r.Intn(3) == 0 {
+			from := randomTime(r)
+			e.From = &from
+		}
+		if r.Intn(3) == 0 {
+			to := randomTime(r)
+			e.To = &to
+		}
+		g.ACL = append(g.ACL, e)
+		g.ACLWho = append(g.ACLWho, who)
+	}
+	return g
+}
+
+// --- the reference: encoding/json from plain structs -------------------------
+
+type fullFormat struct {
+	Basetype        string           `json:"_basetype"`
+	Group           groupBody        `json:"group"`
+	Owner           shortFormat      `json:"_owner"`
+	ACL             []aclOut         `json:"_acl"`
+	SystemRights    rights.Map       `json:"_system_rights"`
+	HasACL          bool             `json:"_has_acl"`
+	GeneratedRights map[string]empty `json:"_generated_rights"`
+}
+
+type empty struct{}
+
+type groupBody struct {
+	ID                int64             `json:"_id"`
+	Version           int64             `json:"_version"`
+	Type              string            `json:"type"`
+	Name              *string           `json:"name"`
+	Displayname       map[string]string `json:"displayname"`
+	Comment           *string           `json:"comment"`
+	Reference         *string           `json:"reference"`
+	FrontendPrefs     json.RawMessage   `json:"frontend_prefs"`
+	AuthorizationInfo *string           `json:"authorization_info"`
+	Created           string            `json:"created_timestamp"`
+	Updated           string            `json:"last_updated_timestamp"`
+}
+
+type aclOut struct {
+	ID          int64           `json:"_id"`
+	Who         any             `json:"who"`
+	Rights      json.RawMessage `json:"rights"`
+	Active      bool            `json:"active"`
+	When        *whenOut        `json:"when,omitempty"`
+	DateCreated string          `json:"date_created"`
+}
+
+type whenOut struct {
+	From *string `json:"from"`
+	To   *string `json:"to"`
+}
+
+// shortFormat is a user or group in easydb's short format: exactly one of
+// User and Group is set.
+type shortFormat struct {
+	Basetype string      `json:"_basetype"`
+	User     *userShort  `json:"user,omitempty"`
+	Group    *groupShort `json:"group,omitempty"`
+}
+
+type userShort struct {
+	ID                   int64   `json:"_id"`
+	Login                *string `json:"login"`
+	Type                 string  `json:"type"`
+	GeneratedDisplayname string  `json:"_generated_displayname"`
+}
+
+type groupShort struct {
+	ID          int64           `json:"_id"`
+	Name        *string         `json:"name"`
+	Type        string          `json:"type"`
+	Displayname json.RawMessage `json:"_displayname,omitempty"`
+}
+
+type ownerMarker struct {
+	Owner bool `json:"_owner"`
+}
+
+func refTime(t time.Time) string { return t.UTC().Format(TimeFormat) }
+
+// ShortFormat is r as easydb writes it in _owner, _acl[].who and a user's
+// _groups.
+func refShort(r Ref) shortFormat {
+	if r.Kind == "group" {
+		return shortFormat{Basetype: "group", Group: &groupShort{ID: r.ID, Name: nullable(r.Name), Type: r.Type,
+			Displayname: r.GroupDisplayname}}
+	}
+	return shortFormat{Basetype: "user", User: &userShort{ID: r.ID, Login: nullable(r.Name), Type: r.Type,
+		GeneratedDisplayname: r.Displayname}}
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// referenceJSON is the full format as encoding/json writes it from plain
+// structs: the encoder before encode.go, kept as the reference.
+func referenceJSON(g *Group) ([]byte, error) {
+	out := fullFormat{
+		Basetype: "group",
+		Group: groupBody{
+			ID: g.ID, Version: g.Version, Type: g.Type, Name: g.Name, Displayname: g.Displayname,
+			Comment: g.Comment, Reference: g.Reference, FrontendPrefs: g.FrontendPrefs,
+			AuthorizationInfo: g.AuthorizationInfo, Created: refTime(g.CreatedAt), Updated: refTime(g.UpdatedAt),
+		},
+		Owner:           refShort(g.Owner),
+		ACL:             make([]aclOut, 0, len(g.ACL)),
+		SystemRights:    g.SystemRights,
+		HasACL:          len(g.ACL) > 0,
+		GeneratedRights: map[string]empty{},
+	}
+	if out.Group.Displayname == nil {
+		out.Group.Displayname = map[string]string{}
+	}
+	for i, e := range g.ACL {
+		a := aclOut{ID: e.ID, Rights: e.Stored, Active: e.Active, DateCreated: refTime(e.Created)}
+		if a.Rights == nil {
+			b, err := e.Rights.MarshalJSON()
+			if err != nil {
+				return nil, err
+			}
+			a.Rights = b
+		}
+		switch {
+		case e.WhoOwner:
+			a.Who = ownerMarker{Owner: true}
+		case i < len(g.ACLWho) && g.ACLWho[i].ID != 0:
+			a.Who = refShort(g.ACLWho[i])
+		}
+		if e.From != nil || e.To != nil {
+			a.When = &whenOut{}
+			if e.From != nil {
+				s := refTime(*e.From)
+				a.When.From = &s
+			}
+			if e.To != nil {
+				s := refTime(*e.To)
+				a.When.To = &s
+			}
+		}
+		out.ACL = append(out.ACL, a)
+	}
+	for _, name := range g.GeneratedRights().Names() {
+		out.GeneratedRights[name] = empty{}
+	}
+	return json.Marshal(out)
+}
