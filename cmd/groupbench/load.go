@@ -108,6 +108,74 @@ func run(client *http.Client, clients, total int, d time.Duration, next request)
 	return r
 }
 
+// runPaced sends requests at a fixed rate, an open loop: request i is due
+// at start + i/rate whatever happened to the ones before, and is taken by
+// the first of `clients` workers that is free. Its latency counts from the
+// moment it was due, not from when a worker got to it, so that a server that
+// falls behind shows it in the percentiles (coordinated omission) instead of
+// slowing the load down, as a closed loop does. A response that is not 200
+// counts as an error.
+func runPaced(client *http.Client, clients int, rate float64, d time.Duration, next request) result {
+	total := int(rate * d.Seconds())
+	due := make(chan int, total+1)
+	var (
+		mu       sync.Mutex
+		lat      = make([]time.Duration, 0, total)
+		errs     int
+		firstErr string
+		wg       sync.WaitGroup
+	)
+	start := time.Now()
+	dueAt := func(i int) time.Time { return start.Add(time.Duration(float64(i) / rate * float64(time.Second))) }
+	for w := 0; w < clients; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := range due {
+				req, err := next(w, i)
+				if err != nil {
+					panic(err)
+				}
+				resp, err := client.Do(req)
+				var body []byte
+				if err == nil {
+					body, _ = io.ReadAll(resp.Body)
+					resp.Body.Close()
+				}
+				el := time.Since(dueAt(i))
+				mu.Lock()
+				if err != nil || resp.StatusCode != 200 {
+					errs++
+					if firstErr == "" {
+						if err != nil {
+							firstErr = err.Error()
+						} else {
+							firstErr = fmt.Sprintf("%d %.200s", resp.StatusCode, bytes.TrimSpace(body))
+						}
+					}
+				}
+				lat = append(lat, el)
+				mu.Unlock()
+			}
+		}(w)
+	}
+	for i := 0; i < total; i++ {
+		if wait := time.Until(dueAt(i)); wait > 0 {
+			time.Sleep(wait)
+		}
+		due <- i
+	}
+	close(due)
+	wg.Wait()
+	r := result{Requests: len(lat), Errors: errs, Elapsed: time.Since(start), firstErr: firstErr}
+	if len(lat) > 0 {
+		slices.Sort(lat)
+		r.P50 = lat[len(lat)/2]
+		r.P99 = lat[min(len(lat)-1, len(lat)*99/100)]
+	}
+	return r
+}
+
 func newClient(conns int) *http.Client {
 	return &http.Client{
 		Timeout: 60 * time.Second,

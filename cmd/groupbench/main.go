@@ -135,6 +135,7 @@ type row struct {
 	FloorName    string
 	RatioIsSpeed bool // ratio = throughput / floor throughput (else floor time / groupd time... see note)
 	Note         string
+	Paced        bool // an open loop at a fixed rate: compare latencies, not throughputs
 }
 
 // target is where the benchmark runs: a groupd it started itself on a

@@ -94,11 +94,11 @@ type soakMinute struct {
 func (b *bench) soak(d time.Duration) error {
 	const clients = 64
 	// Capacity: the mixed load, closed loop, for a short window.
-	b.sc.Mixed = 15 * time.Second
-	if err := b.mixed(); err != nil {
+	next, err := b.mixRequests(clients, b.base, false)
+	if err != nil {
 		return err
 	}
-	capacity := b.rows[len(b.rows)-1].Groupd.RPS()
+	capacity := run(newClient(clients), clients, 0, 15*time.Second, next).RPS()
 	rate := capacity / 2
 	fmt.Printf("soak: capacity %.0f requests/s, running %.0f/s (half) for %v; a line a minute\n", capacity, rate, d)
 
