@@ -45,12 +45,13 @@ type scale struct {
 	BigGroups   int // groups with BigMembers members each
 	BigMembers  int
 	Window      time.Duration // length of each timed load
-	Mixed       time.Duration // length of the mixed load
+	Mixed       time.Duration // length of each mixed load (four: groupd and floor, closed and open)
+	PutRounds   int           // scenario 3's rounds (the medians are compared)
 }
 
 var scales = map[string]scale{
-	"small": {"small", 1000, 1000, 10, 2, 1000, 4 * time.Second, 15 * time.Second},
-	"large": {"large", 100000, 100000, 10, 3, 100000, 8 * time.Second, 30 * time.Second},
+	"small": {"small", 1000, 1000, 10, 2, 1000, 4 * time.Second, 10 * time.Second, 1},
+	"large": {"large", 100000, 100000, 10, 3, 100000, 8 * time.Second, 30 * time.Second, 3},
 }
 
 const benchPassword = "bench-password"
