@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/groupd/groupd/db"
 	"github.com/groupd/groupd/errors"
 	"github.com/lib/pq"
 )
@@ -97,10 +98,10 @@ func (n *names) store(version int64, found []Ref) {
 
 // resolve fills in the subjects of refs (each with Kind and ID) as the
 // statement that read them at version saw them, from the cache or from tx.
-// Only a read-only transaction adds to the cache: one that wrote may see its
-// own rename, counted at a version that is not committed and that another
-// rename may then commit with other names.
-func (n *names) resolve(ctx context.Context, tx *sql.Tx, readOnly bool, version int64, refs []*Ref) error {
+// Only a transaction that has written nothing yet adds to the cache: one
+// that wrote may see its own rename, counted at a version that is not
+// committed and that another rename may then commit with other names.
+func (n *names) resolve(ctx context.Context, d *db.DB, tx *sql.Tx, unwritten bool, version int64, refs []*Ref) error {
 	if len(refs) == 0 {
 		return nil
 	}
@@ -109,7 +110,11 @@ func (n *names) resolve(ctx context.Context, tx *sql.Tx, readOnly bool, version 
 	if len(users)+len(groups) == 0 {
 		return nil
 	}
-	rows, err := tx.QueryContext(ctx, namesQuery, pq.Array(users), pq.Array(groups))
+	stmt, err := d.Prepared(ctx, namesQuery)
+	if err != nil {
+		return errors.Database(err)
+	}
+	rows, err := tx.StmtContext(ctx, stmt).QueryContext(ctx, pq.Array(users), pq.Array(groups))
 	if err != nil {
 		return errors.Database(err)
 	}
@@ -154,7 +159,7 @@ func (n *names) resolve(ctx context.Context, tx *sql.Tx, readOnly bool, version 
 	}
 	// Only what was read in the snapshot the caller's version came from
 	// is cached (a statement of its own may see a later rename).
-	if readOnly && readAt == version {
+	if unwritten && readAt == version {
 		n.store(version, found)
 	}
 	return nil

@@ -119,7 +119,7 @@ func TestNamesCacheIsExact(t *testing.T) {
 	exec(`UPDATE users SET login = 'carol' WHERE id = 7001`)
 	want("carol", "s3") // the cache now holds at a later version
 	ref := Ref{Kind: "user", ID: 7001}
-	if err := store.names.resolve(ctx, old, true, oldVersion, []*Ref{&ref}); err != nil {
+	if err := store.names.resolve(ctx, d, old, true, oldVersion, []*Ref{&ref}); err != nil {
 		t.Fatal(err)
 	}
 	if ref.Name != "bob" {

@@ -55,7 +55,7 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, items []*Input) 
 	now := s.db.Now()
 	var out []*Group
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		current, err := s.findGroups(ctx, tx, p, now, updateIDs, true)
+		current, err := s.findGroups(ctx, tx, p, now, updateIDs, true, false)
 		if err != nil {
 			return err
 		}
@@ -93,7 +93,7 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, items []*Input) 
 			}
 		}
 		if len(reread) > 0 {
-			written, err := s.findGroups(ctx, tx, p, now, reread, false)
+			written, err := s.findGroups(ctx, tx, p, now, reread, false, true)
 			if err != nil {
 				return err
 			}
@@ -730,7 +730,7 @@ func nextIDs(ctx context.Context, tx *sql.Tx, table string, n int) ([]int64, err
 func (s *Store) Delete(ctx context.Context, p *policy.Principal, id int64) error {
 	now := s.db.Now()
 	return s.db.InTx(ctx, func(tx *sql.Tx) error {
-		gs, err := s.findGroups(ctx, tx, p, now, []int64{id}, true)
+		gs, err := s.findGroups(ctx, tx, p, now, []int64{id}, true, false)
 		if err != nil {
 			return err
 		}
