@@ -103,11 +103,7 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request) error { return 
 // write serves PUT (create only) and POST (update; an item without _id is a
 // create, as the official easydb migration tool sends them).
 func (h *Handler) write(w http.ResponseWriter, r *http.Request, createOnly bool) error {
-	var body any
-	if err := web.DecodeJSON(r, &body); err != nil {
-		return err
-	}
-	items, err := DecodeBody(body, createOnly)
+	items, err := web.DecodeItems(r, func(v any, i int) (*Input, error) { return decodeItem(v, i, createOnly) })
 	if err != nil {
 		return err
 	}

@@ -113,25 +113,109 @@ func DecodeJSON(r *http.Request, v any) error {
 	if !json.Valid(b) {
 		return errors.InvalidContent("request body is not valid JSON")
 	}
+	if p, ok := v.(*any); ok {
+		return decodeValue(b, p, "body")
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
 		return errors.InvalidContent("request body: " + err.Error())
 	}
-	if p, ok := v.(*any); ok {
-		if at := outOfRange(*p); at != nil {
-			path := "body"
-			for i := len(at) - 1; i >= 0; i-- {
-				if strings.HasPrefix(at[i], "[") {
-					path += at[i]
-				} else {
-					path += "." + at[i]
-				}
-			}
-			return errors.InvalidValue(path, "number out of range")
+	return nil
+}
+
+// DecodeJSONArray reads a body that should be a JSON array and passes its
+// elements to each, one at a time, decoded as DecodeJSON decodes (numbers as
+// json.Number; a number no float64 holds is refused with its path). A bulk
+// body of 10,000 groups is thus never held whole as generic values, which
+// took more memory than anything else groupd does (hundreds of MiB of maps
+// for a 4 MB body). A body that is valid JSON but no array (null included)
+// is returned whole with array false, for the caller to refuse as it
+// refuses any other wrong shape.
+func DecodeJSONArray(r *http.Request, each func(i int, v any) error) (whole any, array bool, err error) {
+	b, err := ReadBody(r)
+	if err != nil {
+		return nil, false, err
+	}
+	trimmed := bytes.TrimSpace(b)
+	if len(trimmed) == 0 {
+		return nil, false, errors.InvalidContent("request body expected: JSON")
+	}
+	if !json.Valid(trimmed) {
+		return nil, false, errors.InvalidContent("request body is not valid JSON")
+	}
+	if trimmed[0] != '[' {
+		err := decodeValue(trimmed, &whole, "body")
+		return whole, false, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	dec.UseNumber()
+	if _, err := dec.Token(); err != nil { // [
+		return nil, false, errors.InvalidContent("request body: " + err.Error())
+	}
+	for i := 0; dec.More(); i++ {
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return nil, false, errors.InvalidContent("request body: " + err.Error())
+		}
+		if err := checkRange(v, "body["+strconv.Itoa(i)+"]"); err != nil {
+			return nil, false, err
+		}
+		if err := each(i, v); err != nil {
+			return nil, false, err
 		}
 	}
-	return nil
+	return nil, true, nil
+}
+
+// DecodeItems reads a bulk body, an array, decoding and checking its
+// elements one at a time with item (web.DecodeJSONArray); an element's error
+// carries its index, and a body that is no array is a type mismatch at
+// "body".
+func DecodeItems[T any](r *http.Request, item func(v any, index int) (T, error)) ([]T, error) {
+	var items []T
+	_, array, err := DecodeJSONArray(r, func(i int, v any) error {
+		it, err := item(v, i)
+		if err != nil {
+			return errors.WithIndex(err, i)
+		}
+		items = append(items, it)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !array {
+		return nil, errors.TypeMismatch("body", "array")
+	}
+	return items, nil
+}
+
+// decodeValue unmarshals valid JSON b into v with numbers as json.Number,
+// and refuses a number no float64 holds with its path below path.
+func decodeValue(b []byte, v *any, path string) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return errors.InvalidContent("request body: " + err.Error())
+	}
+	return checkRange(*v, path)
+}
+
+// checkRange refuses a number in v that no float64 holds, naming its path.
+func checkRange(v any, path string) error {
+	at := outOfRange(v)
+	if at == nil {
+		return nil
+	}
+	for i := len(at) - 1; i >= 0; i-- {
+		if strings.HasPrefix(at[i], "[") {
+			path += at[i]
+		} else {
+			path += "." + at[i]
+		}
+	}
+	return errors.InvalidValue(path, "number out of range")
 }
 
 // outOfRange finds a number that no float64 holds (1e400, or 1e-400, which

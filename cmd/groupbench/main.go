@@ -127,6 +127,9 @@ type bench struct {
 	allIDs       []int64
 	rows         []row
 	serverPID    int // 0 when the target was already running (-url)
+	// runID makes the names of what a run creates its own, so that runs
+	// can repeat on one dataset (-url)
+	runID int64
 }
 
 type row struct {
@@ -147,7 +150,7 @@ type target struct {
 
 func runBench(sc scale, tgt target, write bool, docsDir string, keep bool, only string) (err error) {
 	ctx := context.Background()
-	b := &bench{sc: sc, base: tgt.URL, dbURL: tgt.DatabaseURL, rootPassword: tgt.RootPassword}
+	b := &bench{sc: sc, base: tgt.URL, dbURL: tgt.DatabaseURL, rootPassword: tgt.RootPassword, runID: time.Now().Unix()}
 	var logFile *os.File
 	if tgt.URL == "" {
 		dir, err := os.MkdirTemp("", "groupbench-")

@@ -64,7 +64,7 @@ func (b *bench) listing() error {
 func (b *bench) bulkPut() error {
 	var puts, copies []time.Duration
 	for round := 0; round < b.sc.PutRounds; round++ {
-		gs := b.makeGroups(fmt.Sprintf("put%d", round), 10000, b.allUsersFirst())
+		gs := b.makeGroups(fmt.Sprintf("put%d-%d", b.runID, round), 10000, b.allUsersFirst())
 		r, _, err := b.put(groupsJSON(gs))
 		if err != nil {
 			return err
@@ -74,7 +74,7 @@ func (b *bench) bulkPut() error {
 		if err := b.db.QueryRow(`SELECT last_value + 1000000 FROM groups_id_seq`).Scan(&next); err != nil {
 			return err
 		}
-		floorGroups := b.makeGroups(fmt.Sprintf("copy%d", round), 10000, b.allUsersFirst())
+		floorGroups := b.makeGroups(fmt.Sprintf("copy%d-%d", b.runID, round), 10000, b.allUsersFirst())
 		d, err := copyFloor(b.db, floorGroups, next)
 		if err != nil {
 			return err
