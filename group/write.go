@@ -64,8 +64,9 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, items []*Input) 
 			byID[g.ID] = g
 		}
 		plans := make([]*plan, len(items))
+		authz := &requestAuthz{Authorizer: s.authz}
 		for i, in := range items {
-			pl, err := s.decide(p, in, byID)
+			pl, err := s.decide(authz, p, in, byID)
 			if err != nil {
 				return errors.WithIndex(err, in.Index)
 			}
@@ -128,17 +129,38 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, items []*Input) 
 	return out, err
 }
 
+// requestAuthz remembers the system-right decisions of one request: its
+// principal is fixed, and a bulk of 10,000 creates asked Casbin the same
+// two questions 20,000 times (100 ms of a PUT).
+type requestAuthz struct {
+	Authorizer
+	system map[[2]string]bool
+}
+
+func (a *requestAuthz) HasSystemRight(p *policy.Principal, name, param string) bool {
+	k := [2]string{name, param}
+	if v, ok := a.system[k]; ok {
+		return v
+	}
+	if a.system == nil {
+		a.system = map[[2]string]bool{}
+	}
+	v := a.Authorizer.HasSystemRight(p, name, param)
+	a.system[k] = v
+	return v
+}
+
 // decide checks one item against the rules of the package comment and
 // computes the group as it will be written.
-func (s *Store) decide(p *policy.Principal, in *Input, current map[int64]*Group) (*plan, error) {
+func (s *Store) decide(authz Authorizer, p *policy.Principal, in *Input, current map[int64]*Group) (*plan, error) {
 	if in.IsCreate() {
-		return s.decideCreate(p, in)
+		return decideCreate(authz, p, in)
 	}
 	cur, ok := current[in.ID]
 	if !ok {
 		return nil, errors.GroupNotFound(strconv.FormatInt(in.ID, 10))
 	}
-	if ok, err := s.authz.Can(p, rights.BagWrite, cur.PolicyObject()); err != nil {
+	if ok, err := authz.Can(p, rights.BagWrite, cur.PolicyObject()); err != nil {
 		return nil, errors.ServerGeneric(err)
 	} else if !ok {
 		return nil, errors.InsufficientRights("update", "group", strconv.FormatInt(cur.ID, 10), rights.BagWrite)
@@ -187,7 +209,7 @@ func (s *Store) decide(p *policy.Principal, in *Input, current map[int64]*Group)
 	if in.Owner != nil && (in.Owner.Kind != cur.Owner.Kind || in.Owner.ID != cur.Owner.ID) {
 		// Handing a group to someone else changes who holds bag_delete on
 		// it: an ACL-grade change.
-		if !s.authz.HasSystemRight(p, rights.SystemGroup, rights.ParamEditACL) {
+		if !authz.HasSystemRight(p, rights.SystemGroup, rights.ParamEditACL) {
 			return nil, errors.NoSystemRightParam(rights.SystemGroup, rights.ParamEditACL)
 		}
 		pl.ownerUser, pl.ownerGroup = 0, 0
@@ -198,18 +220,18 @@ func (s *Store) decide(p *policy.Principal, in *Input, current map[int64]*Group)
 		}
 	}
 	if in.ACLSet && !acl.SameGrants(in.ACL, cur.ACL) {
-		if !s.authz.HasSystemRight(p, rights.SystemGroup, rights.ParamEditACL) {
+		if !authz.HasSystemRight(p, rights.SystemGroup, rights.ParamEditACL) {
 			return nil, errors.NoSystemRightParam(rights.SystemGroup, rights.ParamEditACL)
 		}
 		pl.acl, pl.aclChanged = keepEntryIDs(in.ACL, cur.ACL), true
 	}
 	if in.SystemRightsSet && !rights.Equal(in.SystemRights, cur.SystemRights) {
-		if !s.authz.HasSystemRight(p, rights.SystemGroup, rights.ParamEditSystemRights) {
+		if !authz.HasSystemRight(p, rights.SystemGroup, rights.ParamEditSystemRights) {
 			return nil, errors.NoSystemRightParam(rights.SystemGroup, rights.ParamEditSystemRights)
 		}
 		_, hadRoot := cur.SystemRights[rights.SystemRoot]
 		_, hasRoot := in.SystemRights[rights.SystemRoot]
-		if hadRoot != hasRoot && !s.authz.HasSystemRight(p, rights.SystemRoot, "") {
+		if hadRoot != hasRoot && !authz.HasSystemRight(p, rights.SystemRoot, "") {
 			return nil, errors.NoSystemRight(rights.SystemRoot)
 		}
 		pl.systemRights, pl.rightsChanged = in.SystemRights, true
@@ -217,8 +239,8 @@ func (s *Store) decide(p *policy.Principal, in *Input, current map[int64]*Group)
 	return pl, nil
 }
 
-func (s *Store) decideCreate(p *policy.Principal, in *Input) (*plan, error) {
-	if !s.authz.HasSystemRight(p, rights.SystemGroup, rights.ParamCreate) {
+func decideCreate(authz Authorizer, p *policy.Principal, in *Input) (*plan, error) {
+	if !authz.HasSystemRight(p, rights.SystemGroup, rights.ParamCreate) {
 		return nil, errors.NoSystemRightParam(rights.SystemGroup, rights.ParamCreate)
 	}
 	if in.Version != 0 && in.Version != 1 {
@@ -230,14 +252,14 @@ func (s *Store) decideCreate(p *policy.Principal, in *Input) (*plan, error) {
 	if in.Owner != nil && (in.Owner.Kind != "user" || in.Owner.ID != p.UserID) {
 		return nil, errors.ChangeOwnerOnCreation()
 	}
-	if len(in.ACL) > 0 && !s.authz.HasSystemRight(p, rights.SystemGroup, rights.ParamCreateACL) {
+	if len(in.ACL) > 0 && !authz.HasSystemRight(p, rights.SystemGroup, rights.ParamCreateACL) {
 		return nil, errors.NoSystemRightParam(rights.SystemGroup, rights.ParamCreateACL)
 	}
 	if len(in.SystemRights) > 0 {
-		if !s.authz.HasSystemRight(p, rights.SystemGroup, rights.ParamCreateSystemRights) {
+		if !authz.HasSystemRight(p, rights.SystemGroup, rights.ParamCreateSystemRights) {
 			return nil, errors.NoSystemRightParam(rights.SystemGroup, rights.ParamCreateSystemRights)
 		}
-		if _, ok := in.SystemRights[rights.SystemRoot]; ok && !s.authz.HasSystemRight(p, rights.SystemRoot, "") {
+		if _, ok := in.SystemRights[rights.SystemRoot]; ok && !authz.HasSystemRight(p, rights.SystemRoot, "") {
 			return nil, errors.NoSystemRight(rights.SystemRoot)
 		}
 	}
@@ -554,14 +576,17 @@ func (s *Store) writePlans(ctx context.Context, tx *sql.Tx, plans []*plan, now t
 		Value   string `json:"value"`
 	}
 	var dns []dn
+	// A created group has no displaynames or ACL to delete first.
 	for _, pl := range plans {
 		if pl.dnChanged {
-			dnGroups = append(dnGroups, pl.id)
+			if pl.before != nil {
+				dnGroups = append(dnGroups, pl.id)
+			}
 			for c, v := range pl.displayname {
 				dns = append(dns, dn{pl.id, c, v})
 			}
 		}
-		if pl.aclChanged {
+		if pl.aclChanged && pl.before != nil {
 			aclGroups = append(aclGroups, pl.id)
 		}
 	}
@@ -570,6 +595,8 @@ func (s *Store) writePlans(ctx context.Context, tx *sql.Tx, plans []*plan, now t
 			pq.Array(dnGroups)); err != nil {
 			return errors.Database(err)
 		}
+	}
+	if len(dns) > 0 {
 		if len(dns) > copyThreshold {
 			rows := make([][]any, len(dns))
 			for i, d := range dns {
@@ -589,58 +616,58 @@ func (s *Store) writePlans(ctx context.Context, tx *sql.Tx, plans []*plan, now t
 			pq.Array(aclGroups)); err != nil {
 			return errors.Database(err)
 		}
-		// Entries that keep their id are written with it; new ones take
-		// theirs from the identity column, by COPY when there are many.
-		var kept, fresh []aclRowIn
-		for _, pl := range plans {
-			if !pl.aclChanged {
-				continue
+	}
+	// Entries that keep their id are written with it; new ones take
+	// theirs from the identity column, by COPY when there are many.
+	var kept, fresh []aclRowIn
+	for _, pl := range plans {
+		if !pl.aclChanged {
+			continue
+		}
+		for pos, e := range pl.acl {
+			row := aclRowIn{ID: e.ID, GroupID: pl.id, Position: pos, WhoUser: nonZero(e.WhoUserID),
+				WhoGroup: nonZero(e.WhoGroupID), WhoOwner: e.WhoOwner, Rights: e.Rights, Mask: e.Mask,
+				Active: e.Active, From: e.From, To: e.To}
+			if !e.Created.IsZero() {
+				row.Created = &e.Created
 			}
-			for pos, e := range pl.acl {
-				row := aclRowIn{ID: e.ID, GroupID: pl.id, Position: pos, WhoUser: nonZero(e.WhoUserID),
-					WhoGroup: nonZero(e.WhoGroupID), WhoOwner: e.WhoOwner, Rights: e.Rights, Mask: e.Mask,
-					Active: e.Active, From: e.From, To: e.To}
-				if !e.Created.IsZero() {
-					row.Created = &e.Created
-				}
-				if e.ID != 0 {
-					kept = append(kept, row)
-				} else {
-					fresh = append(fresh, row)
-				}
+			if e.ID != 0 {
+				kept = append(kept, row)
+			} else {
+				fresh = append(fresh, row)
 			}
 		}
-		if len(kept) > 0 {
-			if err := s.execRecords(ctx, tx, `INSERT INTO group_acl (id, group_id, position, who_user_id, who_group_id,
-				who_owner, rights, mask, active, valid_from, valid_to, created_at)
-				SELECT r.id, r.group_id, r.position, r.who_user_id, r.who_group_id, r.who_owner, r.rights, r.mask, r.active,
-					r.valid_from, r.valid_to, COALESCE(r.created_at, $2)
-				FROM jsonb_to_recordset($1) AS r(`+aclColumns+`)`, kept, now); err != nil {
-				return err
-			}
+	}
+	if len(kept) > 0 {
+		if err := s.execRecords(ctx, tx, `INSERT INTO group_acl (id, group_id, position, who_user_id, who_group_id,
+			who_owner, rights, mask, active, valid_from, valid_to, created_at)
+			SELECT r.id, r.group_id, r.position, r.who_user_id, r.who_group_id, r.who_owner, r.rights, r.mask, r.active,
+				r.valid_from, r.valid_to, COALESCE(r.created_at, $2)
+			FROM jsonb_to_recordset($1) AS r(`+aclColumns+`)`, kept, now); err != nil {
+			return err
 		}
-		if len(fresh) > copyThreshold {
-			rows := make([][]any, len(fresh))
-			for i, r := range fresh {
-				rights, err := r.Rights.MarshalJSON()
-				if err != nil {
-					return errors.ServerGeneric(err)
-				}
-				rows[i] = []any{r.GroupID, r.Position, r.WhoUser, r.WhoGroup, r.WhoOwner, string(rights), int(r.Mask),
-					r.Active, r.From, r.To, now}
+	}
+	if len(fresh) > copyThreshold {
+		rows := make([][]any, len(fresh))
+		for i, r := range fresh {
+			rights, err := r.Rights.MarshalJSON()
+			if err != nil {
+				return errors.ServerGeneric(err)
 			}
-			if err := db.CopyIn(ctx, tx, "group_acl", []string{"group_id", "position", "who_user_id", "who_group_id",
-				"who_owner", "rights", "mask", "active", "valid_from", "valid_to", "created_at"}, rows); err != nil {
-				return errors.Database(err)
-			}
-		} else if len(fresh) > 0 {
-			if err := s.execRecords(ctx, tx, `INSERT INTO group_acl (group_id, position, who_user_id, who_group_id,
-				who_owner, rights, mask, active, valid_from, valid_to, created_at)
-				SELECT r.group_id, r.position, r.who_user_id, r.who_group_id, r.who_owner, r.rights, r.mask, r.active,
-					r.valid_from, r.valid_to, $2
-				FROM jsonb_to_recordset($1) AS r(`+aclColumns+`)`, fresh, now); err != nil {
-				return err
-			}
+			rows[i] = []any{r.GroupID, r.Position, r.WhoUser, r.WhoGroup, r.WhoOwner, string(rights), int(r.Mask),
+				r.Active, r.From, r.To, now}
+		}
+		if err := db.CopyIn(ctx, tx, "group_acl", []string{"group_id", "position", "who_user_id", "who_group_id",
+			"who_owner", "rights", "mask", "active", "valid_from", "valid_to", "created_at"}, rows); err != nil {
+			return errors.Database(err)
+		}
+	} else if len(fresh) > 0 {
+		if err := s.execRecords(ctx, tx, `INSERT INTO group_acl (group_id, position, who_user_id, who_group_id,
+			who_owner, rights, mask, active, valid_from, valid_to, created_at)
+			SELECT r.group_id, r.position, r.who_user_id, r.who_group_id, r.who_owner, r.rights, r.mask, r.active,
+				r.valid_from, r.valid_to, $2
+			FROM jsonb_to_recordset($1) AS r(`+aclColumns+`)`, fresh, now); err != nil {
+			return err
 		}
 	}
 	return nil
