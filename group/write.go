@@ -546,25 +546,25 @@ func (s *Store) writePlans(ctx context.Context, tx *sql.Tx, plans []*plan, now t
 		}
 	}
 	if len(creates) > 0 {
-		ids, err := nextIDs(ctx, tx, "groups", len(creates))
+		ids, err := db.NextIDs(ctx, tx, "groups", len(creates))
 		if err != nil {
 			return err
 		}
 		for i, pl := range creates {
 			pl.id = ids[i]
 		}
-		if err := s.execRecords(ctx, tx, `INSERT INTO groups (id, version, type, name, displayname, comment, reference,
+		if err := s.db.ExecRecords(ctx, tx, `INSERT INTO groups (id, version, type, name, displayname, comment, reference,
 			frontend_prefs, authorization_info, system_rights, owner_user_id, owner_group_id, created_at, updated_at)
-			SELECT r.*, $2, $2 FROM jsonb_to_recordset($1) AS r(`+groupColumns+`)`, toGroupRows(creates), now); err != nil {
+			SELECT r.*, $2, $2 FROM jsonb_to_recordset($1) AS r(`+groupColumns+`)`, toGroupRows(creates), groupUnique, now); err != nil {
 			return err
 		}
 	}
 	if len(updates) > 0 {
-		if err := s.execRecords(ctx, tx, `UPDATE groups g SET version = r.version, type = r.type, name = r.name,
+		if err := s.db.ExecRecords(ctx, tx, `UPDATE groups g SET version = r.version, type = r.type, name = r.name,
 			displayname = r.displayname, comment = r.comment, reference = r.reference, frontend_prefs = r.frontend_prefs,
 			authorization_info = r.authorization_info, system_rights = r.system_rights, owner_user_id = r.owner_user_id,
 			owner_group_id = r.owner_group_id, updated_at = $2
-			FROM jsonb_to_recordset($1) AS r(`+groupColumns+`) WHERE g.id = r.id`, toGroupRows(updates), now); err != nil {
+			FROM jsonb_to_recordset($1) AS r(`+groupColumns+`) WHERE g.id = r.id`, toGroupRows(updates), groupUnique, now); err != nil {
 			return err
 		}
 	}
@@ -603,11 +603,11 @@ func (s *Store) writePlans(ctx context.Context, tx *sql.Tx, plans []*plan, now t
 				rows[i] = []any{d.GroupID, d.Culture, d.Value}
 			}
 			if err := db.CopyIn(ctx, tx, "group_displaynames", []string{"group_id", "culture", "value"}, rows); err != nil {
-				return uniqueViolation(err)
+				return groupUnique.Error(err)
 			}
-		} else if err := s.execRecords(ctx, tx, `INSERT INTO group_displaynames (group_id, culture, value)
+		} else if err := s.db.ExecRecords(ctx, tx, `INSERT INTO group_displaynames (group_id, culture, value)
 			SELECT r.group_id, r.culture, r.value FROM jsonb_to_recordset($1) AS r(group_id bigint, culture text, value text)`,
-			dns); err != nil {
+			dns, groupUnique); err != nil {
 			return err
 		}
 	}
@@ -639,11 +639,11 @@ func (s *Store) writePlans(ctx context.Context, tx *sql.Tx, plans []*plan, now t
 		}
 	}
 	if len(kept) > 0 {
-		if err := s.execRecords(ctx, tx, `INSERT INTO group_acl (id, group_id, position, who_user_id, who_group_id,
+		if err := s.db.ExecRecords(ctx, tx, `INSERT INTO group_acl (id, group_id, position, who_user_id, who_group_id,
 			who_owner, rights, mask, active, valid_from, valid_to, created_at)
 			SELECT r.id, r.group_id, r.position, r.who_user_id, r.who_group_id, r.who_owner, r.rights, r.mask, r.active,
 				r.valid_from, r.valid_to, COALESCE(r.created_at, $2)
-			FROM jsonb_to_recordset($1) AS r(`+aclColumns+`)`, kept, now); err != nil {
+			FROM jsonb_to_recordset($1) AS r(`+aclColumns+`)`, kept, groupUnique, now); err != nil {
 			return err
 		}
 	}
@@ -662,11 +662,11 @@ func (s *Store) writePlans(ctx context.Context, tx *sql.Tx, plans []*plan, now t
 			return errors.Database(err)
 		}
 	} else if len(fresh) > 0 {
-		if err := s.execRecords(ctx, tx, `INSERT INTO group_acl (group_id, position, who_user_id, who_group_id,
+		if err := s.db.ExecRecords(ctx, tx, `INSERT INTO group_acl (group_id, position, who_user_id, who_group_id,
 			who_owner, rights, mask, active, valid_from, valid_to, created_at)
 			SELECT r.group_id, r.position, r.who_user_id, r.who_group_id, r.who_owner, r.rights, r.mask, r.active,
 				r.valid_from, r.valid_to, $2
-			FROM jsonb_to_recordset($1) AS r(`+aclColumns+`)`, fresh, now); err != nil {
+			FROM jsonb_to_recordset($1) AS r(`+aclColumns+`)`, fresh, groupUnique, now); err != nil {
 			return err
 		}
 	}
@@ -692,64 +692,11 @@ func toGroupRows(plans []*plan) []groupRow {
 	return rows
 }
 
-// execRecords runs a statement whose $1 is records as a JSON array, as a
-// prepared statement (it runs on every write).
-func (s *Store) execRecords(ctx context.Context, tx *sql.Tx, query string, records any, args ...any) error {
-	stmt, err := s.db.Prepared(ctx, query)
-	if err != nil {
-		return errors.Database(err)
-	}
-	b, err := json.Marshal(records)
-	if err != nil {
-		return errors.ServerGeneric(err)
-	}
-	if string(b) == "null" { // a nil slice: no records
-		b = []byte("[]")
-	}
-	if _, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, append([]any{string(b)}, args...)...); err != nil {
-		return uniqueViolation(err)
-	}
-	return nil
-}
-
-// uniqueViolation maps a unique violation that slipped past checkUnique (a
-// concurrent request took the value first) to its easydb error.
-func uniqueViolation(err error) error {
-	var pqErr *pq.Error
-	if errors.As(err, &pqErr) && pqErr.Code == "23505" {
-		switch pqErr.Constraint {
-		case "groups_name_key":
-			return errors.IntegrityConstraintViolation("group.name")
-		case "groups_reference_key":
-			return errors.IntegrityConstraintViolation("group.reference")
-		case "group_displaynames_value_key":
-			return errors.IntegrityConstraintViolation("group.displayname")
-		}
-		return errors.IntegrityConstraintViolation(pqErr.Constraint)
-	}
-	return errors.Database(err)
-}
-
-// nextIDs takes n ids from table's identity sequence, ascending.
-func nextIDs(ctx context.Context, tx *sql.Tx, table string, n int) ([]int64, error) {
-	if n == 0 {
-		return nil, nil
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1, $2) ORDER BY 1`,
-		table, n)
-	if err != nil {
-		return nil, errors.Database(err)
-	}
-	defer rows.Close()
-	ids := make([]int64, 0, n)
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, errors.Database(err)
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+// groupUnique: the unique constraints a group write may violate.
+var groupUnique = db.Constraints{
+	"groups_name_key":              "group.name",
+	"groups_reference_key":         "group.reference",
+	"group_displaynames_value_key": "group.displayname",
 }
 
 // Delete deletes group id with its memberships and the ACL entries that name

@@ -14,6 +14,7 @@ import (
 
 	"github.com/groupd/groupd/acl"
 	"github.com/groupd/groupd/audit"
+	"github.com/groupd/groupd/db"
 	"github.com/groupd/groupd/errors"
 	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/rights"
@@ -112,7 +113,7 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, sessionID int64,
 		if err := hashPasswords(plans); err != nil {
 			return err
 		}
-		if err := writePlans(ctx, tx, plans, now); err != nil {
+		if err := s.writePlans(ctx, tx, plans, now); err != nil {
 			return err
 		}
 		ids := make([]int64, len(plans))
@@ -816,7 +817,7 @@ func nonZero(id int64) *int64 {
 // users and entries from their sequences, one INSERT of the new users, one
 // UPDATE of the changed ones, and the addresses, ACLs and memberships that
 // changed.
-func writePlans(ctx context.Context, tx *sql.Tx, plans []*plan, now time.Time) error {
+func (s *Store) writePlans(ctx context.Context, tx *sql.Tx, plans []*plan, now time.Time) error {
 	var creates, updates []*plan
 	for _, pl := range plans {
 		if pl.before == nil {
@@ -826,31 +827,31 @@ func writePlans(ctx context.Context, tx *sql.Tx, plans []*plan, now time.Time) e
 		}
 	}
 	if len(creates) > 0 {
-		ids, err := nextIDs(ctx, tx, "users", len(creates))
+		ids, err := db.NextIDs(ctx, tx, "users", len(creates))
 		if err != nil {
 			return err
 		}
 		for i, pl := range creates {
 			pl.id = ids[i]
 		}
-		if err := execRecords(ctx, tx, `INSERT INTO users (id, version, type, login, first_name, last_name,
+		if err := s.db.ExecRecords(ctx, tx, `INSERT INTO users (id, version, type, login, first_name, last_name,
 			displayname, frontend_language, reference, login_disabled, profile, frontend_prefs, system_rights,
 			owner_user_id, owner_group_id, password_hash, created_at, updated_at)
 			SELECT r.id, r.version, r.type, r.login, r.first_name, r.last_name, r.displayname, r.frontend_language,
 				r.reference, r.login_disabled, r.profile, r.frontend_prefs, r.system_rights, r.owner_user_id,
 				r.owner_group_id, r.password_hash, $2, $2
-			FROM jsonb_to_recordset($1) AS r(`+userColumns+`)`, toUserRows(creates), now); err != nil {
+			FROM jsonb_to_recordset($1) AS r(`+userColumns+`)`, toUserRows(creates), userUnique, now); err != nil {
 			return err
 		}
 	}
 	if len(updates) > 0 {
-		if err := execRecords(ctx, tx, `UPDATE users u SET version = r.version, type = r.type, login = r.login,
+		if err := s.db.ExecRecords(ctx, tx, `UPDATE users u SET version = r.version, type = r.type, login = r.login,
 			first_name = r.first_name, last_name = r.last_name, displayname = r.displayname,
 			frontend_language = r.frontend_language, reference = r.reference, login_disabled = r.login_disabled,
 			profile = r.profile, frontend_prefs = r.frontend_prefs, system_rights = r.system_rights,
 			owner_user_id = r.owner_user_id, owner_group_id = r.owner_group_id,
 			password_hash = CASE WHEN r.password_set THEN r.password_hash ELSE u.password_hash END, updated_at = $2
-			FROM jsonb_to_recordset($1) AS r(`+userColumns+`) WHERE u.id = r.id`, toUserRows(updates), now); err != nil {
+			FROM jsonb_to_recordset($1) AS r(`+userColumns+`) WHERE u.id = r.id`, toUserRows(updates), userUnique, now); err != nil {
 			return err
 		}
 	}
@@ -886,16 +887,16 @@ func writePlans(ctx context.Context, tx *sql.Tx, plans []*plan, now time.Time) e
 			pq.Array(emailUsers)); err != nil {
 			return errors.Database(err)
 		}
-		if err := execRecords(ctx, tx, `INSERT INTO user_emails (user_id, position, email, use_for_login,
+		if err := s.db.ExecRecords(ctx, tx, `INSERT INTO user_emails (user_id, position, email, use_for_login,
 			use_for_email, needs_confirmation)
 			SELECT r.user_id, r.position, r.email, r.use_for_login, r.use_for_email, r.needs_confirmation
 			FROM jsonb_to_recordset($1) AS r(user_id bigint, position int, email text, use_for_login boolean,
-				use_for_email boolean, needs_confirmation boolean)`, emails); err != nil {
+				use_for_email boolean, needs_confirmation boolean)`, emails, userUnique); err != nil {
 			return err
 		}
 	}
 	if len(aclUsers) > 0 {
-		ids, err := nextIDs(ctx, tx, "user_acl", newEntries)
+		ids, err := db.NextIDs(ctx, tx, "user_acl", newEntries)
 		if err != nil {
 			return err
 		}
@@ -921,26 +922,26 @@ func writePlans(ctx context.Context, tx *sql.Tx, plans []*plan, now time.Time) e
 			pq.Array(aclUsers)); err != nil {
 			return errors.Database(err)
 		}
-		if err := execRecords(ctx, tx, `INSERT INTO user_acl (id, user_id, position, who_user_id, who_group_id,
+		if err := s.db.ExecRecords(ctx, tx, `INSERT INTO user_acl (id, user_id, position, who_user_id, who_group_id,
 			who_owner, rights, mask, active, valid_from, valid_to, created_at)
 			SELECT r.id, r.user_id, r.position, r.who_user_id, r.who_group_id, r.who_owner, r.rights, r.mask, r.active,
 				r.valid_from, r.valid_to, COALESCE(r.created_at, $2)
 			FROM jsonb_to_recordset($1) AS r(id bigint, user_id bigint, position int, who_user_id bigint,
 				who_group_id bigint, who_owner boolean, rights jsonb, mask int, active boolean, valid_from timestamptz,
-				valid_to timestamptz, created_at timestamptz)`, entries, now); err != nil {
+				valid_to timestamptz, created_at timestamptz)`, entries, userUnique, now); err != nil {
 			return err
 		}
 	}
 	if len(removes) > 0 {
-		if err := execRecords(ctx, tx, `DELETE FROM memberships m USING jsonb_to_recordset($1) AS r(group_id bigint, user_id bigint)
-			WHERE m.group_id = r.group_id AND m.user_id = r.user_id`, removes); err != nil {
+		if err := s.db.ExecRecords(ctx, tx, `DELETE FROM memberships m USING jsonb_to_recordset($1) AS r(group_id bigint, user_id bigint)
+			WHERE m.group_id = r.group_id AND m.user_id = r.user_id`, removes, userUnique); err != nil {
 			return err
 		}
 	}
 	if len(adds) > 0 {
-		if err := execRecords(ctx, tx, `INSERT INTO memberships (group_id, user_id, created_at)
+		if err := s.db.ExecRecords(ctx, tx, `INSERT INTO memberships (group_id, user_id, created_at)
 			SELECT r.group_id, r.user_id, $2 FROM jsonb_to_recordset($1) AS r(group_id bigint, user_id bigint)
-			ORDER BY r.group_id, r.user_id ON CONFLICT DO NOTHING`, adds, now); err != nil {
+			ORDER BY r.group_id, r.user_id ON CONFLICT DO NOTHING`, adds, userUnique, now); err != nil {
 			return err
 		}
 	}
@@ -966,59 +967,11 @@ func toUserRows(plans []*plan) []userRow {
 	return rows
 }
 
-// execRecords runs a statement whose $1 is records as a JSON array.
-func execRecords(ctx context.Context, tx *sql.Tx, query string, records any, args ...any) error {
-	b, err := json.Marshal(records)
-	if err != nil {
-		return errors.ServerGeneric(err)
-	}
-	if string(b) == "null" { // a nil slice: no records
-		b = []byte("[]")
-	}
-	if _, err := tx.ExecContext(ctx, query, append([]any{string(b)}, args...)...); err != nil {
-		return uniqueViolation(err)
-	}
-	return nil
-}
-
-// uniqueViolation maps a unique violation that slipped past checkUnique to
-// its easydb error.
-func uniqueViolation(err error) error {
-	var pqErr *pq.Error
-	if errors.As(err, &pqErr) && pqErr.Code == "23505" {
-		switch pqErr.Constraint {
-		case "users_login_key":
-			return errors.IntegrityConstraintViolation("user.login")
-		case "users_reference_key":
-			return errors.IntegrityConstraintViolation("user.reference")
-		case "user_emails_login_key":
-			return errors.IntegrityConstraintViolation("_emails.email")
-		}
-		return errors.IntegrityConstraintViolation(pqErr.Constraint)
-	}
-	return errors.Database(err)
-}
-
-// nextIDs takes n ids from table's identity sequence, ascending.
-func nextIDs(ctx context.Context, tx *sql.Tx, table string, n int) ([]int64, error) {
-	if n == 0 {
-		return nil, nil
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1, $2) ORDER BY 1`,
-		table, n)
-	if err != nil {
-		return nil, errors.Database(err)
-	}
-	defer rows.Close()
-	ids := make([]int64, 0, n)
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, errors.Database(err)
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+// userUnique: the unique constraints a user write may violate.
+var userUnique = db.Constraints{
+	"users_login_key":       "user.login",
+	"users_reference_key":   "user.reference",
+	"user_emails_login_key": "_emails.email",
 }
 
 // membershipEvents are the audit events of user userID gaining the groups

@@ -1,0 +1,76 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+
+	"github.com/groupd/groupd/errors"
+	"github.com/lib/pq"
+)
+
+// The bulk writes of the group and user stores: a fixed number of
+// statements whatever the number of rows, each reading its rows from one
+// JSON parameter with jsonb_to_recordset, and ids taken ahead from the
+// sequences so that a request knows them before it writes.
+
+// Constraints names, for each unique constraint a write may violate, the
+// attribute that error.user.integrity_constraint_violation reports.
+type Constraints map[string]string
+
+// Error maps a unique violation that slipped past a store's own check (a
+// concurrent request took the value first) to its easydb error, and any
+// other failure to error.server.database.
+func (c Constraints) Error(err error) error {
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) && pqErr.Code == "23505" {
+		if attr, ok := c[pqErr.Constraint]; ok {
+			return errors.IntegrityConstraintViolation(attr)
+		}
+		return errors.IntegrityConstraintViolation(pqErr.Constraint)
+	}
+	return errors.Database(err)
+}
+
+// ExecRecords runs query, prepared once (Prepared: it runs on every write),
+// in tx with records as a JSON array in $1 and args after it; failures go
+// through unique.Error.
+func (db *DB) ExecRecords(ctx context.Context, tx *sql.Tx, query string, records any, unique Constraints, args ...any) error {
+	stmt, err := db.Prepared(ctx, query)
+	if err != nil {
+		return errors.Database(err)
+	}
+	b, err := json.Marshal(records)
+	if err != nil {
+		return errors.ServerGeneric(err)
+	}
+	if string(b) == "null" { // a nil slice: no records
+		b = []byte("[]")
+	}
+	if _, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, append([]any{string(b)}, args...)...); err != nil {
+		return unique.Error(err)
+	}
+	return nil
+}
+
+// NextIDs takes n ids from table's identity sequence, ascending.
+func NextIDs(ctx context.Context, tx *sql.Tx, table string, n int) ([]int64, error) {
+	if n == 0 {
+		return nil, nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1, $2) ORDER BY 1`,
+		table, n)
+	if err != nil {
+		return nil, errors.Database(err)
+	}
+	defer rows.Close()
+	ids := make([]int64, 0, n)
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, errors.Database(err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
