@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"math/rand"
+	"net/http/httptest"
+	"strconv"
 	"testing"
 	"time"
 
@@ -36,9 +38,30 @@ func TestEncoderMatchesEncodingJSON(t *testing.T) {
 			t.Fatalf("seed %d: invalid JSON %s", seed, got)
 		}
 	}
-	list, err := MarshalList([]*Group{randomGroup(r), randomGroup(r)})
-	if err != nil || !json.Valid(list) {
-		t.Fatalf("MarshalList: %v %s", err, list)
+	// the answer of a handler: the groups as one array, kept encodings
+	// (a write's) and fresh ones alike
+	gs := []*Group{randomGroup(r), randomGroup(r), randomGroup(r)}
+	kept, _ := gs[1].MarshalJSON()
+	gs[1].encoded = kept
+	rec := httptest.NewRecorder()
+	if err := writeGroups(rec, gs); err != nil {
+		t.Fatal(err)
+	}
+	var back []json.RawMessage
+	if err := json.Unmarshal(rec.Body.Bytes(), &back); err != nil || len(back) != 3 ||
+		rec.Header().Get("Content-Length") != strconv.Itoa(rec.Body.Len()) {
+		t.Fatalf("writeGroups: %v %d items, Content-Length %s for %d bytes", err, len(back),
+			rec.Header().Get("Content-Length"), rec.Body.Len())
+	}
+	for i, g := range gs {
+		want, _ := referenceJSON(g)
+		if !bytes.Equal(back[i], want) {
+			t.Fatalf("item %d:\n got %s\nwant %s", i, back[i], want)
+		}
+	}
+	rec = httptest.NewRecorder()
+	if writeGroups(rec, nil); rec.Body.String() != "[]\n" || rec.Header().Get("Content-Length") != "3" {
+		t.Fatalf("no groups: %q", rec.Body.String())
 	}
 }
 

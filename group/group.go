@@ -47,6 +47,11 @@ type Group struct {
 
 	// Generated is the caller's own rights on the group (_generated_rights).
 	Generated rights.Mask
+
+	// encoded is the group's full format, kept when a write encoded it
+	// for its audit event; nil otherwise. Set only on a group that no
+	// longer changes.
+	encoded []byte
 }
 
 // Ref is a user or a group in short format: Kind and ID identify it, the
@@ -74,27 +79,10 @@ const TimeFormat = time.RFC3339
 
 // MarshalJSON writes g in easydb's full format.
 func (g *Group) MarshalJSON() ([]byte, error) {
+	if g.encoded != nil {
+		return g.encoded, nil
+	}
 	return appendGroup(make([]byte, 0, 1024+256*len(g.ACL)), g)
-}
-
-// MarshalList writes groups as a JSON array, into one buffer.
-func MarshalList(groups []*Group) ([]byte, error) {
-	n := 2
-	for _, g := range groups {
-		n += 1024 + 256*len(g.ACL)
-	}
-	buf := make([]byte, 0, n)
-	buf = append(buf, '[')
-	var err error
-	for i, g := range groups {
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		if buf, err = appendGroup(buf, g); err != nil {
-			return nil, err
-		}
-	}
-	return append(buf, ']', '\n'), nil
 }
 
 // GeneratedRights is what _generated_rights shows: the caller's rights on

@@ -105,11 +105,15 @@ func (h *Handler) write(w http.ResponseWriter, r *http.Request, createOnly bool)
 }
 
 func writeGroups(w http.ResponseWriter, groups []*Group) error {
-	body, err := MarshalList(groups)
-	if err != nil {
-		return errors.ServerGeneric(err)
+	items := make([][]byte, len(groups))
+	for i, g := range groups {
+		b, err := g.MarshalJSON() // kept from the audit event after a write
+		if err != nil {
+			return errors.ServerGeneric(err)
+		}
+		items[i] = b
 	}
-	return web.RawJSON(w, body)
+	return web.JSONArray(w, items)
 }
 
 func (h *Handler) delete(w http.ResponseWriter, r *http.Request) error {

@@ -107,8 +107,12 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, items []*Input) 
 		out = make([]*Group, len(plans))
 		for i, pl := range plans {
 			out[i] = after[pl.id]
+			// The event's after is the answer's item too (Group.encoded):
+			// a 10,000-group bulk is encoded once, not twice.
+			after := mustJSON(out[i])
+			out[i].encoded = after
 			events[i] = audit.Event{ActorUserID: p.UserID, ObjectType: "group", ObjectID: pl.id, Action: "create",
-				After: mustJSON(out[i])}
+				After: after}
 			if pl.before != nil {
 				events[i].Action, events[i].Before = "update", mustJSON(pl.before)
 				if pl.rightsChanged {

@@ -5,6 +5,7 @@
 package web
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -74,6 +75,33 @@ func JSONStatus(w http.ResponseWriter, status int, v any) error {
 }
 
 // RawJSON writes body, already JSON, with status 200.
+// JSONArray writes items, each a JSON value, as one JSON array, without
+// copying them into one buffer first: the answer to a 10,000-group bulk is
+// 27 MB.
+func JSONArray(w http.ResponseWriter, items [][]byte) error {
+	n := 3 // [ ] \n
+	for _, it := range items {
+		n += len(it) + 1
+	}
+	if len(items) > 0 {
+		n--
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(n))
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, 32<<10)
+	bw.WriteByte('[')
+	for i, it := range items {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		bw.Write(it)
+	}
+	bw.WriteString("]\n")
+	_ = bw.Flush() // a client gone away is no error of the handler's
+	return nil
+}
+
 func RawJSON(w http.ResponseWriter, body []byte) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
