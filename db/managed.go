@@ -451,13 +451,28 @@ func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`)
 // Stop shuts the server down: fast shutdown (SIGINT) and, if it has not
 // exited after 20 s, immediate shutdown (SIGQUIT), then SIGKILL.
 func (m *Managed) Stop() error {
+	return m.stop(syscall.SIGINT, 20*time.Second)
+}
+
+// StopImmediately shuts the server down without its shutdown checkpoint
+// (SIGQUIT, then SIGKILL): the next start would run crash recovery. For a
+// throwaway cluster whose data is deleted next, such as the tests'.
+func (m *Managed) StopImmediately() error {
+	return m.stop(syscall.SIGQUIT, 5*time.Second)
+}
+
+func (m *Managed) stop(first syscall.Signal, wait time.Duration) error {
 	if m.cmd == nil || m.cmd.Process == nil {
 		return nil
 	}
-	for _, step := range []struct {
+	steps := []struct {
 		sig  syscall.Signal
 		wait time.Duration
-	}{{syscall.SIGINT, 20 * time.Second}, {syscall.SIGQUIT, 5 * time.Second}, {syscall.SIGKILL, 5 * time.Second}} {
+	}{{first, wait}, {syscall.SIGQUIT, 5 * time.Second}, {syscall.SIGKILL, 5 * time.Second}}
+	if first == syscall.SIGQUIT {
+		steps = steps[1:]
+	}
+	for _, step := range steps {
 		select {
 		case <-m.exited:
 			return nil

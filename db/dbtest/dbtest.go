@@ -52,7 +52,9 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "dbtest: cannot start PostgreSQL for the tests:", err)
 		return 1
 	}
-	defer cluster.Stop()
+	// The cluster's data is deleted next: no shutdown checkpoint (which
+	// took 5 to 13 s after the integration tests).
+	defer cluster.StopImmediately()
 	if err := cluster.CreateDatabase(ctx, templateName, ""); err != nil {
 		fmt.Fprintln(os.Stderr, "dbtest: create template:", err)
 		return 1
