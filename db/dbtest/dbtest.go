@@ -52,8 +52,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "dbtest: cannot start PostgreSQL for the tests:", err)
 		return 1
 	}
-	// The cluster's data is deleted next: no shutdown checkpoint (which
-	// took 5 to 13 s after the integration tests).
+	// The cluster's data is deleted next: no shutdown checkpoint.
 	defer cluster.StopImmediately()
 	if err := cluster.CreateDatabase(ctx, templateName, ""); err != nil {
 		fmt.Fprintln(os.Stderr, "dbtest: create template:", err)
