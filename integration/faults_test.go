@@ -142,9 +142,30 @@ func readyURL(t *testing.T, p *proc) string {
 // database each time. Every bulk is then entirely present (groups, ACL
 // entries, audit events) or entirely absent, and a bulk whose PUT was
 // answered 200 is present.
+//
+// The kills run in two lanes at once, each on its own database with its own
+// binary: 10 random kills each, after one uninterrupted PUT that measures
+// how long a PUT takes in that lane (the window of its kill moments).
 func TestFaultKill9DuringBulkPut(t *testing.T) {
 	t.Parallel()
-	const bulks, size = 20, 20000
+	const lanes, kills, size = 2, 10, 20000
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("GROUPD_FAULT_SEED"); s != "" {
+		seed, _ = strconv.ParseUint(s, 10, 64)
+	}
+	t.Logf("seed %d (GROUPD_FAULT_SEED reproduces the kill moments)", seed)
+	for l := 0; l < lanes; l++ {
+		t.Run(fmt.Sprintf("lane%d", l), func(t *testing.T) {
+			t.Parallel()
+			kill9Lane(t, rand.New(rand.NewPCG(seed, 7+uint64(l))), kills, size)
+		})
+	}
+}
+
+// kill9Lane makes one uninterrupted PUT of size groups, then kills PUTs at
+// random moments kills times, each time with a fresh binary on the same
+// database, and checks every bulk.
+func kill9Lane(t *testing.T, rng *rand.Rand, kills, size int) {
 	dbURL := dbtest.NewDatabaseURL(t)
 	check, err := sql.Open("postgres", dbURL)
 	if err != nil {
@@ -153,12 +174,6 @@ func TestFaultKill9DuringBulkPut(t *testing.T) {
 	defer check.Close()
 	env := []string{"GROUPD_DATABASE_URL=" + dbURL, "GROUPD_ROOT_PASSWORD=" + RootPassword}
 	client := &http.Client{Timeout: 2 * time.Minute}
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("GROUPD_FAULT_SEED"); s != "" {
-		seed, _ = strconv.ParseUint(s, 10, 64)
-	}
-	rng := rand.New(rand.NewPCG(seed, 7))
-	t.Logf("seed %d (GROUPD_FAULT_SEED reproduces the kill moments)", seed)
 
 	// otherBackends counts the database's client connections other than
 	// check's own, and how many of them are inside a transaction.
@@ -175,14 +190,15 @@ func TestFaultKill9DuringBulkPut(t *testing.T) {
 	var token string
 	var full time.Duration // an uninterrupted bulk's time: the window of the kill moments
 	present, absent, killedInTx, answered := 0, 0, 0, 0
+	bulks := kills + 1
 	for i := 0; i < bulks; i++ {
 		p := startBinary(t, nil, env, "-addr", "127.0.0.1:0")
+		prefix := fmt.Sprintf("kill%02d-", i)
+		body := faultBulk(prefix, size) // while the binary starts
 		base := readyURL(t, p)
 		if token == "" { // sessions live in the database: one login serves every restart
 			token = rawLogin(t, client, base, "root", RootPassword)
 		}
-		prefix := fmt.Sprintf("kill%02d-", i)
-		body := faultBulk(prefix, size)
 		done := make(chan rawResult, 1)
 		go func() { done <- rawDo(client, "PUT", base+"/api/v1/group", token, body) }()
 		var r rawResult
@@ -243,8 +259,8 @@ func TestFaultKill9DuringBulkPut(t *testing.T) {
 			answered++
 		}
 	}
-	t.Logf("%d bulks: %d present (%d of them answered 200), %d absent; %d kills hit an open transaction",
-		bulks, present, answered, absent, killedInTx)
+	t.Logf("%d bulks: %d present (%d of them answered 200), %d absent; %d of the %d random kills hit an open transaction",
+		bulks, present, answered, absent, killedInTx, kills)
 
 	// And the database serves a fresh process as before.
 	p := startBinary(t, nil, env, "-addr", "127.0.0.1:0")

@@ -7,8 +7,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"io"
 	"net/http"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -18,7 +21,23 @@ import (
 	"github.com/groupd/groupd/server"
 )
 
-func TestMain(m *testing.M) { dbtest.Main(m) }
+func TestMain(m *testing.M) {
+	// Most of this package's time is spent waiting: on servers, PostgreSQL,
+	// child processes, Chromium and timers. go test's default of one
+	// parallel test per CPU leaves a 2-core machine half idle, so the
+	// package runs more at once, unless -parallel says otherwise. The tests
+	// whose time windows other tests' load would stretch are not parallel.
+	flag.Parse()
+	parallelSet := false
+	flag.Visit(func(f *flag.Flag) { parallelSet = parallelSet || f.Name == "test.parallel" })
+	if !parallelSet {
+		flag.Set("test.parallel", strconv.Itoa(max(parallelTests, runtime.GOMAXPROCS(0))))
+	}
+	dbtest.Main(m)
+}
+
+// parallelTests is how many parallel tests run at once by default.
+const parallelTests = 4
 
 // syncBuffer is a log sink that tests can read while the server writes.
 type syncBuffer struct {

@@ -113,10 +113,7 @@ func sessLogin(tb testing.TB, s *Server, login, password string) string {
 // issue's) and returns its id.
 func sessUser(tb testing.TB, s *Server, login, password, systemRights string) int64 {
 	tb.Helper()
-	hash, err := session.HashPassword(password)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	hash := testPasswordHash(tb, password)
 	if systemRights == "" {
 		systemRights = "{}"
 	}
