@@ -22,6 +22,20 @@ type result struct {
 	Elapsed  time.Duration
 	P50, P99 time.Duration
 	firstErr string
+	// byKind is the p99 of each kind of request in a mixed open loop
+	// (runPaced): what makes the tail.
+	byKind map[string]time.Duration
+}
+
+// kind names a request of the mix: a write, a page, or a read by id.
+func kind(req *http.Request) string {
+	switch {
+	case req.Method != http.MethodGet:
+		return "write"
+	case req.URL.RawQuery != "":
+		return "page"
+	}
+	return "read"
 }
 
 // RPS is the throughput (0 for a load that did not run).
@@ -121,6 +135,7 @@ func runPaced(client *http.Client, clients int, rate float64, d time.Duration, n
 	var (
 		mu       sync.Mutex
 		lat      = make([]time.Duration, 0, total)
+		kinds    = map[string][]time.Duration{}
 		errs     int
 		firstErr string
 		wg       sync.WaitGroup
@@ -155,6 +170,7 @@ func runPaced(client *http.Client, clients int, rate float64, d time.Duration, n
 					}
 				}
 				lat = append(lat, el)
+				kinds[kind(req)] = append(kinds[kind(req)], el)
 				mu.Unlock()
 			}
 		}(w)
@@ -167,7 +183,12 @@ func runPaced(client *http.Client, clients int, rate float64, d time.Duration, n
 	}
 	close(due)
 	wg.Wait()
-	r := result{Requests: len(lat), Errors: errs, Elapsed: time.Since(start), firstErr: firstErr}
+	r := result{Requests: len(lat), Errors: errs, Elapsed: time.Since(start), firstErr: firstErr,
+		byKind: map[string]time.Duration{}}
+	for k, l := range kinds {
+		slices.Sort(l)
+		r.byKind[k] = l[min(len(l)-1, len(l)*99/100)]
+	}
 	if len(lat) > 0 {
 		slices.Sort(lat)
 		r.P50 = lat[len(lat)/2]

@@ -215,6 +215,9 @@ func (b *bench) mixed() error {
 	if f, err = open(b.floor.url, true); err != nil {
 		return err
 	}
+	for _, k := range []string{"read", "page", "write"} {
+		fmt.Printf("  6b. p99 of the %ss: groupd %v, floor %v\n", k, g.byKind[k].Round(10*time.Microsecond), f.byKind[k].Round(10*time.Microsecond))
+	}
 	return b.add(row{Scenario: fmt.Sprintf("6b. the same mix, open loop at %.0f req/s (half of 6a's capacity)", rate), Groupd: g, Floor: f,
 		FloorName: "the floor at the same rate", Note: "goal: p99 < 50 ms, zero errors", Paced: true})
 }
