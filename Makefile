@@ -56,7 +56,7 @@ fuzz: ## fuzz each request decoder for FUZZTIME (60s)
 .PHONY: test-long
 test-long: ## the long variants of the fault tests (1,000 propagation changes, 100 listener cuts)
 	@./scripts/ensure-postgres --always
-	GROUPD_LONG=1 $(GO) test -race -count=1 -run 'Long$$' -v ./integration/
+	$(GO) test -tags long -race -count=1 -run 'Long$$' -v ./integration/
 
 SOAK ?= 30m
 .PHONY: soak

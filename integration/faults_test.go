@@ -689,15 +689,6 @@ func (p *propagation) report(t *testing.T, limit time.Duration) {
 // 200 changes here; TestFaultPropagationLong makes the 1,000.
 func TestFaultPropagationThreeProcesses(t *testing.T) { runPropagation(t, 200, 20) }
 
-// TestFaultPropagationLong is the same with 1,000 changes and 100 cuts:
-// GROUPD_LONG=1 go test -run TestFaultPropagationLong ./integration (make test-long).
-func TestFaultPropagationLong(t *testing.T) {
-	if os.Getenv("GROUPD_LONG") == "" {
-		t.Skip("set GROUPD_LONG=1 (make test-long)")
-	}
-	runPropagation(t, 1000, 100)
-}
-
 func runPropagation(t *testing.T, changes, cuts int) {
 	a := MustStartServer(t)
 	others := []*Server{MustStartServerOn(t, a.Config.DatabaseURL), MustStartServerOn(t, a.Config.DatabaseURL)}
