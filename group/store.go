@@ -150,7 +150,7 @@ const genDisplayname = `COALESCE(NULLIF(%[1]s.displayname, ''), NULLIF(trim(conc
 // and the principal's mask (loadACLs adds the ACL entries): two queries,
 // whatever the number of groups.
 var selectFull = `SELECT g.id, g.version, g.type, g.name, g.displayname::text, g.comment, g.reference,
-	g.frontend_prefs::text, g.authorization_info, g.system_rights::text, g.created_at, g.updated_at,
+	g.frontend_prefs::text, g.authorization_info, g.system_rights::text, g.created_at::text, g.updated_at::text,
 	COALESCE(g.owner_user_id, 0), COALESCE(g.owner_group_id, 0),
 	COALESCE(ou.login, og.name, ''), COALESCE(ou.type, og.type, ''), ` + fmt.Sprintf(genDisplayname, "ou") + `,
 	COALESCE(og.displayname::text, ''),
@@ -165,12 +165,14 @@ func scanGroup(rows *sql.Rows, extra ...any) (*Group, error) {
 	var displayname, systemRights, ownerDisp string
 	var frontendPrefs sql.NullString
 	var mask, ownerUser, ownerGroup int64
+	var created, updated db.Timestamp
 	dest := []any{&g.ID, &g.Version, &g.Type, &g.Name, &displayname, &g.Comment, &g.Reference,
-		&frontendPrefs, &g.AuthorizationInfo, &systemRights, &g.CreatedAt, &g.UpdatedAt,
+		&frontendPrefs, &g.AuthorizationInfo, &systemRights, &created, &updated,
 		&ownerUser, &ownerGroup, &g.Owner.Name, &g.Owner.Type, &g.Owner.Displayname, &ownerDisp, &mask}
 	if err := rows.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
+	g.CreatedAt, g.UpdatedAt = created.Time, updated.Time
 	g.setOwner(ownerUser, ownerGroup, ownerDisp)
 	return g, g.fill(displayname, frontendPrefs, systemRights, mask)
 }
@@ -185,13 +187,8 @@ func (g *Group) setOwner(ownerUser, ownerGroup int64, ownerDisp string) {
 }
 
 // appendEntry adds an ACL entry read from the database, with its subject.
-func (g *Group) appendEntry(e acl.Entry, who Ref, from, to sql.NullTime, groupDisplayname string) {
-	if from.Valid {
-		e.From = &from.Time
-	}
-	if to.Valid {
-		e.To = &to.Time
-	}
+func (g *Group) appendEntry(e acl.Entry, who Ref, from, to *time.Time, groupDisplayname string) {
+	e.From, e.To = from, to
 	switch {
 	case e.WhoUserID != 0:
 		who.Kind, who.ID = "user", e.WhoUserID
@@ -221,7 +218,8 @@ func (g *Group) fill(displayname string, frontendPrefs sql.NullString, systemRig
 // a single round trip, as a bare SELECT by primary key is.
 var getQuery = strings.Replace(selectFull, "\n\tFROM groups g", `,
 	acl.id, COALESCE(acl.who_user_id, 0), COALESCE(acl.who_group_id, 0), COALESCE(acl.who_owner, false),
-	acl.rights::text, COALESCE(acl.mask, 0), COALESCE(acl.active, false), acl.valid_from, acl.valid_to, acl.created_at,
+	acl.rights::text, COALESCE(acl.mask, 0), COALESCE(acl.active, false), acl.valid_from::text, acl.valid_to::text,
+	acl.created_at::text,
 	COALESCE(acl.wname, ''), COALESCE(acl.wtype, ''), COALESCE(acl.wdisp, ''), COALESCE(acl.wgdisp, '')
 	FROM groups g`, 1) + `
 	LEFT JOIN LATERAL (SELECT a.*, COALESCE(wu.login, wg.name, '') AS wname, COALESCE(wu.type, wg.type, '') AS wtype,
@@ -370,26 +368,39 @@ func (s *Store) Get(ctx context.Context, p *policy.Principal, id int64) (*Group,
 	}
 	defer rows.Close()
 	var g *Group
+	var displayname, systemRights, ownerDisp string
+	var frontendPrefs sql.NullString
+	var mask, ownerUser, ownerGroup int64
+	var created, updated db.Timestamp
+	first := []any{nil, nil, nil, nil, &displayname, nil, nil, &frontendPrefs, nil, &systemRights, &created, &updated,
+		&ownerUser, &ownerGroup, nil, nil, nil, &ownerDisp, &mask}
+	// Every row repeats the group's columns; after the first they are read
+	// as raw bytes, never decoded or copied.
+	skip := make([]any, len(first))
+	for i := range skip {
+		skip[i] = new(sql.RawBytes)
+	}
 	for rows.Next() {
-		row := &Group{}
-		var displayname, systemRights, ownerDisp string
-		var frontendPrefs sql.NullString
-		var mask, ownerUser, ownerGroup int64
 		var aclID sql.NullInt64
 		var e acl.Entry
 		var who Ref
-		var stored sql.NullString
-		var from, to, created sql.NullTime
+		var stored []byte
+		var from, to, aclCreated db.Timestamp
 		var gdisp string
-		if err := rows.Scan(&row.ID, &row.Version, &row.Type, &row.Name, &displayname, &row.Comment, &row.Reference,
-			&frontendPrefs, &row.AuthorizationInfo, &systemRights, &row.CreatedAt, &row.UpdatedAt,
-			&ownerUser, &ownerGroup, &row.Owner.Name, &row.Owner.Type, &row.Owner.Displayname, &ownerDisp, &mask,
-			&aclID, &e.WhoUserID, &e.WhoGroupID, &e.WhoOwner, &stored, &e.Mask, &e.Active, &from, &to, &created,
-			&who.Name, &who.Type, &who.Displayname, &gdisp); err != nil {
+		dest, isFirst := skip, g == nil
+		if isFirst {
+			g = &Group{}
+			first[0], first[1], first[2], first[3] = &g.ID, &g.Version, &g.Type, &g.Name
+			first[5], first[6], first[8] = &g.Comment, &g.Reference, &g.AuthorizationInfo
+			first[14], first[15], first[16] = &g.Owner.Name, &g.Owner.Type, &g.Owner.Displayname
+			dest = first
+		}
+		if err := rows.Scan(append(dest[:len(dest):len(dest)], &aclID, &e.WhoUserID, &e.WhoGroupID, &e.WhoOwner, &stored,
+			&e.Mask, &e.Active, &from, &to, &aclCreated, &who.Name, &who.Type, &who.Displayname, &gdisp)...); err != nil {
 			return nil, errors.Database(err)
 		}
-		if g == nil {
-			g = row
+		if isFirst {
+			g.CreatedAt, g.UpdatedAt = created.Time, updated.Time
 			g.setOwner(ownerUser, ownerGroup, ownerDisp)
 			if err := g.fill(displayname, frontendPrefs, systemRights, mask); err != nil {
 				return nil, errors.Database(err)
@@ -398,8 +409,8 @@ func (s *Store) Get(ctx context.Context, p *policy.Principal, id int64) (*Group,
 		if !aclID.Valid {
 			continue
 		}
-		e.ID, e.Stored, e.Created = aclID.Int64, json.RawMessage(stored.String), created.Time
-		g.appendEntry(e, who, from, to, gdisp)
+		e.ID, e.Stored, e.Created = aclID.Int64, stored, aclCreated.Time
+		g.appendEntry(e, who, from.Ptr(), to.Ptr(), gdisp)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, errors.Database(err)

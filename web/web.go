@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/gorilla/mux"
 	"github.com/groupd/groupd/errors"
@@ -89,7 +90,9 @@ func JSONArray(w http.ResponseWriter, items [][]byte) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Content-Length", strconv.Itoa(n))
 	w.WriteHeader(http.StatusOK)
-	bw := bufio.NewWriterSize(w, 32<<10)
+	bw := arrayWriters.Get().(*bufio.Writer)
+	defer arrayWriters.Put(bw)
+	bw.Reset(w)
 	bw.WriteByte('[')
 	for i, it := range items {
 		if i > 0 {
@@ -99,8 +102,13 @@ func JSONArray(w http.ResponseWriter, items [][]byte) error {
 	}
 	bw.WriteString("]\n")
 	_ = bw.Flush() // a client gone away is no error of the handler's
+	bw.Reset(nil)
 	return nil
 }
+
+// arrayWriters are JSONArray's buffers, reused: one of 32 KiB per answer
+// was a fifth of the garbage of a read by id.
+var arrayWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 32<<10) }}
 
 func RawJSON(w http.ResponseWriter, body []byte) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
