@@ -453,6 +453,10 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Gro
 	nFilter := len(args)
 	limit, offset := arg(f.Limit), arg(f.Offset)
 
+	// The page's ids are an array (= ANY(ARRAY(...))), so that its rows are
+	// read by primary key: with IN (...) the planner chose to hash the page
+	// and scan all 10^5 groups (19 of a root page's 32 ms).
+	//
 	// One statement for the page and the total. Root sees every group: the
 	// page is read along the primary key and the total counted apart, both
 	// without visibility. Anyone else sees what visibleIDs finds, a set
@@ -464,7 +468,7 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Gro
 			matches += " WHERE " + strings.Join(conds, " AND ")
 		}
 		q = strings.Replace(selectFull, "\n\tFROM groups g", ",\n\t(SELECT count(*) FROM ("+matches+") m)\n\tFROM groups g", 1) + `
-		WHERE g.id IN (` + matches + ` ORDER BY g.id LIMIT ` + limit + ` OFFSET ` + offset + `)
+		WHERE g.id = ANY(ARRAY(` + matches + ` ORDER BY g.id LIMIT ` + limit + ` OFFSET ` + offset + `))
 		ORDER BY g.id`
 	} else {
 		matches = visibleIDs
@@ -473,7 +477,7 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Gro
 		}
 		q = `WITH matches AS MATERIALIZED (` + matches + `)
 		` + strings.Replace(selectFull, "\n\tFROM groups g", ",\n\t(SELECT count(*) FROM matches)\n\tFROM groups g", 1) + `
-		WHERE g.id IN (SELECT id FROM matches ORDER BY id LIMIT ` + limit + ` OFFSET ` + offset + `)
+		WHERE g.id = ANY(ARRAY(SELECT id FROM matches ORDER BY id LIMIT ` + limit + ` OFFSET ` + offset + `))
 		ORDER BY g.id`
 	}
 	// Not a prepared statement, though planning costs a reader's page about
