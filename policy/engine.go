@@ -170,10 +170,20 @@ func (e *Engine) HasSystemRight(p *Principal, name, param string) bool {
 	if p == nil || !rights.IsSystemRight(name) {
 		return false
 	}
+	type question struct{ name, param string }
+	if p.decided != nil {
+		if v, ok := p.decided.Load(question{name, param}); ok {
+			return v.(bool)
+		}
+	}
 	ok, err := e.enforcer.Enforce(e.systemRights, p, name, param)
 	// The only errors are a model that does not evaluate, which New has
 	// ruled out; refusing is the safe answer regardless.
-	return err == nil && ok
+	ok = err == nil && ok
+	if p.decided != nil {
+		p.decided.Store(question{name, param}, ok)
+	}
+	return ok
 }
 
 // addFunctions registers the Go functions model.conf calls. Each is a plain

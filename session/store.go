@@ -297,6 +297,7 @@ func findIdentity(ctx context.Context, q querier, userID int64) (*identity, erro
 		all = append(all, m)
 	}
 	p.SystemRights = rights.Union(all...)
+	p.RememberDecisions()
 	return &identity{principal: p, loginDisabled: loginDisabled, language: language}, nil
 }
 
