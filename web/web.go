@@ -139,15 +139,9 @@ func ReadBody(r *http.Request) ([]byte, error) {
 // is error.api.invalid_content. Callers validate the shape themselves, so
 // that every wrong attribute is named.
 func DecodeJSON(r *http.Request, v any) error {
-	b, err := ReadBody(r)
+	b, err := readJSON(r)
 	if err != nil {
 		return err
-	}
-	if len(bytes.TrimSpace(b)) == 0 {
-		return errors.InvalidContent("request body expected: JSON")
-	}
-	if !json.Valid(b) {
-		return errors.InvalidContent("request body is not valid JSON")
 	}
 	if p, ok := v.(*any); ok {
 		return decodeValue(b, p, "body")
@@ -160,6 +154,23 @@ func DecodeJSON(r *http.Request, v any) error {
 	return nil
 }
 
+// readJSON reads the body, which must be valid JSON, without the blanks
+// around it.
+func readJSON(r *http.Request) ([]byte, error) {
+	b, err := ReadBody(r)
+	if err != nil {
+		return nil, err
+	}
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return nil, errors.InvalidContent("request body expected: JSON")
+	}
+	if !json.Valid(b) {
+		return nil, errors.InvalidContent("request body is not valid JSON")
+	}
+	return b, nil
+}
+
 // DecodeJSONArray reads a body that should be a JSON array and passes its
 // elements to each, one at a time, decoded as DecodeJSON decodes (numbers as
 // json.Number; a number no float64 holds is refused with its path). A bulk
@@ -169,16 +180,9 @@ func DecodeJSON(r *http.Request, v any) error {
 // is returned whole with array false, for the caller to refuse as it
 // refuses any other wrong shape.
 func DecodeJSONArray(r *http.Request, each func(i int, v any) error) (whole any, array bool, err error) {
-	b, err := ReadBody(r)
+	trimmed, err := readJSON(r)
 	if err != nil {
 		return nil, false, err
-	}
-	trimmed := bytes.TrimSpace(b)
-	if len(trimmed) == 0 {
-		return nil, false, errors.InvalidContent("request body expected: JSON")
-	}
-	if !json.Valid(trimmed) {
-		return nil, false, errors.InvalidContent("request body is not valid JSON")
 	}
 	if trimmed[0] != '[' {
 		err := decodeValue(trimmed, &whole, "body")
