@@ -3,6 +3,7 @@ package errors
 import (
 	"fmt"
 	"strconv"
+	"time"
 )
 
 // The constructors below cover every code of easydb's error catalogue that
@@ -31,6 +32,15 @@ func InvalidContent(description string) *Error {
 func BodyTooLarge(limit int64) *Error {
 	return newError(RealmAPI, "error.api.invalid_content", params("limit", strconv.FormatInt(limit, 10)),
 		fmt.Sprintf("Request body larger than %d bytes", limit))
+}
+
+// BodyTooSlow is a body that arrived slower than the server accepts: it had
+// grace plus one second per minRate bytes received (web.BodyDeadline).
+func BodyTooSlow(grace time.Duration, minRate int64) *Error {
+	return newError(RealmAPI, "error.api.invalid_content",
+		params("timeout", grace.String(), "min_rate", strconv.FormatInt(minRate, 10)),
+		fmt.Sprintf("Request body arrived too slowly: it must arrive within %s plus one second per %d bytes",
+			grace, minRate))
 }
 
 func InvalidAPI(path string) *Error {

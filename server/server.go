@@ -44,7 +44,20 @@ type Config struct {
 	DBMaxOpenConns  int
 	DBMaxIdleConns  int
 	ManagedNoFsync  bool   // managed PostgreSQL without fsync: throwaway clusters only
-	PprofAddr       string // if set, net/http/pprof listens here (keep it on loopback)
+	PprofAddr       string // if set, net/http/pprof listens here (loopback only, unless PprofAllowRemote)
+	// PprofAllowRemote lets PprofAddr be an address other hosts can reach.
+	// The profiler has no authentication and shows the process's memory.
+	PprofAllowRemote bool
+
+	// MaxConns bounds the open client connections: when it is reached, new
+	// connections wait in the kernel's backlog until one closes, instead of
+	// taking file descriptors until there are none left. 0: no bound.
+	MaxConns int
+	// BodyReadTimeout and BodyMinRate bound how long a request body may
+	// take: BodyReadTimeout plus one second per BodyMinRate bytes received
+	// (web.BodyDeadline). BodyReadTimeout 0: no bound.
+	BodyReadTimeout time.Duration
+	BodyMinRate     int64
 
 	// DBTimeout bounds the time one request may spend on the database
 	// (waiting for a connection, its statements, its commit): past it the
@@ -74,6 +87,9 @@ func DefaultConfig() Config {
 		LogFormat:          "text",
 		LogLevel:           slog.LevelInfo,
 		MaxBody:            32 << 20,
+		MaxConns:           4096,
+		BodyReadTimeout:    30 * time.Second,
+		BodyMinRate:        1024,
 		ShutdownTimeout:    10 * time.Second,
 		DBTimeout:          60 * time.Second,
 		InstanceName:       "groupd",
@@ -82,6 +98,11 @@ func DefaultConfig() Config {
 		LoginFailureWindow: 15 * time.Minute,
 	}
 }
+
+// MaxHeaderBytes bounds a request's line and headers (net/http answers 431
+// beyond it). Go's default, 1 MiB, let one request carry a 1 MB method or
+// path into the log and the metrics.
+const MaxHeaderBytes = 64 << 10
 
 // Main is a running groupd.
 type Main struct {
@@ -151,13 +172,22 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		return err
 	}
 
+	if m.Config.PprofAddr != "" && !m.Config.PprofAllowRemote {
+		if err := requireLoopback(ctx, m.Config.PprofAddr); err != nil {
+			return err
+		}
+	}
 	m.listener, err = net.Listen("tcp", m.Config.Addr)
 	if err != nil {
 		return errors.Errorf("listen on %s: %w", m.Config.Addr, err)
 	}
+	if m.Config.MaxConns > 0 {
+		m.listener = newLimitListener(m.listener, m.Config.MaxConns)
+	}
 	m.server = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    MaxHeaderBytes,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
 	}
@@ -192,7 +222,8 @@ func (m *Main) handler(ctx context.Context) (http.Handler, error) {
 	if err := m.registerServices(ctx, r); err != nil {
 		return nil, err
 	}
-	return web.Observe(m.Log, web.NewMetrics(m.Registry), m.Config.MaxBody)(withTimeout(r, m.Config.DBTimeout)), nil
+	observed := web.Observe(m.Log, web.NewMetrics(m.Registry), m.Config.MaxBody)(withTimeout(r, m.Config.DBTimeout))
+	return web.BodyDeadline(m.Config.BodyReadTimeout, m.Config.BodyMinRate)(observed), nil
 }
 
 // withTimeout gives every request's context a deadline of d: every database
@@ -219,11 +250,40 @@ func (m *Main) readyz(w http.ResponseWriter, r *http.Request) error {
 	return web.JSON(w, map[string]string{"status": "ready"})
 }
 
+// requireLoopback refuses an address that other hosts could reach: every
+// address its host names must be a loopback address. An empty host means
+// every interface.
+func requireLoopback(ctx context.Context, addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.Errorf("-pprof-addr %q: %w", addr, err)
+	}
+	refuse := errors.Errorf("-pprof-addr %q is not a loopback address: the profiler has no authentication "+
+		"(use 127.0.0.1:<port>, or -pprof-allow-remote to serve it anyway)", addr)
+	if host == "" {
+		return refuse
+	}
+	ips, err := net.DefaultResolver.LookupIPAddr(ctx, host)
+	if err != nil {
+		return errors.Errorf("-pprof-addr %q: %w", addr, err)
+	}
+	for _, ip := range ips {
+		if !ip.IP.IsLoopback() {
+			return refuse
+		}
+	}
+	return nil
+}
+
 // startPprof serves the Go profiler on its own listener, never on the API's.
 func (m *Main) startPprof() error {
 	ln, err := net.Listen("tcp", m.Config.PprofAddr)
 	if err != nil {
 		return errors.Errorf("pprof listen on %s: %w", m.Config.PprofAddr, err)
+	}
+	if ip := ln.Addr().(*net.TCPAddr).IP; !m.Config.PprofAllowRemote && !ip.IsLoopback() {
+		ln.Close()
+		return errors.Errorf("-pprof-addr %q listens on %s, not a loopback address", m.Config.PprofAddr, ip)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)

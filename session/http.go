@@ -8,6 +8,8 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -137,17 +139,40 @@ func (s *Service) respond(w http.ResponseWriter, r *http.Request, sess *Session)
 
 // --- parameters ---------------------------------------------------------------
 
+// MaxParamsBody is the largest body a session call accepts (and the largest
+// form body read for a token on the other APIs). These calls need no login,
+// so a larger body is refused before it is read: the general -max-body of
+// 32 MiB, decoded into generic values, let eight anonymous requests take
+// gigabytes. Its parameters (a 43-character token, a login, a password, a
+// method and a language) fit many times over.
+const MaxParamsBody = 4 << 10
+
+// paramsBody are the parameters a session call's JSON body may carry. Strings
+// only: a value of another type is error.api.type_mismatch, any other key
+// error.api.attribute_not_accepted, and null is the same as absent.
+type paramsBody struct {
+	Token    *string `json:"token"`
+	Login    *string `json:"login"`
+	Password *string `json:"password"`
+	Method   *string `json:"method"`
+	Language *string `json:"language"`
+}
+
+// paramNames are the keys of paramsBody, which a form body is held to as well.
+var paramNames = map[string]bool{"token": true, "login": true, "password": true, "method": true, "language": true}
+
 // readParams collects a session call's parameters: the query string, then
 // the body, either application/x-www-form-urlencoded or a JSON object of
 // strings ({"token","login","password","method","language"}). The query
 // string wins when both name a parameter.
 func readParams(r *http.Request) (url.Values, error) {
 	p := r.URL.Query()
-	raw, err := web.ReadBody(r)
+	raw, err := web.ReadBodyMax(r, MaxParamsBody)
 	if err != nil {
 		return nil, err
 	}
-	if len(bytes.TrimSpace(raw)) == 0 {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
 		return p, nil
 	}
 	var fromBody url.Values
@@ -155,23 +180,13 @@ func readParams(r *http.Request) (url.Values, error) {
 		if fromBody, err = url.ParseQuery(string(raw)); err != nil {
 			return nil, errors.InvalidContent("form body: " + err.Error())
 		}
-	} else {
-		var obj map[string]any
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.UseNumber()
-		if err := dec.Decode(&obj); err != nil || obj == nil {
-			return nil, errors.InvalidContent("request body must be a JSON object or a form")
-		}
-		fromBody = url.Values{}
-		for _, k := range []string{"token", "login", "password", "method", "language"} {
-			switch v := obj[k].(type) {
-			case nil:
-			case string:
-				fromBody.Set(k, v)
-			default:
-				return nil, errors.TypeMismatch(k, "string")
+		for k := range fromBody {
+			if !paramNames[k] {
+				return nil, errors.AttributeNotAccepted(k)
 			}
 		}
+	} else if fromBody, err = decodeParams(raw); err != nil {
+		return nil, err
 	}
 	for k, vs := range fromBody {
 		if _, ok := p[k]; !ok {
@@ -179,6 +194,41 @@ func readParams(r *http.Request) (url.Values, error) {
 		}
 	}
 	return p, nil
+}
+
+// decodeParams decodes a JSON body into paramsBody.
+func decodeParams(raw []byte) (url.Values, error) {
+	if raw[0] != '{' {
+		return nil, errors.InvalidContent("request body must be a JSON object or a form")
+	}
+	var in paramsBody
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			return nil, errors.TypeMismatch(typeErr.Field, "string")
+		}
+		// encoding/json names an unknown key only in its message.
+		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			if unquoted, err := strconv.Unquote(name); err == nil {
+				name = unquoted
+			}
+			return nil, errors.AttributeNotAccepted(name)
+		}
+		return nil, errors.InvalidContent("request body must be a JSON object or a form")
+	}
+	if dec.More() {
+		return nil, errors.InvalidContent("request body: data after the JSON object")
+	}
+	v := url.Values{}
+	for k, s := range map[string]*string{"token": in.Token, "login": in.Login, "password": in.Password,
+		"method": in.Method, "language": in.Language} {
+		if s != nil {
+			v.Set(k, *s)
+		}
+	}
+	return v, nil
 }
 
 func isForm(r *http.Request) bool {
@@ -197,7 +247,9 @@ func tokenOf(r *http.Request, p url.Values) string {
 
 // requestToken is the token of a request to another API: query parameter
 // token, header X-Easydb-Token, or field token of a form body. A form body
-// is put back for the handler; other bodies are not touched.
+// is put back for the handler; other bodies are not touched. The form is
+// read before anyone is authenticated, hence within MaxParamsBody: groupd's
+// other APIs take JSON, and a form body there carries only the token.
 func requestToken(r *http.Request) (string, error) {
 	if t := r.URL.Query().Get("token"); t != "" {
 		return t, nil
@@ -208,7 +260,7 @@ func requestToken(r *http.Request) (string, error) {
 	if !isForm(r) || r.Body == nil {
 		return "", nil
 	}
-	raw, err := web.ReadBody(r)
+	raw, err := web.ReadBodyMax(r, MaxParamsBody)
 	if err != nil {
 		return "", err
 	}

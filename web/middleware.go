@@ -3,7 +3,9 @@ package web
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -59,10 +61,39 @@ func (r *recorder) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// Unwrap lets http.ResponseController reach the connection (read deadlines).
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
 func (r *recorder) Flush() {
 	if f, ok := r.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
+}
+
+// MethodLabel is a request's method as the access log and the metrics record
+// it: GET, PUT, POST, DELETE, HEAD, or OTHER for anything else. The method
+// is chosen by the client, so recording it raw would let every request with
+// an invented method (up to the header limit each) add a metric series that
+// lives as long as the process and a log line as long as the method.
+func MethodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete, http.MethodHead:
+		return method
+	}
+	return "OTHER"
+}
+
+// maxLoggedPath is the longest path a log line carries; the rest is cut.
+const maxLoggedPath = 256
+
+// logPath is path shortened for a log line: a client chooses it, up to the
+// header limit, and it would otherwise go whole into every line the request
+// logs.
+func logPath(path string) string {
+	if len(path) <= maxLoggedPath {
+		return path
+	}
+	return path[:maxLoggedPath] + "..."
 }
 
 // RouteTemplate is a router middleware (mux.Router.Use) that records the
@@ -88,11 +119,16 @@ func Observe(log *slog.Logger, metrics *Metrics, maxBody int64) mux.MiddlewareFu
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			info := &RequestInfo{Route: "unmatched"}
-			reqLog := log.With(slog.Group("request", slog.String("method", r.Method), slog.String("path", r.URL.Path)))
+			method := MethodLabel(r.Method)
+			reqLog := log.With(slog.Group("request", slog.String("method", method), slog.String("path", logPath(r.URL.Path))))
 			ctx := context.WithValue(WithLogger(r.Context(), reqLog), infoKey, info)
 			r = r.WithContext(ctx)
 			rec := &recorder{ResponseWriter: w}
 			rec.Header().Set("X-Easydb-API-Version", APIVersion)
+			// Answers carry sessions, users and rights: no cache keeps them.
+			// A handler serving something cacheable (the console's files)
+			// sets its own.
+			rec.Header().Set("Cache-Control", "no-store")
 
 			defer func() {
 				if p := recover(); p != nil {
@@ -112,7 +148,7 @@ func Observe(log *slog.Logger, metrics *Metrics, maxBody int64) mux.MiddlewareFu
 					status = http.StatusOK
 				}
 				attrs := []slog.Attr{
-					slog.String("method", r.Method), slog.String("route", info.Route),
+					slog.String("method", method), slog.String("route", info.Route),
 					slog.Int("status", status), slog.Duration("duration", d), slog.Int64("bytes", rec.bytes),
 				}
 				if info.UserID != 0 {
@@ -120,8 +156,8 @@ func Observe(log *slog.Logger, metrics *Metrics, maxBody int64) mux.MiddlewareFu
 				}
 				log.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
 				if metrics != nil {
-					metrics.requests.WithLabelValues(info.Route, r.Method, strconv.Itoa(status)).Inc()
-					metrics.duration.WithLabelValues(info.Route, r.Method).Observe(d.Seconds())
+					metrics.requests.WithLabelValues(info.Route, method, strconv.Itoa(status)).Inc()
+					metrics.duration.WithLabelValues(info.Route, method).Observe(d.Seconds())
 				}
 			}()
 
@@ -137,3 +173,87 @@ func Observe(log *slog.Logger, metrics *Metrics, maxBody int64) mux.MiddlewareFu
 		})
 	}
 }
+
+// BodyDeadline is a middleware that bounds how long reading a request's body
+// may take: the body must arrive within grace plus one second for every
+// minRate bytes received so far. The deadline is the connection's read
+// deadline (http.ResponseController), so a client trickling its body stops
+// blocking a read, and its connection is closed, once it falls behind; a
+// client sending at minRate or faster is never cut, whatever the body's
+// size. Without it a body could hold its connection forever: the server's
+// ReadHeaderTimeout covers only the headers.
+//
+// Requests without a body get no deadline: the server reads from their
+// connection in the background while the handler runs (to notice a client
+// that goes away), and a deadline passing there would cancel the request.
+// For the same reason the deadline is lifted once the body is read to its
+// end. grace <= 0 turns the middleware off.
+func BodyDeadline(grace time.Duration, minRate int64) mux.MiddlewareFunc {
+	return func(next http.Handler) http.Handler {
+		if grace <= 0 {
+			return next
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Body == nil || r.Body == http.NoBody {
+				next.ServeHTTP(w, r)
+				return
+			}
+			b := &deadlineBody{body: r.Body, rc: http.NewResponseController(w), grace: grace, minRate: minRate,
+				start: time.Now()}
+			if err := b.rc.SetReadDeadline(b.deadline()); err != nil {
+				// A connection that cannot have a deadline (none in groupd's
+				// server) is served as it is.
+				next.ServeHTTP(w, r)
+				return
+			}
+			r.Body = b
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// deadlineBody moves the connection's read deadline forward as the body
+// arrives (BodyDeadline).
+type deadlineBody struct {
+	body     io.ReadCloser
+	rc       *http.ResponseController
+	grace    time.Duration
+	minRate  int64
+	start    time.Time
+	received int64
+	done     bool
+}
+
+func (b *deadlineBody) deadline() time.Time {
+	d := b.start.Add(b.grace)
+	if b.minRate > 0 {
+		d = d.Add(time.Duration(float64(b.received) / float64(b.minRate) * float64(time.Second)))
+	}
+	return d
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	if b.done {
+		return b.body.Read(p)
+	}
+	n, err := b.body.Read(p)
+	b.received += int64(n)
+	switch {
+	case err == io.EOF:
+		// Lift the deadline before the server's background read of the
+		// idle connection can run into it.
+		b.done = true
+		_ = b.rc.SetReadDeadline(time.Time{})
+	case err != nil:
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			b.done = true
+			return n, errors.BodyTooSlow(b.grace, b.minRate)
+		}
+	default:
+		_ = b.rc.SetReadDeadline(b.deadline())
+	}
+	return n, err
+}
+
+func (b *deadlineBody) Close() error { return b.body.Close() }

@@ -46,7 +46,11 @@ const StatusClientClosed = 499
 // the server: the failure of the work it abandoned is not a server error.
 // A database deadline (-db-timeout) is not a cancellation and is answered.
 func Error(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(r.Context().Err(), context.Canceled) {
+	// A refusal of the request itself (realm api or user) is still
+	// answered: the server cancels the context of a request whose body
+	// failed to arrive in time (BodyDeadline), and that client is owed the
+	// reason.
+	if errors.Is(r.Context().Err(), context.Canceled) && errors.From(err).Realm == errors.RealmServer {
 		Logger(r.Context()).Debug("client went away", slog.Any("err", err))
 		w.WriteHeader(StatusClientClosed)
 		return
@@ -119,16 +123,38 @@ func RawJSON(w http.ResponseWriter, body []byte) error {
 }
 
 // ReadBody reads the whole request body within the limit set by the
-// middleware (Limit). An empty body is returned as nil.
+// middleware (Observe's maxBody). An empty body is returned as nil.
 func ReadBody(r *http.Request) ([]byte, error) {
+	return ReadBodyMax(r, -1)
+}
+
+// ReadBodyMax reads the whole request body, as ReadBody, but refuses one
+// over limit bytes (limit < 0: only the middleware's limit): a declared
+// Content-Length over it unread, a body without one once limit+1 bytes
+// have arrived.
+func ReadBodyMax(r *http.Request, limit int64) ([]byte, error) {
 	if r.Body == nil {
 		return nil, nil
 	}
-	b, err := io.ReadAll(r.Body)
+	body := io.Reader(r.Body)
+	if limit >= 0 {
+		if r.ContentLength > limit {
+			return nil, errors.BodyTooLarge(limit)
+		}
+		body = io.LimitReader(r.Body, limit+1)
+	}
+	b, err := io.ReadAll(body)
+	if limit >= 0 && int64(len(b)) > limit {
+		return nil, errors.BodyTooLarge(limit)
+	}
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			return nil, errors.BodyTooLarge(tooLarge.Limit)
+		}
+		var typed *errors.Error
+		if errors.As(err, &typed) { // a body too slow (BodyDeadline)
+			return nil, typed
 		}
 		return nil, errors.InvalidContent("cannot read request body: " + err.Error())
 	}

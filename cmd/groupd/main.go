@@ -38,6 +38,10 @@ func run(args []string, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
+	// Read once: no child process (the managed PostgreSQL among them) and no
+	// later reader of the environment sees root's password.
+	os.Unsetenv("GROUPD_ROOT_PASSWORD")
+
 	m := server.NewMain(cfg)
 	if err := m.Open(ctx); err != nil {
 		if errors.Is(err, db.ErrNoPostgres) {
@@ -116,8 +120,28 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	num(&cfg.DBMaxIdleConns, "db-max-idle", "most idle database connections (0: as db-max-open)", "GROUPD_DB_MAX_IDLE")
 	dur(&cfg.DBTimeout, "db-timeout", "longest time one request may spend on the database; past it the request "+
 		"fails with error.server.database (0: no limit)", "GROUPD_DB_TIMEOUT")
-	str(&cfg.PprofAddr, "pprof-addr", "serve net/http/pprof on this address (off when empty; keep it on loopback)",
+	str(&cfg.PprofAddr, "pprof-addr", "serve net/http/pprof on this address (off when empty; loopback only "+
+		"unless -pprof-allow-remote)",
 		"GROUPD_PPROF_ADDR")
+	boolean := func(p *bool, name, help string, envs ...string) {
+		if v := env(envs...); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				envErr = fmt.Errorf("%s: %w", envs[0], err)
+			}
+			*p = b
+		}
+		fs.BoolVar(p, name, *p, fmt.Sprintf("%s (env %s)", help, joinEnv(envs)))
+	}
+	boolean(&cfg.PprofAllowRemote, "pprof-allow-remote", "let -pprof-addr be a non-loopback address "+
+		"(the profiler has no authentication)", "GROUPD_PPROF_ALLOW_REMOTE")
+	num(&cfg.MaxConns, "max-conns", "most open client connections; more wait in the backlog (0: no limit)",
+		"GROUPD_MAX_CONNS")
+	dur(&cfg.BodyReadTimeout, "body-read-timeout", "a request body must arrive within this plus one second per "+
+		"-body-min-rate bytes (0: no limit)", "GROUPD_BODY_READ_TIMEOUT")
+	minRate := int(cfg.BodyMinRate)
+	num(&minRate, "body-min-rate", "slowest accepted request body, in bytes per second, after -body-read-timeout",
+		"GROUPD_BODY_MIN_RATE")
 	str(&cfg.InstanceName, "instance-name", "instance name reported in sessions", "GROUPD_INSTANCE_NAME")
 	dur(&cfg.SessionIdleTimeout, "session-idle-timeout", "a session unused this long expires",
 		"GROUPD_SESSION_IDLE_TIMEOUT")
@@ -153,6 +177,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		return cfg, fmt.Errorf("-max-body must be positive")
 	}
 	cfg.MaxBody = int64(maxBody)
+	if cfg.MaxConns < 0 || cfg.BodyReadTimeout < 0 || minRate < 0 {
+		return cfg, fmt.Errorf("-max-conns, -body-read-timeout and -body-min-rate must not be negative")
+	}
+	cfg.BodyMinRate = int64(minRate)
 	return cfg, nil
 }
 
