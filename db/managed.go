@@ -40,7 +40,9 @@ type ManagedOptions struct {
 
 // Managed is a PostgreSQL server that groupd runs as its child: initdb on
 // first start, postgres on a Unix socket (no TCP port), stopped with groupd.
-// Started as root, the server runs as the postgres user (or nobody).
+// Started as root, the server runs as the postgres user. Only groupd's own
+// OS user and the server's may connect, as the superuser postgres (peer
+// authentication, writeAuthConfig).
 type Managed struct {
 	opts    ManagedOptions
 	binDir  string
@@ -119,7 +121,7 @@ func StartManaged(ctx context.Context, opts ManagedOptions) (*Managed, error) {
 		return nil, errors.Errorf("data dir: %w", err)
 	}
 	if os.Geteuid() == 0 {
-		if m.cred, err = unprivilegedCredential(); err != nil {
+		if m.cred, err = unprivilegedCredential(user.Lookup); err != nil {
 			return nil, err
 		}
 		if err := m.makeReachable(dir); err != nil {
@@ -142,6 +144,11 @@ func StartManaged(ctx context.Context, opts ManagedOptions) (*Managed, error) {
 		if err := m.initdb(ctx); err != nil {
 			return nil, err
 		}
+	}
+	// Every start, so that a cluster made by an older groupd (with trust
+	// authentication) gets the same rules.
+	if err := m.writeAuthConfig(); err != nil {
+		return nil, err
 	}
 	if err := m.clearStalePid(ctx); err != nil {
 		return nil, err
@@ -176,17 +183,72 @@ func (m *Managed) Pid() int {
 	return m.cmd.Process.Pid
 }
 
-func unprivilegedCredential() (*syscall.Credential, error) {
-	for _, name := range []string{"postgres", "nobody"} {
-		u, err := user.Lookup(name)
-		if err != nil {
-			continue
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), NoSetGroups: true}, nil
+// ServerUser is the OS user a managed PostgreSQL runs as when groupd is
+// started as root (PostgreSQL refuses to run as root).
+const ServerUser = "postgres"
+
+// unprivilegedCredential is the credential of ServerUser, found with lookup.
+// There is no fallback to a shared account such as nobody: every process of
+// that account (and there are many) could then reach the cluster's socket
+// and its files.
+func unprivilegedCredential(lookup func(string) (*user.User, error)) (*syscall.Credential, error) {
+	u, err := lookup(ServerUser)
+	if err != nil {
+		return nil, errors.Errorf("running as root, groupd runs its PostgreSQL as the user %q, which does not "+
+			"exist (%v): create it (installing PostgreSQL does), run groupd as an unprivileged user, or set "+
+			"GROUPD_DATABASE_URL", ServerUser, err)
 	}
-	return nil, errors.New("running as root, but neither user postgres nor nobody exists to run PostgreSQL as")
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), NoSetGroups: true}, nil
+}
+
+// writeAuthConfig writes the cluster's client authentication: connections
+// only on the Unix socket, by peer authentication (the kernel's word for
+// the connecting process's OS user), and only from groupd's own OS user and
+// the server's, each mapped to the superuser postgres. Any other local user
+// is refused, even one that can reach the socket; there is no password to
+// keep or leak.
+func (m *Managed) writeAuthConfig() error {
+	self, err := user.Current()
+	if err != nil {
+		return errors.Errorf("managed PostgreSQL: cannot name groupd's OS user for peer authentication: %w", err)
+	}
+	server := self.Username
+	if m.cred != nil {
+		server = ServerUser
+	}
+	hba := "# Written by groupd at every start; changes are overwritten.\n" +
+		"local all all peer map=groupd\n"
+	ident := "# Written by groupd at every start; changes are overwritten.\n" +
+		"groupd " + self.Username + " postgres\n"
+	if server != self.Username {
+		ident += "groupd " + server + " postgres\n"
+	}
+	for name, content := range map[string]string{"pg_hba.conf": hba, "pg_ident.conf": ident} {
+		path := filepath.Join(m.dataDir, name)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			return errors.Errorf("managed PostgreSQL: write %s: %w", name, err)
+		}
+		if err := m.chown(path); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// childEnv is the whole environment of the managed PostgreSQL's processes:
+// what they need from groupd's, and nothing else. groupd's own may hold
+// secrets (GROUPD_ROOT_PASSWORD, a database URL, API tokens) that the server
+// user could otherwise read in /proc/<pid>/environ.
+func childEnv() []string {
+	env := []string{"LC_ALL=C", "LANG=C"}
+	for _, name := range []string{"PATH", "TZ", "TMPDIR"} {
+		if v, ok := os.LookupEnv(name); ok {
+			env = append(env, name+"="+v)
+		}
+	}
+	return env
 }
 
 func (m *Managed) chown(path string) error {
@@ -233,7 +295,7 @@ func (m *Managed) makeReachable(dir string) error {
 func (m *Managed) command(ctx context.Context, name string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, filepath.Join(m.binDir, name), args...)
 	cmd.Dir = m.dataDir
-	cmd.Env = append(os.Environ(), "LC_ALL=C", "LANG=C")
+	cmd.Env = childEnv()
 	// Its own process group: a Ctrl-C in the terminal reaches groupd, which
 	// then finishes its requests before it stops the server itself.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: m.cred}
@@ -247,7 +309,7 @@ func (m *Managed) initdb(ctx context.Context) error {
 	if err := m.chown(m.dataDir); err != nil {
 		return err
 	}
-	cmd := m.command(ctx, "initdb", "-D", m.dataDir, "-U", "postgres", "--auth=trust",
+	cmd := m.command(ctx, "initdb", "-D", m.dataDir, "-U", "postgres", "--auth-local=peer", "--auth-host=reject",
 		"--encoding=UTF8", "--locale=C", "--no-instructions")
 	if m.opts.NoFsync {
 		cmd.Args = append(cmd.Args, "--no-sync")

@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -522,5 +524,98 @@ func TestNoStore(t *testing.T) {
 	}
 	if cc := s.Do(t, "GET", "/console/", nil).Header.Get("Cache-Control"); cc != "no-cache" {
 		t.Errorf("console: Cache-Control %q, want its own no-cache", cc)
+	}
+}
+
+// TestManagedPostgresSecretsAndAuth: the managed PostgreSQL's processes
+// inherit nothing of groupd's environment beyond what they need (neither
+// root's password nor any other variable), and its socket admits groupd's
+// OS user as postgres by peer authentication, not everyone by trust: a role
+// that exists but no OS user maps to is refused.
+func TestManagedPostgresSecretsAndAuth(t *testing.T) {
+	t.Parallel()
+	dataDir := filepath.Join(t.TempDir(), "var")
+	secret := fmt.Sprintf("managed-secret-%d", time.Now().UnixNano())
+	env := []string{"GROUPD_ROOT_PASSWORD=" + secret, "GROUPD_TEST_CANARY=canary-" + secret,
+		"GROUPD_DATABASE_URL=", "DATABASE_URL="}
+	p := startBinary(t, nil, env, "-addr", "127.0.0.1:0", "-data-dir", dataDir)
+	waitReady(t, p, "127.0.0.1:0", time.Minute)
+	defer stopBinary(t, p, dataDir)
+
+	pids := postgresFor(dataDir)
+	if len(pids) == 0 {
+		t.Fatal("no postgres process found")
+	}
+	for _, pid := range pids {
+		environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+		if err != nil {
+			continue // a backend that has just exited
+		}
+		// Names only in the message: the environment may hold secrets.
+		var names []string
+		for _, kv := range strings.Split(string(environ), "\x00") {
+			name, _, _ := strings.Cut(kv, "=")
+			if name != "" {
+				names = append(names, name)
+			}
+		}
+		if bytes.Contains(environ, []byte(secret)) || bytes.Contains(environ, []byte("GROUPD_")) {
+			t.Fatalf("postgres process %d inherited groupd's environment: %v", pid, names)
+		}
+	}
+
+	pidFile, err := os.ReadFile(filepath.Join(dataDir, "pg", "postmaster.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(pidFile), "\n")
+	if len(lines) < 5 {
+		t.Fatalf("postmaster.pid: %q", pidFile)
+	}
+	connect := func(role string) (*sql.DB, error) {
+		d, err := sql.Open("postgres", fmt.Sprintf("postgres:///postgres?host=%s&user=%s&sslmode=disable", lines[4], role))
+		if err != nil {
+			return nil, err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := d.PingContext(ctx); err != nil {
+			d.Close()
+			return nil, err
+		}
+		return d, nil
+	}
+	su, err := connect("postgres")
+	if err != nil {
+		t.Fatalf("groupd's OS user as postgres: %v", err)
+	}
+	defer su.Close()
+	rows, err := su.Query(`SELECT type, auth_method, coalesce(error, '') FROM pg_hba_file_rules`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for rows.Next() {
+		var typ, method, ruleErr string
+		if err := rows.Scan(&typ, &method, &ruleErr); err != nil {
+			t.Fatal(err)
+		}
+		if typ != "local" || method != "peer" || ruleErr != "" {
+			t.Errorf("pg_hba rule %s %s %s: want local peer only", typ, method, ruleErr)
+		}
+		n++
+	}
+	rows.Close()
+	if n == 0 {
+		t.Fatal("no pg_hba rules")
+	}
+	if _, err := su.Exec(`CREATE ROLE intruder LOGIN`); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := connect("intruder"); err == nil {
+		d.Close()
+		t.Fatal("a role no OS user maps to connected: the socket trusts whoever reaches it")
+	} else if !strings.Contains(err.Error(), "authentication failed") {
+		t.Fatalf("want a refused authentication, got %v", err)
 	}
 }

@@ -28,6 +28,7 @@ func main() {
 
 func run(args []string, stderr io.Writer) int {
 	cfg, err := parseConfig(args, os.Getenv, stderr)
+	unsetRootPassword()
 	if err == flag.ErrHelp {
 		return 0
 	}
@@ -37,10 +38,6 @@ func run(args []string, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-
-	// Read once: no child process (the managed PostgreSQL among them) and no
-	// later reader of the environment sees root's password.
-	os.Unsetenv("GROUPD_ROOT_PASSWORD")
 
 	m := server.NewMain(cfg)
 	if err := m.Open(ctx); err != nil {
@@ -182,6 +179,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	}
 	cfg.BodyMinRate = int64(minRate)
 	return cfg, nil
+}
+
+// unsetRootPassword removes GROUPD_ROOT_PASSWORD from the environment once
+// parseConfig has read it: no child process (the managed PostgreSQL among
+// them) and no later reader of the environment sees root's password.
+func unsetRootPassword() {
+	os.Unsetenv("GROUPD_ROOT_PASSWORD")
 }
 
 func joinEnv(names []string) string {
