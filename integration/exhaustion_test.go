@@ -308,13 +308,14 @@ func trickle(t *testing.T, addr, path, token string, contentLength int, interval
 
 // TestSlowBodyCutOff: clients trickling their bodies are answered with a
 // typed error and their connections closed once they fall behind the
-// minimum rate, while /healthz keeps answering; a client that is slow but
-// above the rate is served. Before, a body could hold its connection
-// forever, and 20,000 of them exhausted the file descriptors.
+// minimum rate (timeout 2 s, 100 bytes/s), while /healthz keeps answering;
+// a client that is slow but above the rate is served. Before, a body could
+// hold its connection forever, and 20,000 of them exhausted the file
+// descriptors.
 func TestSlowBodyCutOff(t *testing.T) {
 	t.Parallel()
 	s := MustStartServer(t, func(c *config) {
-		c.BodyReadTimeout = time.Second
+		c.BodyReadTimeout = 2 * time.Second
 		c.BodyMinRate = 100
 	})
 	addr := strings.TrimPrefix(s.URL(), "http://")
@@ -375,7 +376,7 @@ func TestSlowBodyCutOff(t *testing.T) {
 			path := c.path
 			var e APIError
 			if json.Unmarshal(body, &e) != nil || resp.StatusCode != 400 || e.Code != c.code ||
-				(c.code == "error.api.invalid_content" && (e.Parameters["min_rate"] != "100" || e.Parameters["timeout"] != "1s")) {
+				(c.code == "error.api.invalid_content" && (e.Parameters["min_rate"] != "100" || e.Parameters["timeout"] != "2s")) {
 				t.Errorf("trickler on %s: %d %s", path, resp.StatusCode, body)
 			}
 			if !closed {
@@ -398,10 +399,10 @@ func TestSlowBodyCutOff(t *testing.T) {
 	}
 
 	// Slow but above the rate: 50 bytes every 100 ms (500 B/s, five times
-	// the minimum) for a 1,500-byte body, 3 s, three times the timeout.
+	// the minimum) for a 3,000-byte body, 6 s, three times the timeout.
 	tok := sessNew(t, s).Token
 	body := `{"token":"` + tok + `","login":"root","password":"` + RootPassword + `"}`
-	body += strings.Repeat(" ", 1500-len(body))
+	body += strings.Repeat(" ", 3000-len(body))
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
