@@ -17,12 +17,13 @@ import (
 
 // Exit codes, documented in docs/groupctl.md.
 const (
-	exitOK          = 0
-	exitRefused     = 1 // an easydb error of realm api or user; not logged in
-	exitUsage       = 2 // bad arguments or an unreadable file: nothing was sent
-	exitServer      = 3 // no answer, a broken answer, or an easydb error of realm server
-	exitPartial     = 4 // an import or export ran to its end, but some items failed
-	exitInterrupted = 130
+	exitOK           = 0
+	exitRefused      = 1 // an easydb error of realm api or user; not logged in
+	exitUsage        = 2 // bad arguments or an unreadable file: nothing was sent
+	exitServer       = 3 // no answer, a broken answer, or an easydb error of realm server
+	exitPartial      = 4 // an import or export ran to its end, but some items failed
+	exitPruneRefused = 5 // import --prune refused (no items, or beyond --max-delete): nothing was written
+	exitInterrupted  = 130
 )
 
 // env is the process's outside world, replaceable in tests.
@@ -134,8 +135,12 @@ func (a *app) exit(err error) int {
 		xe *exitError
 		ce *client.Error
 		fe *batch.FormatError
+		pe *batch.PruneRefusedError
 	)
 	switch {
+	case errors.As(err, &pe):
+		fmt.Fprintln(a.stderr, "groupctl:", pe)
+		return exitPruneRefused
 	case errors.As(err, &xe):
 		return xe.code
 	case errors.Is(err, flag.ErrHelp):
@@ -157,8 +162,8 @@ func (a *app) exit(err error) int {
 		return exitRefused
 	}
 	fmt.Fprintln(a.stderr, "groupctl:", err)
-	var pe *os.PathError
-	if errors.As(err, &pe) {
+	var pathErr *os.PathError
+	if errors.As(err, &pathErr) {
 		return exitUsage
 	}
 	return exitServer

@@ -23,7 +23,10 @@ func (a *app) cmdImport(args []string) error {
 	batchSize := fs.Int("batch-size", batch.DefaultBatchSize, "items per bulk request")
 	parallel := fs.Int("parallel", 2, "bulk requests in flight at once")
 	dryRun := fs.Bool("dry-run", false, "print what would change, write nothing")
-	prune := fs.Bool("prune", false, "delete groups (and, for a file with users, users) whose reference is not in the file")
+	prune := fs.Bool("prune", false, "delete synced groups (and, for a file with users, users) whose reference is not in the file")
+	maxDelete := fs.String("max-delete", batch.DefaultMaxDelete, "--prune deletes at most N entries, or N% of the synced ones; more is refused and nothing is written")
+	force := fs.Bool("force", false, "--prune: delete even beyond --max-delete")
+	keepMemberships := fs.Bool("keep-memberships", false, "only add memberships: groups and members lists in the file are not the complete truth")
 	reportPath := fs.String("report", "", "also write the report as JSON to this file")
 	noProgress := fs.Bool("no-progress", false, "no progress display")
 	pos, err := a.parse(fs, args, 1, 1)
@@ -32,6 +35,10 @@ func (a *app) cmdImport(args []string) error {
 	}
 	if *batchSize < 1 || *parallel < 1 {
 		return usagef("import: --batch-size and --parallel must be at least 1")
+	}
+	md, err := batch.ParseMaxDelete(*maxDelete)
+	if err != nil {
+		return usagef("import: %v", err)
 	}
 	var k batch.Kind
 	switch *kind {
@@ -69,7 +76,7 @@ func (a *app) cmdImport(args []string) error {
 		plan = a.stderr // stdout is the report's
 	}
 	im := &batch.Importer{C: c, Opt: batch.Options{BatchSize: *batchSize, Parallel: *parallel, DryRun: *dryRun,
-		Prune: *prune, Out: plan}}
+		Prune: *prune, MaxDelete: md, Force: *force, KeepMemberships: *keepMemberships, Out: plan}}
 	if !*noProgress {
 		im.Opt.NewProgress = a.newProgress
 	}
