@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"sort"
 	"strings"
@@ -43,6 +44,12 @@ type app struct {
 	ctx  context.Context
 	json bool   // --json
 	url  string // --url
+	// what names the command in error messages ("group create"; "login
+	// failed" for login).
+	what string
+	// tokens are the session tokens this invocation knows of; redact keeps
+	// them out of every message.
+	tokens []string
 }
 
 // usageError is a command line that makes no sense.
@@ -102,6 +109,7 @@ func run(ctx context.Context, args []string, e *env) int {
 		"export":  a.cmdExport,
 	}
 	cmds["groups"], cmds["users"] = cmds["group"], cmds["user"]
+	a.what = args[0]
 	cmd, ok := cmds[args[0]]
 	if !ok {
 		fmt.Fprintf(e.stderr, "groupctl: unknown command %q\n\n%s", args[0], usageText)
@@ -121,11 +129,13 @@ func (a *app) sub(name string, subs map[string]func([]string) error) func([]stri
 		if len(args) == 0 || subs[args[0]] == nil {
 			return usagef("usage: groupctl %s %s ...", name, strings.Join(names, "|"))
 		}
+		a.what = name + " " + args[0]
 		return subs[args[0]](args[1:])
 	}
 }
 
-// exit prints err (with its easydb code) and returns the exit code.
+// exit prints err (in words, with its easydb code after) and returns the
+// exit code.
 func (a *app) exit(err error) int {
 	if err == nil {
 		return exitOK
@@ -136,37 +146,40 @@ func (a *app) exit(err error) int {
 		ce *client.Error
 		fe *batch.FormatError
 		pe *batch.PruneRefusedError
+		te *client.TransportError
 	)
 	switch {
-	case errors.As(err, &pe):
-		fmt.Fprintln(a.stderr, "groupctl:", pe)
-		return exitPruneRefused
 	case errors.As(err, &xe):
 		return xe.code
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
+	case errors.As(err, &pe):
+		return a.report(nil, "groupctl.prune_refused", pe.Error(), exitPruneRefused)
 	case errors.As(err, &ue):
-		fmt.Fprintln(a.stderr, "groupctl:", ue.msg)
-		return exitUsage
+		return a.report(nil, "groupctl.usage", ue.msg, exitUsage)
 	case errors.As(err, &fe):
-		fmt.Fprintln(a.stderr, "groupctl:", fe.Msg)
-		return exitUsage
+		return a.report(nil, "groupctl.usage", fe.Msg, exitUsage)
 	case errors.Is(err, context.Canceled):
-		fmt.Fprintln(a.stderr, "groupctl: interrupted")
-		return exitInterrupted
+		return a.report(nil, "groupctl.interrupted", "interrupted", exitInterrupted)
 	case errors.As(err, &ce):
-		fmt.Fprintln(a.stderr, "groupctl:", err)
-		if ce.IsServer() {
-			return exitServer
+		msg := errorLine(ce)
+		if s := err.Error(); s != ce.Error() {
+			// Wrapped ("reading the server's groups: ..."): keep the context.
+			msg = strings.TrimSuffix(s, ce.Error()) + msg
 		}
-		return exitRefused
+		if ce.IsServer() {
+			return a.report(ce, ce.Code, msg, exitServer)
+		}
+		return a.report(ce, ce.Code, msg, exitRefused)
+	case errors.As(err, &te):
+		return a.report(nil, "groupctl.unreachable", "the server cannot be reached or answered wrongly: "+err.Error(),
+			exitServer)
 	}
-	fmt.Fprintln(a.stderr, "groupctl:", err)
 	var pathErr *os.PathError
 	if errors.As(err, &pathErr) {
-		return exitUsage
+		return a.report(nil, "groupctl.usage", err.Error(), exitUsage)
 	}
-	return exitServer
+	return a.report(nil, "groupctl.failed", err.Error(), exitServer)
 }
 
 // flags is a command's flag set with the common flags.
@@ -223,10 +236,27 @@ func (a *app) client() (*client.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	url := firstNonEmpty(a.url, a.getenv("GROUPCTL_URL"), cfg.URL)
+	for _, t := range []string{cfg.Token, a.getenv("GROUPCTL_TOKEN")} {
+		if t != "" {
+			a.tokens = append(a.tokens, t)
+		}
+	}
+	given := firstNonEmpty(a.url, a.getenv("GROUPCTL_URL"))
+	url := cfg.URL
+	if given != "" {
+		if url, err = normalizeURL(given); err != nil {
+			return nil, err
+		}
+	}
 	token := firstNonEmpty(a.getenv("GROUPCTL_TOKEN"), cfg.Token)
-	if a.url != "" && a.url != cfg.URL && a.getenv("GROUPCTL_TOKEN") == "" {
-		token = "" // the saved token belongs to the saved server
+	if url != cfg.URL && a.getenv("GROUPCTL_TOKEN") == "" {
+		// The saved token belongs to the saved server: never sent elsewhere.
+		if cfg.Token != "" {
+			return nil, &client.Error{Realm: "user", Code: "error.user.not_authenticated",
+				Description: fmt.Sprintf(`you are logged in to %s, not %s: run "groupctl login --url %s"`,
+					cfg.URL, url, url)}
+		}
+		token = ""
 	}
 	if url == "" || token == "" {
 		return nil, &client.Error{Realm: "user", Code: "error.user.not_authenticated",
@@ -245,4 +275,19 @@ func firstNonEmpty(s ...string) string {
 		}
 	}
 	return ""
+}
+
+// normalizeURL makes a server address of what was given: without a scheme
+// it is http://; anything but an http(s) URL with a host is a usage error.
+func normalizeURL(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if !strings.Contains(s, "://") {
+		s = "http://" + s
+	}
+	u, err := neturl.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" ||
+		u.Fragment != "" || u.User != nil {
+		return "", usagef("%q is not a server URL (e.g. http://127.0.0.1:8080 or https://groups.example.org)", s)
+	}
+	return strings.TrimRight(u.String(), "/"), nil
 }

@@ -77,7 +77,7 @@ func TestGroupCommands(t *testing.T) {
 		t.Fatalf("create printed:\n%s", r.stdout)
 	}
 	// The same name again: refused with the server's code and parameters.
-	c.expect(exitRefused, "error.user.integrity_constraint_violation (constraint=group.name, index=0)",
+	c.expect(exitRefused, "group create: group.name is already taken (error.user.integrity_constraint_violation, constraint=group.name)",
 		"group", "create", "--name", "editors")
 	c.expect(exitRefused, "error.api.invalid_value", "group", "create", "--name", "x", "--type", "nonsense")
 
