@@ -9,7 +9,6 @@ import (
 	"net/http"
 	neturl "net/url"
 	"os"
-	"sort"
 	"strings"
 
 	"github.com/groupd/groupd/client"
@@ -50,6 +49,13 @@ type app struct {
 	// tokens are the session tokens this invocation knows of; redact keeps
 	// them out of every message.
 	tokens []string
+
+	context   string // --context
+	outFormat string // -o: table, wide, json, yaml
+	noHeaders bool   // --no-headers
+
+	usage     func(io.Writer) // the current command's usage
+	lastFlags *flag.FlagSet   // the current command's flags (completion reads them)
 }
 
 // usageError is a command line that makes no sense.
@@ -63,76 +69,6 @@ func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(f
 type exitError struct{ code int }
 
 func (e *exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
-
-const usageText = `groupctl: the command-line client of groupd
-
-Usage: groupctl COMMAND [flags] [arguments]
-
-Session:
-  login --url URL --login NAME   log in (password: prompt, stdin, or GROUPCTL_PASSWORD)
-  logout                         end the session
-  whoami                         the logged-in user, its groups and system rights
-
-Groups, users, memberships (GROUP is an id, a reference or a name; USER an id, a login or a reference):
-  group list|get|create|update|delete
-  user list|get|create|update|delete
-  members list|add|remove GROUP [USER...]
-
-Batch:
-  import FILE      create and update groups and users from JSON, NDJSON or CSV (idempotent)
-  export           write the visible groups and users as JSON, NDJSON or CSV
-
-Every command takes --json (machine-readable output) and --url (overrides the saved server).
-"groupctl COMMAND -h" lists a command's flags. Exit codes: 0 ok, 1 refused by the server,
-2 usage, 3 server unreachable or failed, 4 some items of an import failed, 130 interrupted.
-`
-
-func run(ctx context.Context, args []string, e *env) int {
-	a := &app{env: e, ctx: ctx}
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(e.stdout, usageText)
-		if len(args) == 0 {
-			return exitUsage
-		}
-		return exitOK
-	}
-	cmds := map[string]func([]string) error{
-		"login":   a.cmdLogin,
-		"logout":  a.cmdLogout,
-		"whoami":  a.cmdWhoami,
-		"group":   a.sub("group", map[string]func([]string) error{"list": a.groupList, "get": a.groupGet, "create": a.groupCreate, "update": a.groupUpdate, "delete": a.groupDelete}),
-		"groups":  nil,
-		"user":    a.sub("user", map[string]func([]string) error{"list": a.userList, "get": a.userGet, "create": a.userCreate, "update": a.userUpdate, "delete": a.userDelete}),
-		"users":   nil,
-		"members": a.sub("members", map[string]func([]string) error{"list": a.membersList, "add": a.membersAdd, "remove": a.membersRemove}),
-		"import":  a.cmdImport,
-		"export":  a.cmdExport,
-	}
-	cmds["groups"], cmds["users"] = cmds["group"], cmds["user"]
-	a.what = args[0]
-	cmd, ok := cmds[args[0]]
-	if !ok {
-		fmt.Fprintf(e.stderr, "groupctl: unknown command %q\n\n%s", args[0], usageText)
-		return exitUsage
-	}
-	return a.exit(cmd(args[1:]))
-}
-
-// sub dispatches a command with subcommands.
-func (a *app) sub(name string, subs map[string]func([]string) error) func([]string) error {
-	return func(args []string) error {
-		names := make([]string, 0, len(subs))
-		for n := range subs {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		if len(args) == 0 || subs[args[0]] == nil {
-			return usagef("usage: groupctl %s %s ...", name, strings.Join(names, "|"))
-		}
-		a.what = name + " " + args[0]
-		return subs[args[0]](args[1:])
-	}
-}
 
 // exit prints err (in words, with its easydb code after) and returns the
 // exit code.
@@ -182,57 +118,10 @@ func (a *app) exit(err error) int {
 	return a.report(nil, "groupctl.failed", err.Error(), exitServer)
 }
 
-// flags is a command's flag set with the common flags.
-func (a *app) flags(name, usage string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(a.stderr)
-	fs.BoolVar(&a.json, "json", false, "machine-readable output (JSON)")
-	fs.StringVar(&a.url, "url", "", "server URL (default: the one saved by login, or GROUPCTL_URL)")
-	fs.Usage = func() {
-		fmt.Fprintf(a.stderr, "usage: groupctl %s %s\n\nflags:\n", name, usage)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-// parse parses flags anywhere among the arguments ("--" ends flags) and
-// checks the number of positional arguments (max < 0: no limit).
-func (a *app) parse(fs *flag.FlagSet, args []string, min, max int) ([]string, error) {
-	var rest []string
-	for i, arg := range args {
-		if arg == "--" {
-			rest = args[i+1:]
-			args = args[:i]
-			break
-		}
-	}
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, &usageError{err.Error()}
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			break
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-	pos = append(pos, rest...)
-	if len(pos) < min || (max >= 0 && len(pos) > max) {
-		fs.Usage()
-		return nil, &usageError{fmt.Sprintf("%s: wrong number of arguments", fs.Name())}
-	}
-	return pos, nil
-}
-
 // client returns an API client of the saved (or given) server with the
 // saved token; it fails when there is no session.
 func (a *app) client() (*client.Client, error) {
-	cfg, err := loadConfig(a.env)
+	cfg, ctxName, err := a.loadConfig()
 	if err != nil {
 		return nil, err
 	}
@@ -260,7 +149,7 @@ func (a *app) client() (*client.Client, error) {
 	}
 	if url == "" || token == "" {
 		return nil, &client.Error{Realm: "user", Code: "error.user.not_authenticated",
-			Description: `not logged in: run "groupctl login --url URL --login NAME"`}
+			Description: fmt.Sprintf(`not logged in (context %q): run "groupctl login --url URL --login NAME"`, ctxName)}
 	}
 	c := client.New(url, token)
 	c.HTTP = a.http

@@ -16,7 +16,7 @@ func (a *app) cmdLogin(args []string) error {
 	if _, err := a.parse(fs, args, 0, 0); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(a.env)
+	cfg, ctxName, err := a.loadConfig()
 	if err != nil {
 		return err
 	}
@@ -56,13 +56,13 @@ func (a *app) cmdLogin(args []string) error {
 	if s.User != nil && s.User.User != nil {
 		next.UserID = s.User.User.ID
 	}
-	if err := next.save(a.env); err != nil {
+	if err := a.saveConfig(ctxName, next, true); err != nil {
 		return fmt.Errorf("logged in, but the token could not be saved: %w", err)
 	}
 	if a.json {
 		return a.printJSON(s)
 	}
-	fmt.Fprintf(a.stdout, "logged in to %s as %s (user %d)\n", url, *login, next.UserID)
+	fmt.Fprintf(a.stdout, "logged in to %s as %s (user %d, context %s)\n", url, *login, next.UserID, ctxName)
 	return nil
 }
 
@@ -101,7 +101,7 @@ func (a *app) cmdLogout(args []string) error {
 	if _, err := a.parse(fs, args, 0, 0); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(a.env)
+	cfg, ctxName, err := a.loadConfig()
 	if err != nil {
 		return err
 	}
@@ -117,7 +117,7 @@ func (a *app) cmdLogout(args []string) error {
 		err = nil // gone already: logged out all the same
 	}
 	cfg.Token, cfg.UserID = "", 0
-	if serr := cfg.save(a.env); serr != nil {
+	if serr := a.saveConfig(ctxName, cfg, false); serr != nil {
 		return serr
 	}
 	if err != nil {
