@@ -16,11 +16,16 @@ func (a *app) cmdLogin(args []string) error {
 	if _, err := a.parse(fs, args, 0, 0); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(a.env)
+	cfg, ctxName, err := a.loadConfig()
 	if err != nil {
 		return err
 	}
-	url := strings.TrimRight(firstNonEmpty(a.url, a.getenv("GROUPCTL_URL"), cfg.URL), "/")
+	url := cfg.URL
+	if given := firstNonEmpty(a.url, a.getenv("GROUPCTL_URL")); given != "" {
+		if url, err = normalizeURL(given); err != nil {
+			return err
+		}
+	}
 	if url == "" {
 		return usagef("login: --url is required (e.g. --url http://127.0.0.1:8080)")
 	}
@@ -30,13 +35,20 @@ func (a *app) cmdLogin(args []string) error {
 	if *login == "" {
 		return usagef("login: --login is required")
 	}
+	// The server is asked for a session first, so that a wrong URL or a
+	// server that is down is said before anyone types a password.
+	c := client.New(url, "")
+	c.HTTP, c.UserAgent = a.http, "groupctl"
+	if _, err := c.NewSession(a.ctx); err != nil {
+		return err
+	}
+	a.tokens = append(a.tokens, c.Token)
 	password, err := a.password(*login)
 	if err != nil {
 		return err
 	}
-	c := client.New(url, "")
-	c.HTTP, c.UserAgent = a.http, "groupctl"
-	s, err := c.Login(a.ctx, *login, password)
+	a.what = "login failed"
+	s, err := c.Authenticate(a.ctx, *login, password)
 	if err != nil {
 		return err
 	}
@@ -44,18 +56,19 @@ func (a *app) cmdLogin(args []string) error {
 	if s.User != nil && s.User.User != nil {
 		next.UserID = s.User.User.ID
 	}
-	if err := next.save(a.env); err != nil {
+	if err := a.saveConfig(ctxName, next, true); err != nil {
 		return fmt.Errorf("logged in, but the token could not be saved: %w", err)
 	}
 	if a.json {
 		return a.printJSON(s)
 	}
-	fmt.Fprintf(a.stdout, "logged in to %s as %s (user %d)\n", url, *login, next.UserID)
+	fmt.Fprintf(a.stdout, "logged in to %s as %s (user %d, context %s)\n", url, *login, next.UserID, ctxName)
 	return nil
 }
 
 // password is GROUPCTL_PASSWORD, else typed at the terminal without echo,
-// else the first line of standard input.
+// else the first line of standard input. An empty password is refused here:
+// it cannot be right, and the server would count it as a failed login.
 func (a *app) password(login string) (string, error) {
 	if p := a.getenv("GROUPCTL_PASSWORD"); p != "" {
 		return p, nil
@@ -64,7 +77,13 @@ func (a *app) password(login string) (string, error) {
 		fmt.Fprintf(a.stderr, "password for %s: ", login)
 		p, err := a.readPassword()
 		fmt.Fprintln(a.stderr)
-		return p, err
+		if err != nil {
+			return "", err
+		}
+		if p == "" {
+			return "", usagef("login: empty password")
+		}
+		return p, nil
 	}
 	line, err := bufio.NewReader(a.stdin).ReadString('\n')
 	if err != nil && err != io.EOF {
@@ -82,7 +101,7 @@ func (a *app) cmdLogout(args []string) error {
 	if _, err := a.parse(fs, args, 0, 0); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(a.env)
+	cfg, ctxName, err := a.loadConfig()
 	if err != nil {
 		return err
 	}
@@ -90,14 +109,15 @@ func (a *app) cmdLogout(args []string) error {
 		fmt.Fprintln(a.stdout, "not logged in")
 		return nil
 	}
-	c := client.New(firstNonEmpty(a.url, cfg.URL), cfg.Token)
+	a.tokens = append(a.tokens, cfg.Token)
+	c := client.New(cfg.URL, cfg.Token) // the token is only ever sent to its own server
 	c.HTTP, c.UserAgent = a.http, "groupctl"
 	err = c.Deauthenticate(a.ctx)
 	if code := client.CodeOf(err); code == "error.user.session_not_found" || code == "error.user.not_authenticated" {
 		err = nil // gone already: logged out all the same
 	}
 	cfg.Token, cfg.UserID = "", 0
-	if serr := cfg.save(a.env); serr != nil {
+	if serr := a.saveConfig(ctxName, cfg, false); serr != nil {
 		return serr
 	}
 	if err != nil {

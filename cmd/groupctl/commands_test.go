@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLoginWhoamiLogout(t *testing.T) {
@@ -77,7 +78,7 @@ func TestGroupCommands(t *testing.T) {
 		t.Fatalf("create printed:\n%s", r.stdout)
 	}
 	// The same name again: refused with the server's code and parameters.
-	c.expect(exitRefused, "error.user.integrity_constraint_violation (constraint=group.name, index=0)",
+	c.expect(exitRefused, "group create: group.name is already taken (error.user.integrity_constraint_violation, constraint=group.name)",
 		"group", "create", "--name", "editors")
 	c.expect(exitRefused, "error.api.invalid_value", "group", "create", "--name", "x", "--type", "nonsense")
 
@@ -189,5 +190,56 @@ func TestProgressDisplays(t *testing.T) {
 	p.Done()
 	if s := buf.String(); !strings.Contains(s, "users: 1/3 items (33%)") || !strings.Contains(s, "users: 3/3 items (100%)") {
 		t.Fatalf("lines: %q", s)
+	}
+}
+
+// TestProgressRateAndInterrupt: the rate is items per second over the last
+// rateWindow, none before minRateSpan; a display stopped early (Ctrl-C)
+// stays where the work stopped.
+func TestProgressRateAndInterrupt(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	m := newRateMeter(t0)
+	m.add(t0.Add(12*time.Microsecond), 1000) // one batch answered at once
+	if _, ok := m.rate(t0.Add(12 * time.Microsecond)); ok {
+		t.Fatal("a rate after 12 microseconds")
+	}
+	// 10 s at 1000 items/s, then 10 s at 100 items/s: the rate follows.
+	done := 1000
+	for s := 1; s <= 10; s++ {
+		done += 1000
+		m.add(t0.Add(time.Duration(s)*time.Second), done)
+	}
+	if r, ok := m.rate(t0.Add(10 * time.Second)); !ok || r < 999 || r > 1001 {
+		t.Fatalf("rate %v %v, want 1000", r, ok)
+	}
+	for s := 11; s <= 20; s++ {
+		done += 100
+		m.add(t0.Add(time.Duration(s)*time.Second), done)
+	}
+	if r, _ := m.rate(t0.Add(20 * time.Second)); r < 99 || r > 101 {
+		t.Fatalf("rate %v after slowing down, want 100", r)
+	}
+	if len(m.samples) > 7 {
+		t.Fatalf("%d samples kept for a 5 s window of 1 s samples", len(m.samples))
+	}
+	if d := m.describe(t0.Add(20*time.Second), 5000, 6000); d != "100 items/s, ETA 10s" {
+		t.Fatalf("describe: %q", d)
+	}
+
+	var buf strings.Builder
+	a := &app{env: &env{stderr: &buf, stderrTerminal: func() bool { return false }}}
+	p := a.newProgress("groups", 10)
+	p.Add(4)
+	p.Done() // interrupted
+	if s := buf.String(); !strings.HasSuffix(s, "groups: 4/10 items (40%), - items/s\n") || strings.Contains(s, "100%") {
+		t.Fatalf("interrupted lines: %q", s)
+	}
+	buf.Reset()
+	a.stderrTerminal = func() bool { return true }
+	p = a.newProgress("groups", 10)
+	p.Add(4)
+	p.Done()
+	if s := buf.String(); !strings.Contains(s, "4/10") || strings.Contains(s, "10/10") || strings.Contains(s, "100%") {
+		t.Fatalf("interrupted bar: %q", s)
 	}
 }

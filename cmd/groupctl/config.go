@@ -37,28 +37,91 @@ func configPath(e *env) (string, error) {
 	return filepath.Join(dir, "groupctl", "config.json"), nil
 }
 
-func loadConfig(e *env) (*config, error) {
-	p, err := configPath(e)
-	if err != nil {
-		return nil, err
-	}
-	b, err := os.ReadFile(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return &config{}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var c config
-	if err := json.Unmarshal(b, &c); err != nil {
-		return nil, fmt.Errorf("%s: %v", p, err)
-	}
-	return &c, nil
+// configFile is what the config file holds: saved servers ("contexts",
+// like kubectl's) by name, and which one commands use when --context is not
+// given. The current context is also written at the top level, as older
+// groupctl versions wrote their single server.
+type configFile struct {
+	config
+	Current  string             `json:"current_context,omitempty"`
+	Contexts map[string]*config `json:"contexts,omitempty"`
 }
 
-// save writes the config readable by its owner only (0600, directory 0700),
+// defaultContext is the name of the context a login without --context
+// saves when there is no current one (and of a pre-context config file's).
+const defaultContext = "default"
+
+func readConfigFile(e *env) (*configFile, string, error) {
+	p, err := configPath(e)
+	if err != nil {
+		return nil, "", err
+	}
+	f := &configFile{}
+	b, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		b, err = nil, nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	if b != nil {
+		if err := json.Unmarshal(b, f); err != nil {
+			return nil, "", fmt.Errorf("%s: %v", p, err)
+		}
+	}
+	if f.Contexts == nil {
+		f.Contexts = map[string]*config{}
+	}
+	if len(f.Contexts) == 0 && f.URL != "" {
+		c := f.config
+		f.Contexts[defaultContext] = &c
+		f.Current = defaultContext
+	}
+	return f, p, nil
+}
+
+// contextName is the context this invocation uses: --context, else
+// GROUPCTL_CONTEXT, else the current one, else "default".
+func (a *app) contextName(f *configFile) string {
+	return firstNonEmpty(a.context, a.getenv("GROUPCTL_CONTEXT"), f.Current, defaultContext)
+}
+
+// loadConfig is the selected context (empty when nothing is saved under its
+// name); its name, and whether it was named explicitly.
+func (a *app) loadConfig() (*config, string, error) {
+	f, _, err := readConfigFile(a.env)
+	if err != nil {
+		return nil, "", err
+	}
+	name := a.contextName(f)
+	if c := f.Contexts[name]; c != nil {
+		cp := *c
+		return &cp, name, nil
+	}
+	return &config{}, name, nil
+}
+
+// saveConfig stores c as the context name (current: and makes it the
+// current one).
+func (a *app) saveConfig(name string, c *config, current bool) error {
+	f, _, err := readConfigFile(a.env)
+	if err != nil {
+		return err
+	}
+	f.Contexts[name] = c
+	if current || f.Current == "" {
+		f.Current = name
+	}
+	return f.write(a.env)
+}
+
+// write saves the file readable by its owner only (0600, directory 0700),
 // through a temporary file so that a crash never leaves half a file.
-func (c *config) save(e *env) error {
+func (f *configFile) write(e *env) error {
+	f.config = config{}
+	if c := f.Contexts[f.Current]; c != nil {
+		f.config = *c
+	}
 	p, err := configPath(e)
 	if err != nil {
 		return err
@@ -66,25 +129,25 @@ func (c *config) save(e *env) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(c, "", "  ")
+	b, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(p), ".config-*.json")
+	tmp, err := os.CreateTemp(filepath.Dir(p), ".config-*.json")
 	if err != nil {
 		return err
 	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
 		return err
 	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
 		return err
 	}
-	if err := f.Close(); err != nil {
+	if err := tmp.Close(); err != nil {
 		return err
 	}
-	return os.Rename(f.Name(), p)
+	return os.Rename(tmp.Name(), p)
 }

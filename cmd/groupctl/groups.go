@@ -73,6 +73,7 @@ func (a *app) groupList(args []string) error {
 	name := fs.String("name", "", "substring of the name or a displayname (case-insensitive)")
 	ref := fs.String("reference", "", "exact reference")
 	member := fs.String("member", "", "only groups of this user (id or login)")
+	a.outputFlags(fs)
 	if _, err := a.parse(fs, args, 0, 0); err != nil {
 		return err
 	}
@@ -105,24 +106,62 @@ func (a *app) groupList(args []string) error {
 	if err != nil {
 		return err
 	}
-	if a.json {
-		if groups == nil {
-			groups = []client.Group{}
-		}
-		return a.printJSON(groups)
-	}
-	t := newTable(a.stdout, "ID", "TYPE", "NAME", "DISPLAYNAME", "REFERENCE")
-	for _, g := range groups {
-		t.row(fmt.Sprint(g.Group.ID), g.Group.Type, deref(g.Group.Name), client.FirstDisplayname(g.Group.Displayname),
-			deref(g.Group.Reference))
-	}
-	if err := t.flush(); err != nil {
+	if err := a.printGroups(groups); err != nil {
 		return err
 	}
 	if !*all && total > len(groups) {
 		fmt.Fprintf(a.stderr, "%d-%d of %d groups (--offset, --limit, --all)\n", f.Offset+1, f.Offset+len(groups), total)
 	}
 	return nil
+}
+
+// printGroups prints groups as data or as a table (-o wide: with the
+// owner, the number of ACL entries, the version and the comment).
+func (a *app) printGroups(groups []client.Group) error {
+	if a.structured() {
+		if groups == nil {
+			groups = []client.Group{}
+		}
+		return a.printData(groups)
+	}
+	header := []string{"ID", "TYPE", "NAME", "DISPLAYNAME", "REFERENCE"}
+	if a.wide() {
+		header = append(header, "OWNER", "ACL", "VERSION", "COMMENT")
+	}
+	t := a.newTable(header...)
+	for _, g := range groups {
+		row := []string{fmt.Sprint(g.Group.ID), g.Group.Type, deref(g.Group.Name),
+			client.FirstDisplayname(g.Group.Displayname), deref(g.Group.Reference)}
+		if a.wide() {
+			owner := ""
+			if g.Owner != nil {
+				owner = g.Owner.Label()
+			}
+			var acl []json.RawMessage
+			_ = json.Unmarshal(g.ACL, &acl)
+			row = append(row, owner, fmt.Sprint(len(acl)), fmt.Sprint(g.Group.Version), deref(g.Group.Comment))
+		}
+		t.row(row...)
+	}
+	return t.flush()
+}
+
+// parseGroupCommand parses a command whose first argument is a GROUP and
+// finds that group: the client, the group and all positional arguments.
+func (a *app) parseGroupCommand(fs *flag.FlagSet, args []string, min, max int) (*client.Client, *client.Group, []string, error) {
+	pos, err := a.parse(fs, args, min, max)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	c, err := a.client()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	g, err := a.resolveGroup(c, pos[0])
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return c, g, pos, nil
 }
 
 func isSet(fs *flag.FlagSet, name string) bool {
@@ -137,15 +176,8 @@ func isSet(fs *flag.FlagSet, name string) bool {
 
 func (a *app) groupGet(args []string) error {
 	fs := a.flags("group get", "GROUP")
-	pos, err := a.parse(fs, args, 1, 1)
-	if err != nil {
-		return err
-	}
-	c, err := a.client()
-	if err != nil {
-		return err
-	}
-	g, err := a.resolveGroup(c, pos[0])
+	a.outputFlags(fs)
+	_, g, _, err := a.parseGroupCommand(fs, args, 1, 1)
 	if err != nil {
 		return err
 	}
@@ -153,8 +185,8 @@ func (a *app) groupGet(args []string) error {
 }
 
 func (a *app) showGroup(g *client.Group) error {
-	if a.json {
-		return a.printJSON(g)
+	if a.structured() {
+		return a.printData(g)
 	}
 	t := newKV(a.stdout)
 	t.row("id", fmt.Sprint(g.Group.ID))
@@ -296,15 +328,7 @@ func (a *app) groupCreate(args []string) error {
 func (a *app) groupUpdate(args []string) error {
 	fs := a.flags("group update", "GROUP [--name NAME] [--displayname CULTURE=TEXT]... [flags]")
 	gf := groupFieldFlags(fs)
-	pos, err := a.parse(fs, args, 1, 1)
-	if err != nil {
-		return err
-	}
-	c, err := a.client()
-	if err != nil {
-		return err
-	}
-	g, err := a.resolveGroup(c, pos[0])
+	c, g, _, err := a.parseGroupCommand(fs, args, 1, 1)
 	if err != nil {
 		return err
 	}

@@ -92,6 +92,9 @@ type cli struct {
 	http   *http.Client
 	checks *contractTransport
 	stdin  string
+	// prompt, when set, is the terminal's password prompt (standard input
+	// is then a terminal).
+	prompt func() (string, error)
 }
 
 func newCLI(tb testing.TB) *cli {
@@ -122,8 +125,9 @@ func (c *cli) run(args ...string) result {
 		stdout:         &out,
 		stderr:         &errb,
 		getenv:         func(k string) string { return c.env[k] },
-		stdinTerminal:  func() bool { return false },
+		stdinTerminal:  func() bool { return c.prompt != nil },
 		stderrTerminal: func() bool { return false },
+		readPassword:   c.prompt,
 		http:           c.http,
 	}
 	code := run(context.Background(), args, e)

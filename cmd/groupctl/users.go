@@ -33,8 +33,27 @@ func (a *app) resolveUser(c *client.Client, key string) (*client.User, error) {
 }
 
 // resolveUsers finds several users by id, login or reference with as few
-// pages of the user list as it takes.
+// pages of the user list as it takes; one that is not found fails.
 func (a *app) resolveUsers(c *client.Client, keys []string) ([]*client.User, error) {
+	out, err := a.findUsers(c, keys)
+	if err != nil {
+		return nil, err
+	}
+	for i, u := range out {
+		if u == nil {
+			return nil, userNotFound(keys[i])
+		}
+	}
+	return out, nil
+}
+
+func userNotFound(key string) *client.Error {
+	return &client.Error{Realm: "user", Code: "error.user.user_not_found", Parameters: map[string]string{"user": key},
+		Description: "no readable user with this id, login or reference"}
+}
+
+// findUsers is resolveUsers with nil for each key that names no user.
+func (a *app) findUsers(c *client.Client, keys []string) ([]*client.User, error) {
 	out := make([]*client.User, len(keys))
 	missing := 0
 	for i, k := range keys {
@@ -66,13 +85,6 @@ func (a *app) resolveUsers(c *client.Client, keys []string) ([]*client.User, err
 			break
 		}
 	}
-	for i, u := range out {
-		if u == nil {
-			return nil, &client.Error{Realm: "user", Code: "error.user.user_not_found",
-				Parameters:  map[string]string{"user": keys[i]},
-				Description: "no readable user with this id, login or reference"}
-		}
-	}
 	return out, nil
 }
 
@@ -83,6 +95,7 @@ func (a *app) userList(args []string) error {
 	all := fs.Bool("all", false, "list every matching user (all pages)")
 	typ := fs.String("type", "", "comma list of user types")
 	group := fs.String("group", "", "only members of this group (id, reference or name)")
+	a.outputFlags(fs)
 	if _, err := a.parse(fs, args, 0, 0); err != nil {
 		return err
 	}
@@ -112,20 +125,29 @@ func (a *app) userList(args []string) error {
 	if err != nil {
 		return err
 	}
-	if a.json {
+	if a.structured() {
 		if users == nil {
 			users = []client.User{}
 		}
-		return a.printJSON(users)
+		return a.printData(users)
 	}
-	t := newTable(a.stdout, "ID", "LOGIN", "NAME", "EMAIL", "REFERENCE", "GROUPS")
+	header := []string{"ID", "LOGIN", "NAME", "EMAIL", "REFERENCE", "GROUPS"}
+	if a.wide() {
+		header = append(header, "TYPE", "DISABLED", "VERSION", "COMPANY", "DEPARTMENT")
+	}
+	t := a.newTable(header...)
 	for _, u := range users {
 		email := ""
 		if len(u.Emails) > 0 {
 			email = u.Emails[0].Email
 		}
-		t.row(fmt.Sprint(u.User.ID), deref(u.User.Login), u.User.GeneratedDisplayname, email,
-			deref(u.User.Reference), fmt.Sprint(len(u.Groups)))
+		row := []string{fmt.Sprint(u.User.ID), deref(u.User.Login), u.User.GeneratedDisplayname, email,
+			deref(u.User.Reference), fmt.Sprint(len(u.Groups))}
+		if a.wide() {
+			row = append(row, u.User.Type, fmt.Sprint(u.User.LoginDisabled), fmt.Sprint(u.User.Version),
+				deref(u.User.Company), deref(u.User.Department))
+		}
+		t.row(row...)
 	}
 	if err := t.flush(); err != nil {
 		return err
@@ -136,17 +158,28 @@ func (a *app) userList(args []string) error {
 	return nil
 }
 
-func (a *app) userGet(args []string) error {
-	fs := a.flags("user get", "USER")
+// parseUserCommand parses a command whose one argument is a USER and finds
+// that user.
+func (a *app) parseUserCommand(fs *flag.FlagSet, args []string) (*client.Client, *client.User, error) {
 	pos, err := a.parse(fs, args, 1, 1)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	c, err := a.client()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	u, err := a.resolveUser(c, pos[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, u, nil
+}
+
+func (a *app) userGet(args []string) error {
+	fs := a.flags("user get", "USER")
+	a.outputFlags(fs)
+	c, u, err := a.parseUserCommand(fs, args)
 	if err != nil {
 		return err
 	}
@@ -159,8 +192,8 @@ func (a *app) userGet(args []string) error {
 }
 
 func (a *app) showUser(u *client.User) error {
-	if a.json {
-		return a.printJSON(u)
+	if a.structured() {
+		return a.printData(u)
 	}
 	t := newKV(a.stdout)
 	t.row("id", fmt.Sprint(u.User.ID))
@@ -280,15 +313,7 @@ func (a *app) userCreate(args []string) error {
 func (a *app) userUpdate(args []string) error {
 	fs := a.flags("user update", "USER [flags]")
 	uf := userFieldFlags(fs)
-	pos, err := a.parse(fs, args, 1, 1)
-	if err != nil {
-		return err
-	}
-	c, err := a.client()
-	if err != nil {
-		return err
-	}
-	u, err := a.resolveUser(c, pos[0])
+	c, u, err := a.parseUserCommand(fs, args)
 	if err != nil {
 		return err
 	}
@@ -350,15 +375,8 @@ func (a *app) membersList(args []string) error {
 	limit := fs.Int("limit", 100, "members per page (at most 1000)")
 	offset := fs.Int("offset", 0, "skip this many members")
 	all := fs.Bool("all", false, "list every member (all pages)")
-	pos, err := a.parse(fs, args, 1, 1)
-	if err != nil {
-		return err
-	}
-	c, err := a.client()
-	if err != nil {
-		return err
-	}
-	g, err := a.resolveGroup(c, pos[0])
+	a.outputFlags(fs)
+	c, g, _, err := a.parseGroupCommand(fs, args, 1, 1)
 	if err != nil {
 		return err
 	}
@@ -379,13 +397,13 @@ func (a *app) membersList(args []string) error {
 	} else if members, total, err = c.Members(a.ctx, g.Group.ID, *limit, *offset); err != nil {
 		return err
 	}
-	if a.json {
+	if a.structured() {
 		if members == nil {
 			members = []client.ShortRef{}
 		}
-		return a.printJSON(members)
+		return a.printData(members)
 	}
-	t := newTable(a.stdout, "ID", "LOGIN", "NAME", "TYPE")
+	t := a.newTable("ID", "LOGIN", "NAME", "TYPE")
 	for _, m := range members {
 		if m.User == nil {
 			continue
@@ -404,52 +422,91 @@ func (a *app) membersList(args []string) error {
 func (a *app) membersAdd(args []string) error    { return a.membersChange("add", args) }
 func (a *app) membersRemove(args []string) error { return a.membersChange("remove", args) }
 
+// membersChange adds or removes users. A user that is not found does not
+// stop the others: each is reported (added, already_member, removed,
+// not_member, not_found), and the exit code is 1 when any was not found.
 func (a *app) membersChange(op string, args []string) error {
 	fs := a.flags("members "+op, "GROUP USER...")
-	pos, err := a.parse(fs, args, 2, -1)
+	c, g, pos, err := a.parseGroupCommand(fs, args, 2, -1)
 	if err != nil {
 		return err
 	}
-	c, err := a.client()
+	keys := pos[1:]
+	users, err := a.findUsers(c, keys)
 	if err != nil {
 		return err
 	}
-	g, err := a.resolveGroup(c, pos[0])
-	if err != nil {
-		return err
+	var ids []int64
+	for _, u := range users {
+		if u != nil {
+			ids = append(ids, u.User.ID)
+		}
 	}
-	users, err := a.resolveUsers(c, pos[1:])
-	if err != nil {
-		return err
+	byID := map[int64]string{}
+	if len(ids) > 0 {
+		var res []client.MemberResult
+		if op == "add" {
+			res, err = c.ChangeMembers(a.ctx, g.Group.ID, ids, nil)
+		} else {
+			res, err = c.ChangeMembers(a.ctx, g.Group.ID, nil, ids)
+		}
+		if err != nil {
+			return err
+		}
+		for _, r := range res {
+			byID[r.ID] = r.Result
+		}
 	}
-	ids := make([]int64, len(users))
-	names := map[int64]string{}
-	for i, u := range users {
-		ids[i] = u.User.ID
-		names[u.User.ID] = pos[1+i]
+	type result struct {
+		User   string `json:"user"`
+		ID     int64  `json:"_id,omitempty"`
+		Result string `json:"result"`
 	}
-	var res []client.MemberResult
-	if op == "add" {
-		res, err = c.ChangeMembers(a.ctx, g.Group.ID, ids, nil)
-	} else {
-		res, err = c.ChangeMembers(a.ctx, g.Group.ID, nil, ids)
-	}
-	if err != nil {
-		return err
-	}
-	if a.json {
-		return a.printJSON(res)
-	}
+	out := make([]result, len(keys))
 	notFound := 0
-	for _, r := range res {
-		fmt.Fprintf(a.stdout, "%s: %s\n", names[r.ID], r.Result)
-		if r.Result == "not_found" {
+	for i, k := range keys {
+		out[i] = result{User: k, Result: "not_found"}
+		if u := users[i]; u != nil {
+			out[i].ID = u.User.ID
+			if r := byID[u.User.ID]; r != "" {
+				out[i].Result = r
+			}
+		}
+		if out[i].Result == "not_found" {
 			notFound++
 		}
 	}
+	if a.json {
+		if err := a.printJSON(out); err != nil {
+			return err
+		}
+	} else {
+		for _, r := range out {
+			fmt.Fprintf(a.stdout, "%s: %s\n", r.User, r.Result)
+		}
+	}
 	if notFound > 0 {
-		fmt.Fprintf(a.stderr, "groupctl: error.user.user_not_found: %d user(s) not found\n", notFound)
-		return &exitError{exitRefused}
+		e := userNotFound(keys[0])
+		e.Description = fmt.Sprintf("%d of %d users not found; the others were %s", notFound, len(keys),
+			map[string]string{"add": "added", "remove": "removed"}[op])
+		e.Parameters = nil
+		return e
 	}
 	return nil
+}
+
+// userGroups lists the groups a user is a static member of, as group list
+// prints groups.
+func (a *app) userGroups(args []string) error {
+	fs := a.flags("user groups", "USER")
+	a.outputFlags(fs)
+	c, u, err := a.parseUserCommand(fs, args)
+	if err != nil {
+		return err
+	}
+	groups, err := c.AllGroups(a.ctx, client.GroupFilter{Member: u.User.ID}, nil)
+	if err != nil {
+		return err
+	}
+	return a.printGroups(groups)
 }

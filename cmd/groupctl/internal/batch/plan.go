@@ -3,8 +3,10 @@ package batch
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/groupd/groupd/client"
@@ -156,6 +158,24 @@ func (ix *userIndex) match(s *UserSpec) *client.User {
 		return ix.byLogin[strings.ToLower(*v)]
 	}
 	return nil
+}
+
+// referenceConflict reports whether an item matched by its name (or login)
+// would take over an entry that the server keeps under another reference:
+// the file gives a reference (or clears it) and the server's entry has a
+// different, non-empty one. Such an item is two different directory
+// entries claiming one name; writing it would flip the entry's identity on
+// every run, so it fails instead and nothing is changed.
+func referenceConflict(want Str, have *string) bool {
+	return want.Set && have != nil && (want.Val == nil || *want.Val != *have)
+}
+
+// conflictError is the failure of such an item, in the server's words: the
+// name is taken.
+func conflictError(constraint, name, kind string, id int64, ref string) *client.Error {
+	return apiError("error.user.integrity_constraint_violation", "constraint", constraint, kind, strconv.FormatInt(id, 10),
+		"existing_reference", ref, "description", fmt.Sprintf("%q is %s #%d, whose reference is %q: not taken over "+
+			"(give the item that reference, or rename one of them)", name, kind, id, ref))
 }
 
 // --- differences ---------------------------------------------------------------

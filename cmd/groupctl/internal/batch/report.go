@@ -26,13 +26,29 @@ type Report struct {
 	Memberships struct {
 		Added   int `json:"added"`
 		Removed int `json:"removed"`
+		// Removals names each membership removed (a dry run: to be removed).
+		Removals []MembershipChange `json:"removals"`
 	} `json:"memberships"`
 	Failures     []Failure `json:"failures"`
 	DryRun       bool      `json:"dry_run"`
 	Interrupted  bool      `json:"interrupted,omitempty"`
 	PruneSkipped string    `json:"prune_skipped,omitempty"`
-	Items        int       `json:"items"`
-	Seconds      float64   `json:"seconds"`
+	// PruneRefused says why --prune deleted nothing (--max-delete); the
+	// entries it would have deleted are then in Deletions all the same.
+	PruneRefused string `json:"prune_refused,omitempty"`
+	// Deletions names every entry --prune deleted (a dry run: would delete).
+	Deletions []Deletion `json:"deletions"`
+	Items     int        `json:"items"`
+	Seconds   float64    `json:"seconds"`
+}
+
+// MembershipChange is one static membership: a user in a group.
+type MembershipChange struct {
+	UserID         int64  `json:"user_id,omitempty"` // 0 in a dry run for a user not created yet
+	Login          string `json:"login"`
+	GroupID        int64  `json:"group_id"`
+	Group          string `json:"group,omitempty"`
+	GroupReference string `json:"group_reference,omitempty"`
 }
 
 // Failure is one item that was not written, with the easydb error that
@@ -82,6 +98,13 @@ func (rep *Report) tally(recs []*Record) {
 	}
 	rep.Failed = rep.Groups.Failed + rep.Users.Failed + countPrune(rep.Failures)
 	sort.SliceStable(rep.Failures, func(i, j int) bool { return rep.Failures[i].Line < rep.Failures[j].Line })
+	rm := rep.Memberships.Removals // written by batches in the order they were answered
+	sort.Slice(rm, func(i, j int) bool {
+		if rm[i].Login != rm[j].Login {
+			return rm[i].Login < rm[j].Login
+		}
+		return rm[i].GroupID < rm[j].GroupID
+	})
 }
 
 func countPrune(fs []Failure) int {
@@ -116,6 +139,10 @@ func failureOf(r *Record) Failure {
 	return f
 }
 
+// refusedListed is how many entries of a refused --prune the text report
+// names.
+const refusedListed = 20
+
 // WriteText writes the report for people.
 func (rep *Report) WriteText(w io.Writer) {
 	verb := ""
@@ -149,8 +176,42 @@ func (rep *Report) WriteText(w io.Writer) {
 	if m := rep.Memberships; m.Added+m.Removed > 0 {
 		fmt.Fprintf(w, "  memberships: %d added, %d removed\n", m.Added, m.Removed)
 	}
+	for _, m := range rep.Memberships.Removals {
+		verb := "REMOVED"
+		if rep.DryRun {
+			verb = "WOULD REMOVE"
+		}
+		fmt.Fprintf(w, "  %s %s from group #%d %q", verb, m.Login, m.GroupID, m.Group)
+		if m.GroupReference != "" {
+			fmt.Fprintf(w, " reference=%q", m.GroupReference)
+		}
+		fmt.Fprintln(w)
+	}
 	if rep.PruneSkipped != "" {
 		fmt.Fprintf(w, "  prune skipped: %s\n", rep.PruneSkipped)
+	}
+	if rep.PruneRefused != "" {
+		fmt.Fprintf(w, "  prune refused, nothing deleted: %s\n", rep.PruneRefused)
+	}
+	verbDel := "DELETED"
+	if rep.PruneRefused != "" {
+		verbDel = "NOT DELETED"
+	}
+	for i, d := range rep.Deletions {
+		if rep.DryRun {
+			break // the plan above named each one
+		}
+		// Every deletion made is named; a refused plan, which may be the
+		// whole directory, only starts the list (the JSON report has all).
+		if rep.PruneRefused != "" && i == refusedListed {
+			fmt.Fprintf(w, "  ... and %d more (--report FILE lists them all)\n", len(rep.Deletions)-i)
+			break
+		}
+		fmt.Fprintf(w, "  %s %s #%d reference=%q", verbDel, d.Kind, d.ID, d.Reference)
+		if d.Name != "" {
+			fmt.Fprintf(w, " name=%q", d.Name)
+		}
+		fmt.Fprintln(w)
 	}
 	if rep.Interrupted {
 		fmt.Fprintln(w, "  interrupted: run the same import again to finish it")

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -29,7 +28,15 @@ type Options struct {
 	BatchSize int  // items per bulk request (default 1000)
 	Parallel  int  // bulk requests in flight at once (default 1)
 	DryRun    bool // plan and print, write nothing
-	Prune     bool // delete groups (and, for a file with users, users) whose reference is not in the file
+	// Prune deletes the server's synced groups (and, for a file with users,
+	// users) whose reference is not in the file; at most MaxDelete of them
+	// unless Force.
+	Prune     bool
+	MaxDelete MaxDelete
+	Force     bool
+	// KeepMemberships: users' groups lists and groups' members lists only
+	// add memberships, for files that are not the complete truth.
+	KeepMemberships bool
 	// Out receives the dry-run plan and notices (nil: discarded).
 	Out io.Writer
 	// NewProgress makes the progress display of a phase (nil: none).
@@ -68,7 +75,8 @@ func (im *Importer) Run(ctx context.Context, recs []*Record) (rep *Report, err e
 	if im.Opt.Out == nil {
 		im.Opt.Out = io.Discard
 	}
-	im.rep = &Report{DryRun: im.Opt.DryRun, Failures: []Failure{}}
+	im.rep = &Report{DryRun: im.Opt.DryRun, Failures: []Failure{}, Deletions: []Deletion{}}
+	im.rep.Memberships.Removals = []MembershipChange{}
 	defer func() {
 		im.rep.tally(recs)
 		im.rep.Seconds = time.Since(start).Seconds()
@@ -78,6 +86,10 @@ func (im *Importer) Run(ctx context.Context, recs []*Record) (rep *Report, err e
 		rep = im.rep
 	}()
 
+	if im.Opt.Prune && len(recs) == 0 {
+		return nil, &PruneRefusedError{Reason: "the file has no items; pruning from it would delete every " +
+			"synced group and user"}
+	}
 	var groups, users []*Record
 	unreadable := 0
 	for _, r := range recs {
@@ -126,6 +138,29 @@ func (im *Importer) Run(ctx context.Context, recs []*Record) (rep *Report, err e
 		im.checkMembers(groups, users)
 	}
 
+	// What --prune deletes is decided before anything is written, so that a
+	// refusal (--max-delete) leaves the server as it was.
+	var (
+		doomed  []Deletion
+		refusal *PruneRefusedError
+	)
+	if im.Opt.Prune {
+		if unreadable > 0 {
+			im.rep.PruneSkipped = fmt.Sprintf("%d item(s) of the file could not be read, so which references it "+
+				"holds is not known", unreadable)
+		} else {
+			var synced int
+			doomed, synced = im.planPrune(existing, existingUsers, groups, users)
+			if refusal = im.checkMaxDelete(doomed, synced); refusal != nil {
+				im.rep.PruneRefused = refusal.Reason
+				if !im.Opt.DryRun {
+					im.rep.Deletions = doomed // named, though not deleted
+					return nil, refusal
+				}
+			}
+		}
+	}
+
 	if err := im.importGroups(ctx, groups); err != nil {
 		return nil, err
 	}
@@ -134,13 +169,11 @@ func (im *Importer) Run(ctx context.Context, recs []*Record) (rep *Report, err e
 			return nil, err
 		}
 	}
-	if im.Opt.Prune {
-		if unreadable > 0 {
-			im.rep.PruneSkipped = fmt.Sprintf("%d item(s) of the file could not be read, so which references it "+
-				"holds is not known", unreadable)
-		} else if err := im.prune(ctx, existing, existingUsers, groups, users); err != nil {
-			return nil, err
-		}
+	if err := im.prune(ctx, doomed); err != nil {
+		return nil, err
+	}
+	if refusal != nil {
+		return nil, refusal // a dry run shows the plan, and says that the real run would stop
 	}
 	return nil, nil
 }
@@ -255,6 +288,14 @@ func (im *Importer) importGroups(ctx context.Context, groups []*Record) error {
 			continue
 		}
 		cur := im.gix.match(r.G)
+		if cur != nil && referenceConflict(r.G.Reference, cur.Group.Reference) {
+			constraint := "group.name"
+			if r.G.Name.Val == nil {
+				constraint = "group.displayname"
+			}
+			r.fail(conflictError(constraint, r.Name(), "group", cur.Group.ID, *cur.Group.Reference))
+			continue
+		}
 		if cur != nil {
 			if first := claimed[cur.Group.ID]; first != nil {
 				r.fail(apiError("error.api.invalid_value", "attribute", "group._id", "reason",
@@ -274,6 +315,10 @@ func (im *Importer) importGroups(ctx context.Context, groups []*Record) error {
 			outcome = Created
 		}
 		if im.Opt.DryRun {
+			if e := im.dryRunCheck(KindGroup, ch, groupID(cur)); e != nil {
+				r.fail(e)
+				continue
+			}
 			im.sayChange(outcome, KindGroup, r, cur, ch)
 			r.outcome = outcome
 			if cur == nil {
@@ -344,10 +389,11 @@ func (im *Importer) sayChange(outcome string, kind Kind, r *Record, cur any, ch 
 type memberPlan struct {
 	authoritative map[int64]*Record
 	listedIn      map[string][]int64
+	keep          bool // --keep-memberships: lists only add
 }
 
 func (im *Importer) memberPlan(groups []*Record) *memberPlan {
-	mp := &memberPlan{authoritative: map[int64]*Record{}, listedIn: map[string][]int64{}}
+	mp := &memberPlan{authoritative: map[int64]*Record{}, listedIn: map[string][]int64{}, keep: im.Opt.KeepMemberships}
 	for _, r := range groups {
 		if r.failed() || !r.G.MembersSet || r.id == 0 {
 			continue
@@ -377,7 +423,7 @@ func (mp *memberPlan) apply(base []int64, login string) ([]int64, []*Record) {
 	has := map[int64]bool{}
 	for _, id := range base {
 		has[id] = true
-		if r := mp.authoritative[id]; r != nil && !want[id] {
+		if r := mp.authoritative[id]; r != nil && !want[id] && !mp.keep {
 			by = append(by, r) // removed
 			continue
 		}
@@ -402,6 +448,10 @@ func (im *Importer) importUsers(ctx context.Context, groups, users []*Record, ex
 			continue
 		}
 		cur := im.uix.match(r.U)
+		if cur != nil && referenceConflict(r.U.Text["reference"], cur.User.Reference) {
+			r.fail(conflictError("user.login", r.Name(), "user", cur.User.ID, *cur.User.Reference))
+			continue
+		}
 		if cur != nil {
 			if claimed[cur.User.ID] {
 				r.fail(apiError("error.api.invalid_value", "attribute", "user._id", "reason",
@@ -437,6 +487,9 @@ func (im *Importer) importUsers(ctx context.Context, groups, users []*Record, ex
 		} else if cur != nil && cur.User.Login != nil {
 			login = *cur.User.Login
 		}
+		if desired != nil && cur != nil && im.Opt.KeepMemberships {
+			desired = union(desired, cur.GroupIDs())
+		}
 		base := desired
 		if base == nil && cur != nil {
 			base = cur.GroupIDs()
@@ -462,9 +515,13 @@ func (im *Importer) importUsers(ctx context.Context, groups, users []*Record, ex
 			have = cur.GroupIDs()
 		}
 		if im.Opt.DryRun {
+			if e := im.dryRunCheck(KindUser, ch, userID(cur)); e != nil {
+				r.fail(e)
+				continue
+			}
 			im.sayChange(outcome, KindUser, r, cur, ch)
 			r.outcome = outcome
-			im.countMemberships(have, desired, by)
+			im.countMemberships(r.id, login, have, desired, by)
 			continue
 		}
 		r, desired, by := r, desired, by
@@ -473,7 +530,7 @@ func (im *Importer) importUsers(ctx context.Context, groups, users []*Record, ex
 			ok: func(u *client.User) {
 				r.outcome, r.id = outcome, u.User.ID
 				im.uix.put(u)
-				im.countMemberships(have, desired, by)
+				im.countMemberships(u.User.ID, login, have, desired, by)
 			},
 			fail: r.fail,
 		})
@@ -503,7 +560,7 @@ func (im *Importer) importUsers(ctx context.Context, groups, users []*Record, ex
 		have := u.GroupIDs()
 		if im.Opt.DryRun {
 			im.say("update user #%d login=%q (memberships): _groups", u.User.ID, *u.User.Login)
-			im.countMemberships(have, desired, by)
+			im.countMemberships(u.User.ID, *u.User.Login, have, desired, by)
 			continue
 		}
 		login := *u.User.Login
@@ -511,7 +568,7 @@ func (im *Importer) importUsers(ctx context.Context, groups, users []*Record, ex
 			raw: ch.encode(KindUser),
 			ok: func(nu *client.User) {
 				im.uix.put(nu)
-				im.countMemberships(have, desired, by)
+				im.countMemberships(nu.User.ID, login, have, desired, by)
 			},
 			fail: func(e *client.Error) {
 				// The group items whose members lists asked for the change
@@ -530,9 +587,11 @@ func (im *Importer) importUsers(ctx context.Context, groups, users []*Record, ex
 	return sendAll(ctx, im, "memberships", mitems, im.C.WriteUsers)
 }
 
-// countMemberships counts the membership changes of one user write and marks
+// countMemberships counts the membership changes of one user write, names
+// each removal in the report (a re-import takes away memberships added by
+// hand, and whoever reads the report must be able to see which), and marks
 // the group items that asked for them.
-func (im *Importer) countMemberships(have, want []int64, by []*Record) {
+func (im *Importer) countMemberships(userID int64, login string, have, want []int64, by []*Record) {
 	if want == nil {
 		return
 	}
@@ -550,6 +609,12 @@ func (im *Importer) countMemberships(have, want []int64, by []*Record) {
 	for _, id := range have {
 		if !w[id] {
 			im.rep.Memberships.Removed++
+			rm := MembershipChange{UserID: userID, Login: login, GroupID: id}
+			if g := im.gix.byID[id]; g != nil {
+				rm.Group = g.Label()
+				rm.GroupReference = deref(g.Group.Reference)
+			}
+			im.rep.Memberships.Removals = append(im.rep.Memberships.Removals, rm)
 		}
 	}
 	for _, r := range by {
@@ -557,82 +622,27 @@ func (im *Importer) countMemberships(have, want []int64, by []*Record) {
 	}
 }
 
-// --- prune --------------------------------------------------------------------
-
-func (im *Importer) prune(ctx context.Context, groups []client.Group, users []client.User, grecs, urecs []*Record) error {
-	refs := map[string]bool{}
-	ids := map[int64]bool{}
-	for _, r := range grecs {
-		if ref := r.Reference(); ref != "" {
-			refs[ref] = true
-		}
-		if r.id != 0 {
-			ids[r.id] = true
+// union is a followed by the ids of b that a lacks.
+func union(a, b []int64) []int64 {
+	out := append([]int64{}, a...)
+	has := map[int64]bool{}
+	for _, id := range a {
+		has[id] = true
+	}
+	for _, id := range b {
+		if !has[id] {
+			has[id] = true
+			out = append(out, id)
 		}
 	}
-	var doomed []*client.Group
-	for i := range groups {
-		g := &groups[i]
-		if g.Group.Type == "system" || g.Group.Reference == nil || refs[*g.Group.Reference] || ids[g.Group.ID] {
-			continue
-		}
-		doomed = append(doomed, g)
-	}
-	sort.Slice(doomed, func(i, j int) bool { return doomed[i].Group.ID < doomed[j].Group.ID })
-	for _, g := range doomed {
-		if err := im.pruneOne(ctx, KindGroup, g.Group.ID, *g.Group.Reference, g.Label(), im.C.DeleteGroup,
-			&im.rep.Groups); err != nil {
-			return err
-		}
-	}
-	if len(urecs) == 0 {
-		return nil
-	}
-	urefs := map[string]bool{}
-	uids := map[int64]bool{}
-	for _, r := range urecs {
-		if ref := r.Reference(); ref != "" {
-			urefs[ref] = true
-		}
-		if r.id != 0 {
-			uids[r.id] = true
-		}
-	}
-	for i := range users {
-		u := &users[i]
-		if u.User.Type == "system" || u.User.Reference == nil || urefs[*u.User.Reference] || uids[u.User.ID] {
-			continue
-		}
-		if err := im.pruneOne(ctx, KindUser, u.User.ID, *u.User.Reference, u.Label(), im.C.DeleteUser,
-			&im.rep.Users); err != nil {
-			return err
-		}
-	}
-	return nil
+	return out
 }
 
-func (im *Importer) pruneOne(ctx context.Context, kind Kind, id int64, ref, name string,
-	del func(context.Context, int64) error, counts *Counts) error {
-	if im.Opt.DryRun {
-		im.say("delete %s #%d reference=%q name=%q (--prune)", kind, id, ref, name)
-		counts.Deleted++
-		im.rep.Deleted++
-		return nil
+func deref(p *string) string {
+	if p == nil {
+		return ""
 	}
-	err := del(ctx, id)
-	var e *client.Error
-	switch {
-	case err == nil:
-		counts.Deleted++
-		im.rep.Deleted++
-	case errors.As(err, &e) && !e.IsServer():
-		im.rep.Failures = append(im.rep.Failures, Failure{Kind: kind, ID: id, Reference: ref, Name: name, Code: e.Code,
-			Parameters: e.Parameters, Description: "--prune: " + e.Description})
-		counts.Failed++
-	default:
-		return err
-	}
-	return nil
+	return *p
 }
 
 // --- batches ------------------------------------------------------------------
