@@ -70,19 +70,23 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, sessionID int64,
 	}
 	now := s.db.Now()
 	var out []*User
+	var linked []int64 // the groups of _groups
+	for _, in := range items {
+		linked = append(linked, in.Groups...)
+	}
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		current, err := findUsers(ctx, tx, p, now, updateIDs, lockUpdate, true)
+		if err := lockForDecision(ctx, tx, updateIDs, lockUpdate, linked); err != nil {
+			return err
+		}
+		current, err := findUsers(ctx, tx, p, now, updateIDs, true)
 		if err != nil {
 			return err
 		}
 		byID := make(map[int64]*User, len(current))
-		groupIDs := []int64{}
+		groupIDs := linked
 		for _, u := range current {
 			byID[u.ID] = u
 			groupIDs = append(groupIDs, u.GroupIDs()...)
-		}
-		for _, in := range items {
-			groupIDs = append(groupIDs, in.Groups...)
 		}
 		groups, err := loadGroups(ctx, tx, groupIDs)
 		if err != nil {
@@ -120,7 +124,7 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, sessionID int64,
 		for i, pl := range plans {
 			ids[i] = pl.id
 		}
-		written, err := findUsers(ctx, tx, p, now, ids, lockNone, false)
+		written, err := findUsers(ctx, tx, p, now, ids, false)
 		if err != nil {
 			return err
 		}
@@ -1000,7 +1004,10 @@ func membershipJSON(groupID, userID int64) json.RawMessage {
 func (s *Store) Delete(ctx context.Context, p *policy.Principal, id int64) error {
 	now := s.db.Now()
 	return s.db.InTx(ctx, func(tx *sql.Tx) error {
-		us, err := findUsers(ctx, tx, p, now, []int64{id}, lockDelete, true)
+		if err := lockForDecision(ctx, tx, []int64{id}, lockDelete, nil); err != nil {
+			return err
+		}
+		us, err := findUsers(ctx, tx, p, now, []int64{id}, true)
 		if err != nil {
 			return err
 		}

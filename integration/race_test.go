@@ -1,0 +1,170 @@
+package integration
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/groupd/groupd/rights"
+)
+
+// heldWrite is a transaction of the test's that has changed rows and holds
+// their locks until commit, as a write of another client would between its
+// statements and its commit.
+type heldWrite struct {
+	tb testing.TB
+	tx *sql.Tx
+}
+
+// holdWrite runs statements in a new transaction and leaves it open.
+func (s *Server) holdWrite(tb testing.TB, statements ...string) *heldWrite {
+	tb.Helper()
+	tx, err := s.DB.BeginTx(context.Background(), nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, q := range statements {
+		if _, err := tx.Exec(q); err != nil {
+			tx.Rollback()
+			tb.Fatalf("%s: %v", q, err)
+		}
+	}
+	h := &heldWrite{tb: tb, tx: tx}
+	tb.Cleanup(func() { tx.Rollback() })
+	return h
+}
+
+func (h *heldWrite) commit() {
+	h.tb.Helper()
+	if err := h.tx.Commit(); err != nil {
+		h.tb.Fatal(err)
+	}
+}
+
+// interleave sends a request while held is open, waits until the request
+// either answered or waits for a lock in PostgreSQL (pg_stat_activity), then
+// commits held and returns the request's answer. A request that decides
+// without waiting for the rows held has changed answers before the commit:
+// it decided on what was true before held committed.
+func (s *Server) interleave(tb testing.TB, held *heldWrite, send func() *Response) (resp *Response, waited bool) {
+	tb.Helper()
+	done := make(chan *Response, 1)
+	go func() { done <- send() }()
+	for !waited {
+		select {
+		case r := <-done:
+			held.commit()
+			return r, false
+		default:
+		}
+		var n int
+		if err := s.DB.QueryRow(`SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n); err != nil {
+			tb.Fatal(err)
+		}
+		if n > 0 {
+			waited = true
+		} else {
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	held.commit()
+	return <-done, true
+}
+
+// TestMembershipDecisionsWaitForConcurrentChanges: a membership change
+// decides on the group's rows as the last committed write left them, never
+// on a state that a concurrent write is replacing. Each case holds a write
+// of the group open (the grant of system.root, or the revoke of a link or
+// unlink right), starts the membership change of a user who holds only
+// link (or unlink), lets the write commit once the change waits for it, and
+// asserts that the change was refused and wrote nothing.
+func TestMembershipDecisionsWaitForConcurrentChanges(t *testing.T) {
+	t.Parallel()
+	s := MustStartServer(t)
+	root := s.Root(t)
+	linkerID := s.MustCreateUser(t, "linker", `{"system.user":{"create":true}}`)
+	memberID := s.MustCreateUser(t, "member", "")
+	linker := s.LoginAs(t, "linker")
+
+	// A fresh group per case: linker holds link and unlink on it, member is in it.
+	newGroup := func(name string) int64 {
+		g := mkGroups(t, root, fmt.Sprintf(`[{"group":{"name":%q},"_acl":[{"who":{"user":{"_id":%d}},
+			"rights":{"link":{},"unlink":{},"bag_read":{}}}]}]`, name, linkerID))[name]
+		s.AddMember(t, g, memberID)
+		return g
+	}
+	isMember := func(g, u int64) bool {
+		var n int
+		if err := s.DB.QueryRow(`SELECT count(*) FROM memberships WHERE group_id = $1 AND user_id = $2`, g, u).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n == 1
+	}
+	events := func(g int64) int {
+		var n int
+		if err := s.DB.QueryRow(`SELECT count(*) FROM events WHERE object_type = 'membership' AND object_id = $1`, g).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	grantRoot := func(g int64) string {
+		return fmt.Sprintf(`UPDATE groups SET version = version + 1, system_rights = '{"system.root": {}}' WHERE id = %d`, g)
+	}
+	// As a group write changes an ACL: the group's row, then its entries.
+	revoke := func(g int64, right string) []string {
+		return []string{fmt.Sprintf(`UPDATE groups SET version = version + 1 WHERE id = %d`, g),
+			fmt.Sprintf(`UPDATE group_acl SET rights = rights - '%[2]s', mask = mask & ~%[3]d WHERE group_id = %[1]d`,
+				g, right, map[string]rights.Mask{rights.Link: rights.MaskLink, rights.Unlink: rights.MaskUnlink}[right])}
+	}
+
+	cases := []struct {
+		name    string
+		held    func(g int64) []string
+		send    func(g int64) *Response
+		code    string
+		member  bool // member is in the group afterwards (or linker, for adds)
+		checkID func() int64
+	}{
+		{"add while the group is granted system.root", func(g int64) []string { return []string{grantRoot(g)} },
+			func(g int64) *Response {
+				return linker.Do(t, "POST", fmt.Sprintf("/api/v1/group/%d/members", g), fmt.Sprintf(`{"add":[%d]}`, linkerID))
+			}, "error.user.no_system_right", false, func() int64 { return linkerID }},
+		{"add while link is revoked", func(g int64) []string { return revoke(g, "link") },
+			func(g int64) *Response {
+				return linker.Do(t, "POST", fmt.Sprintf("/api/v1/group/%d/members", g), fmt.Sprintf(`{"add":[%d]}`, linkerID))
+			}, "error.user.insufficient_rights", false, func() int64 { return linkerID }},
+		{"remove while unlink is revoked", func(g int64) []string { return revoke(g, "unlink") },
+			func(g int64) *Response {
+				return linker.Do(t, "POST", fmt.Sprintf("/api/v1/group/%d/members", g), fmt.Sprintf(`{"remove":[%d]}`, memberID))
+			}, "error.user.insufficient_rights", true, func() int64 { return memberID }},
+		{"user created into the group while it is granted system.root", func(g int64) []string { return []string{grantRoot(g)} },
+			func(g int64) *Response {
+				return linker.Do(t, "PUT", "/api/v1/user", fmt.Sprintf(`[{"user":{"login":"new-%d"},"_groups":[{"group":{"_id":%d}}]}]`, g, g))
+			}, "error.user.no_system_right", false, func() int64 { return 0 }},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			g := newGroup(fmt.Sprintf("race-%d", i))
+			before := events(g)
+			held := s.holdWrite(t, c.held(g)...)
+			r, waited := s.interleave(t, held, func() *Response { return c.send(g) })
+			MustError(t, r, 400, c.code)
+			if !waited {
+				t.Errorf("the request decided without waiting for the concurrent write of group %d", g)
+			}
+			if id := c.checkID(); id != 0 && isMember(g, id) != c.member {
+				t.Errorf("user %d member of group %d: %v, want %v", id, g, isMember(g, id), c.member)
+			}
+			var created int
+			if err := s.DB.QueryRow(`SELECT count(*) FROM users WHERE login = $1`, fmt.Sprintf("new-%d", g)).Scan(&created); err != nil {
+				t.Fatal(err)
+			}
+			if created != 0 || events(g) != before {
+				t.Errorf("the refused request wrote: %d users, %d membership events (had %d)", created, events(g), before)
+			}
+		})
+	}
+}
