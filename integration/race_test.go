@@ -168,3 +168,44 @@ func TestMembershipDecisionsWaitForConcurrentChanges(t *testing.T) {
 		})
 	}
 }
+
+// TestUserWriteDecidesOnCommittedMemberships: a write of a user that waited
+// for a concurrent write of that user decides on the user's memberships as
+// that write committed them. Here root puts target into a group that grants
+// system.root while boss, who owns target but does not hold system.root,
+// sets target's password with the version root's write will leave: the
+// password write waits for root's, then sees a holder of system.root, and
+// is refused.
+func TestUserWriteDecidesOnCommittedMemberships(t *testing.T) {
+	t.Parallel()
+	s := MustStartServer(t)
+	root := s.Root(t)
+	bossID := s.MustCreateUser(t, "boss", "")
+	targetID := s.MustCreateUser(t, "target", "")
+	if _, err := s.DB.Exec(`UPDATE users SET owner_user_id = $1 WHERE id = $2`, bossID, targetID); err != nil {
+		t.Fatal(err)
+	}
+	boss := s.LoginAs(t, "boss")
+	rootGroup := mkGroups(t, root, `[{"group":{"name":"admins"},"_system_rights":{"system.root":{}}}]`)["admins"]
+	var hash string
+	if err := s.DB.QueryRow(`SELECT password_hash FROM users WHERE id = $1`, targetID).Scan(&hash); err != nil {
+		t.Fatal(err)
+	}
+
+	held := s.holdWrite(t, fmt.Sprintf(`UPDATE users SET version = version + 1 WHERE id = %d`, targetID),
+		fmt.Sprintf(`INSERT INTO memberships (group_id, user_id) VALUES (%d, %d)`, rootGroup, targetID))
+	r, waited := s.interleave(t, held, func() *Response {
+		return boss.Do(t, "POST", "/api/v1/user", fmt.Sprintf(`[{"user":{"_id":%d,"_version":3},"_password":"taken-over-42"}]`, targetID))
+	})
+	MustError(t, r, 400, "error.user.no_system_right")
+	if !waited {
+		t.Error("the password write decided without waiting for the concurrent write of the user")
+	}
+	var after string
+	if err := s.DB.QueryRow(`SELECT password_hash FROM users WHERE id = $1`, targetID).Scan(&after); err != nil {
+		t.Fatal(err)
+	}
+	if after != hash {
+		t.Error("the refused write changed the password")
+	}
+}
