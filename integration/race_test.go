@@ -209,3 +209,79 @@ func TestUserWriteDecidesOnCommittedMemberships(t *testing.T) {
 		t.Error("the refused write changed the password")
 	}
 }
+
+// TestEventsFeedWaitsForWritesInFlight follows /api/v1/events as a sync job
+// does, passing the last event's _id as since, while two real writes commit
+// out of the order of their event ids: root's change of a user's password
+// writes its event and then waits (for a session row the test holds) before
+// it commits; meanwhile root creates a group, whose event has the higher
+// id and commits first. The feed serves neither until the first write has
+// committed, and then both, each once.
+func TestEventsFeedWaitsForWritesInFlight(t *testing.T) {
+	t.Parallel()
+	s := MustStartServer(t)
+	root := s.Root(t)
+	userID := s.MustCreateUser(t, "syncee", "")
+	s.LoginAs(t, "syncee") // a session that the password change deletes
+
+	type event struct {
+		ID       int64  `json:"_id"`
+		Type     string `json:"type"`
+		ObjectID int64  `json:"object_id"`
+		Action   string `json:"action"`
+	}
+	var cursor int64
+	var seen []event
+	follow := func() []event {
+		r := root.Do(t, "GET", fmt.Sprintf("/api/v1/events?since=%d", cursor), nil)
+		if r.StatusCode != 200 {
+			t.Fatalf("GET events: %d %s", r.StatusCode, r.Body)
+		}
+		var page []event
+		r.JSON(t, &page)
+		if len(page) > 0 {
+			cursor = page[len(page)-1].ID
+		}
+		seen = append(seen, page...)
+		return page
+	}
+	follow() // the setup's events
+
+	held := s.holdWrite(t, fmt.Sprintf(`SELECT id FROM sessions WHERE user_id = %d FOR UPDATE`, userID))
+	done := make(chan *Response, 1)
+	go func() {
+		done <- root.Do(t, "POST", "/api/v1/user", fmt.Sprintf(`[{"user":{"_id":%d,"_version":2},"_password":"rotated-Secret-1"}]`, userID))
+	}()
+	for waiting := 0; waiting == 0; {
+		select {
+		case r := <-done:
+			t.Fatalf("the password change did not wait for the held session: %d %s", r.StatusCode, r.Body)
+		default:
+		}
+		if err := s.DB.QueryRow(`SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	groupID := mkGroups(t, root, `[{"group":{"name":"committed-first"}}]`)["committed-first"]
+	if page := follow(); len(page) != 0 {
+		t.Errorf("events served while an older write is in flight: %+v", page)
+	}
+
+	held.commit()
+	if r := <-done; r.StatusCode != 200 {
+		t.Fatalf("password change: %d %s", r.StatusCode, r.Body)
+	}
+	for page := follow(); len(page) > 0; page = follow() {
+	}
+	count := map[string]int{}
+	for _, e := range seen {
+		count[fmt.Sprintf("%s %s %d", e.Type, e.Action, e.ObjectID)]++
+	}
+	for _, want := range []string{fmt.Sprintf("user update %d", userID), fmt.Sprintf("group create %d", groupID)} {
+		if count[want] != 1 {
+			t.Errorf("event %q seen %d times, want once; all: %+v", want, count[want], seen)
+		}
+	}
+}
