@@ -87,7 +87,7 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, sessionID int64,
 			return err
 		}
 		byID := make(map[int64]*User, len(current))
-		groupIDs := linked
+		groupIDs := slices.Clone(linked)
 		for _, u := range current {
 			byID[u.ID] = u
 			groupIDs = append(groupIDs, u.GroupIDs()...)
@@ -729,7 +729,7 @@ func holds(pl *plan, kind, value string) bool {
 // held while it computes (a hash takes tens of milliseconds), and checks ctx
 // before each hash, so that a client that went away, or a request past its
 // time, stops the work. A refused request thus costs its hashes: the number
-// of passwords a request may carry is limited (Limits.MaxPasswords) to keep
+// of passwords a request may carry is limited (Handler.MaxPasswords) to keep
 // that bounded.
 func hashPasswords(ctx context.Context, items []*Input) (map[*Input]string, error) {
 	var todo []*Input
