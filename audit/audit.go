@@ -98,8 +98,9 @@ func nullJSON(b json.RawMessage) any {
 	return string(b)
 }
 
-// Filter selects events: of one object type (empty: all), after an id, at
-// most Limit of them, oldest first; ObjectID 0 means every object.
+// Filter selects events: of one object type (empty: all), after the event
+// Since in feed order (0: from the start), at most Limit of them; ObjectID
+// 0 means every object.
 type Filter struct {
 	ObjectType string
 	ObjectID   int64
@@ -113,16 +114,47 @@ type Store struct{ db *sql.DB }
 // NewStore returns a Store on db.
 func NewStore(db *sql.DB) *Store { return &Store{db: db} }
 
-// List returns the events matching f in id order. Reading the trail is an
-// administrator's right: the caller checks it.
+// feedEnd is the xid below which the feed is complete: the oldest
+// transaction still in flight that may write events (one of this database,
+// or one whose database is unknown), or, with none, the first xid not yet
+// given out. Every event of a transaction committed later has an xid at or
+// above it. Transactions of other databases of the cluster never write this
+// database's events, so they do not hold the feed back; one whose backend
+// pg_stat_activity does not show (a role without pg_read_all_stats sees
+// others' backend_xid as NULL) counts as this database's.
+const feedEnd = `(SELECT COALESCE((SELECT min(x) FROM pg_snapshot_xip(s.snap) AS x
+		WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.backend_xid = x::xid AND a.datname <> current_database())),
+	pg_snapshot_xmax(s.snap)) FROM (SELECT pg_current_snapshot() AS snap) s)`
+
+// List returns the events matching f in feed order: by the transaction
+// that wrote them (xid), then by id, and only those older than every
+// transaction that may still write events (feedEnd). A reader that passes
+// the last event's id as Since therefore sees every event exactly once,
+// whatever order their transactions commit in; an event id that no longer
+// exists (removed by the retention) continues with the higher ids. Reading
+// the trail is an administrator's right: the caller checks it.
 func (s *Store) List(ctx context.Context, f Filter) ([]Event, error) {
+	after := ""
+	args := []any{f.ObjectType, f.ObjectID, f.Limit}
+	if f.Since > 0 {
+		var xid string
+		err := s.db.QueryRowContext(ctx, `SELECT xid::text FROM events WHERE id = $1`, f.Since).Scan(&xid)
+		switch {
+		case err == sql.ErrNoRows:
+			after, args = `AND id > $4`, append(args, f.Since)
+		case err != nil:
+			return nil, errors.Database(err)
+		default:
+			after, args = `AND (xid, id) > ($4::xid8, $5)`, append(args, xid, f.Since)
+		}
+	}
 	rows, err := s.db.QueryContext(ctx, `
 		SELECT id, at, COALESCE(actor_user_id, 0), object_type, object_id, action,
 		       COALESCE(before::text, 'null'), COALESCE(after::text, 'null')
 		FROM events
-		WHERE id > $1 AND ($2 = '' OR object_type = $2) AND ($3 = 0 OR object_id = $3)
-		ORDER BY id
-		LIMIT $4`, f.Since, f.ObjectType, f.ObjectID, f.Limit)
+		WHERE xid < `+feedEnd+` `+after+` AND ($1 = '' OR object_type = $1) AND ($2 = 0 OR object_id = $2)
+		ORDER BY xid, id
+		LIMIT $3`, args...)
 	if err != nil {
 		return nil, errors.Database(err)
 	}

@@ -88,6 +88,15 @@ func SuggestLockTaken(description string) *Error {
 	return newError(RealmAPI, "error.api.suggest_lock_taken", nil, description)
 }
 
+// TooManyItems: a request carries more than limit of what ("items" of a
+// bulk body, or "passwords" among a bulk's users), refused as soon as the
+// count passes the limit. The code is that of a body over the size limit
+// (BodyTooLarge), with the limit as a parameter too.
+func TooManyItems(what string, limit int) *Error {
+	return newError(RealmAPI, "error.api.invalid_content", params("limit", strconv.Itoa(limit), "counted", what),
+		fmt.Sprintf("A request may carry at most %d %s", limit, what))
+}
+
 // --- realm server: groupd failed; the cause is logged, never sent ----------
 
 func serverError(code, description string, cause error) *Error {

@@ -167,12 +167,9 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 	}
 	if in.FrontendPrefsSet = g.Has("frontend_prefs"); in.FrontendPrefsSet {
 		if pv := g.M["frontend_prefs"]; pv != nil {
-			if _, err := input.AsObject(pv, "group.frontend_prefs"); err != nil {
-				return nil, err
-			}
-			raw, err := json.Marshal(pv)
+			raw, err := input.FrontendPrefs(pv, "group.frontend_prefs")
 			if err != nil {
-				return nil, errors.InvalidValue("group.frontend_prefs", err.Error())
+				return nil, err
 			}
 			in.FrontendPrefs = raw
 		}

@@ -17,6 +17,9 @@ type Handler struct {
 	store     *Store
 	authz     Authorizer
 	principal func(*http.Request) *policy.Principal
+	// MaxItems is the most groups one write may carry (0:
+	// web.DefaultMaxBulkItems).
+	MaxItems int
 }
 
 // NewHandler returns the group API on store. principal returns the
@@ -93,7 +96,7 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request) error { return 
 // write serves PUT (create only) and POST (update; an item without _id is a
 // create, as the official easydb migration tool sends them).
 func (h *Handler) write(w http.ResponseWriter, r *http.Request, createOnly bool) error {
-	items, err := web.DecodeItems(r, func(v any, i int) (*Input, error) { return decodeItem(v, i, createOnly) })
+	items, err := web.DecodeItems(r, h.MaxItems, func(v any, i int) (*Input, error) { return decodeItem(v, i, createOnly) })
 	if err != nil {
 		return err
 	}

@@ -236,7 +236,14 @@ const forUpdate = ` FOR UPDATE OF g`
 
 // findGroups loads the groups with the given ids in full format, in id order,
 // locking them for update when lock is set (in id order, so that concurrent
-// bulk writes cannot deadlock). wrote: tx has written already (it may see a
+// bulk writes cannot deadlock). The lock is taken by the statement that
+// reads: after waiting for a concurrent write of a group, that statement
+// sees the group's row as the write committed it (READ COMMITTED re-reads
+// a locked row), though its subqueries see the database as it was before.
+// A decision uses only the row's own columns (type, owner, system rights,
+// version) and the ACL, which loadACLs reads in a statement of its own,
+// after the lock; the subqueries feed only _generated_rights and owner
+// names. wrote: tx has written already (it may see a
 // rename of its own, which must not reach the names cache).
 func (s *Store) findGroups(ctx context.Context, tx *sql.Tx, p *policy.Principal, now time.Time, ids []int64, lock, wrote bool) ([]*Group, error) {
 	stmt, arg := s.find, any(pq.Array(ids))

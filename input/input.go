@@ -243,3 +243,27 @@ func isAlnum(s string) bool {
 	}
 	return true
 }
+
+// MaxFrontendPrefs is the largest frontend_prefs of a group or user, in
+// bytes of its JSON (compact, as stored). A client keeps its settings there
+// (a few KiB at most); every write of the field is an audit event with its
+// old and new value, so without a bound a user with no rights but its own
+// frontend_prefs could grow the audit trail by 64 MiB a request.
+const MaxFrontendPrefs = 64 << 10
+
+// FrontendPrefs reads a frontend_prefs value at path: an object of at most
+// MaxFrontendPrefs bytes, returned as compact JSON.
+func FrontendPrefs(v any, path string) (json.RawMessage, error) {
+	if _, err := AsObject(v, path); err != nil {
+		return nil, err
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, errors.InvalidValue(path, err.Error())
+	}
+	if len(raw) > MaxFrontendPrefs {
+		return nil, errors.InvalidValue(path, "at most "+strconv.Itoa(MaxFrontendPrefs)+" bytes of JSON, got "+
+			strconv.Itoa(len(raw))).With("limit", strconv.Itoa(MaxFrontendPrefs))
+	}
+	return raw, nil
+}

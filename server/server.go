@@ -32,19 +32,25 @@ var Version = "0.1.0-dev"
 // Config is everything groupd can be told. cmd/groupd fills it from flags and
 // environment variables; tests fill it directly.
 type Config struct {
-	Addr            string        // listen address, e.g. 127.0.0.1:8080 or 127.0.0.1:0
-	DatabaseURL     string        // empty: run the managed PostgreSQL in DataDir/pg
-	DataDir         string        // where the managed PostgreSQL lives
-	PostgresBinDir  string        // initdb and postgres of the managed PostgreSQL; empty: searched
-	LogFormat       string        // text or json
-	LogLevel        slog.Level    // minimum level of log lines
-	LogOutput       io.Writer     // nil: stderr
-	MaxBody         int64         // request body limit in bytes
-	ShutdownTimeout time.Duration // how long in-flight requests may take to finish on stop
-	DBMaxOpenConns  int
-	DBMaxIdleConns  int
-	ManagedNoFsync  bool   // managed PostgreSQL without fsync: throwaway clusters only
-	PprofAddr       string // if set, net/http/pprof listens here (loopback only, unless PprofAllowRemote)
+	Addr             string     // listen address, e.g. 127.0.0.1:8080 or 127.0.0.1:0
+	DatabaseURL      string     // empty: run the managed PostgreSQL in DataDir/pg
+	DataDir          string     // where the managed PostgreSQL lives
+	PostgresBinDir   string     // initdb and postgres of the managed PostgreSQL; empty: searched
+	LogFormat        string     // text or json
+	LogLevel         slog.Level // minimum level of log lines
+	LogOutput        io.Writer  // nil: stderr
+	MaxBody          int64      // request body limit in bytes
+	MaxBulkItems     int        // most items of a bulk group or user write (0: web.DefaultMaxBulkItems)
+	MaxBulkPasswords int        // most passwords of one user write (0: user.DefaultMaxPasswords)
+	// AuditRetention: events older than this are deleted, by a sweep every
+	// AuditSweepInterval (0: kept forever).
+	AuditRetention     time.Duration
+	AuditSweepInterval time.Duration // 0: an hour
+	ShutdownTimeout    time.Duration // how long in-flight requests may take to finish on stop
+	DBMaxOpenConns     int
+	DBMaxIdleConns     int
+	ManagedNoFsync     bool   // managed PostgreSQL without fsync: throwaway clusters only
+	PprofAddr          string // if set, net/http/pprof listens here (loopback only, unless PprofAllowRemote)
 	// PprofAllowRemote lets PprofAddr be an address other hosts can reach.
 	// The profiler has no authentication and shows the process's memory.
 	PprofAllowRemote bool

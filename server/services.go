@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/gorilla/mux"
 	"github.com/groupd/groupd/audit"
@@ -44,7 +45,9 @@ func (m *Main) registerServices(ctx context.Context, r *mux.Router) error {
 		return err
 	}
 	m.closers = append(m.closers, groups.Close)
-	group.NewHandler(groups, engine, principal).Register(r, sessions.RequireAuth)
+	groupAPI := group.NewHandler(groups, engine, principal)
+	groupAPI.MaxItems = m.Config.MaxBulkItems
+	groupAPI.Register(r, sessions.RequireAuth)
 	// The session service tells other processes with pg_notify and drops
 	// its own cached principals at once.
 	users := user.NewStore(m.DB, engine, sessions)
@@ -54,8 +57,18 @@ func (m *Main) registerServices(ctx context.Context, r *mux.Router) error {
 		}
 		return 0
 	}
-	user.NewHandler(users, engine, principal, sessionID).Register(r, sessions.RequireAuth)
-	audit.NewHandler(audit.NewStore(m.DB.DB), engine.HasSystemRight, principal).Register(r, sessions.RequireAuth)
+	userAPI := user.NewHandler(users, engine, principal, sessionID)
+	userAPI.MaxItems, userAPI.MaxPasswords = m.Config.MaxBulkItems, m.Config.MaxBulkPasswords
+	userAPI.Register(r, sessions.RequireAuth)
+	events := audit.NewStore(m.DB.DB)
+	audit.NewHandler(events, engine.HasSystemRight, principal).Register(r, sessions.RequireAuth)
+	if m.Config.AuditRetention > 0 {
+		interval := m.Config.AuditSweepInterval
+		if interval <= 0 {
+			interval = time.Hour
+		}
+		m.closers = append(m.closers, audit.StartRetention(events, m.Config.AuditRetention, interval, m.Log).Stop)
+	}
 
 	doc, err := openapi.Handler()
 	if err != nil {

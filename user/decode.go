@@ -211,12 +211,9 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 	}
 	if in.FrontendPrefsSet = u.Has("frontend_prefs"); in.FrontendPrefsSet {
 		if pv := u.M["frontend_prefs"]; pv != nil {
-			if _, err := input.AsObject(pv, "user.frontend_prefs"); err != nil {
-				return nil, err
-			}
-			raw, err := json.Marshal(pv)
+			raw, err := input.FrontendPrefs(pv, "user.frontend_prefs")
 			if err != nil {
-				return nil, errors.InvalidValue("user.frontend_prefs", err.Error())
+				return nil, err
 			}
 			in.FrontendPrefs = raw
 		}

@@ -137,6 +137,12 @@ func (s *Store) ChangeMembers(ctx context.Context, p *policy.Principal, groupID 
 	now := s.db.Now()
 	var out []MemberResult
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		// The decision is on the group as the last write of it committed,
+		// and stays true until this commits: a concurrent grant of
+		// system.root or revoke of link waits for this, or this for it.
+		if err := lockForDecision(ctx, tx, nil, "", []int64{groupID}); err != nil {
+			return err
+		}
 		gs, err := loadGroups(ctx, tx, []int64{groupID})
 		if err != nil {
 			return err

@@ -249,20 +249,63 @@ func (u *User) GroupIDs() []int64 {
 	return ids
 }
 
-// Row locks of findUsers. An update takes "FOR NO KEY UPDATE", which lets
-// memberships referencing the user be written meanwhile; a delete takes
-// "FOR UPDATE".
+// Row locks of users, taken by lockForDecision. An update takes "FOR NO KEY
+// UPDATE", which lets memberships referencing the user be written
+// meanwhile; a delete takes "FOR UPDATE".
 const (
-	lockNone   = ""
-	lockUpdate = "FOR NO KEY UPDATE OF u"
-	lockDelete = "FOR UPDATE OF u"
+	lockUpdate = "FOR NO KEY UPDATE"
+	lockDelete = "FOR UPDATE"
 )
 
-// findUsers loads the users with the given ids in full format, in id order,
-// locking them with lock (in id order, so that concurrent bulk writes cannot
-// deadlock). With decide set it also loads what a decision on them needs:
-// whether each holds system.root, and the ACLs of the groups each is in.
-func findUsers(ctx context.Context, tx *sql.Tx, p *policy.Principal, now time.Time, ids []int64, lock string, decide bool) ([]*User, error) {
+// systemGroupIDs are the groups every user (or every non-system user) is in:
+// their ACLs decide on every user.
+var systemGroupIDs = []int64{policy.GroupAll, policy.GroupNonSystem}
+
+// lockForDecision locks, before a write reads anything it decides on, the
+// rows of that decision: first the groups (FOR SHARE) that the users
+// userIDs are in, the system groups when there are such users, and the
+// groups groupIDs; then the users themselves with userLock. Each table is
+// locked in id order, groups before users, as every write locks them (a
+// group write locks its groups and then, through its foreign keys, the users
+// its ACL names), so that concurrent writes cannot deadlock.
+//
+// Locks are taken by statements of their own, never by the statement that
+// reads: in READ COMMITTED a statement that waited for a row lock sees the
+// row's new version, but every other table (the group's ACL, the user's
+// memberships) as it was when the statement began, that is, as it was before
+// the write it waited for. The reads that follow start after the locks are
+// held and see every write that held them committed.
+//
+// A write that changes a group's type, owner, ACL or system rights holds
+// the group's row FOR UPDATE until it commits, so a decision made on locked
+// rows stays true until the deciding write commits. A membership added
+// after the groups are locked and before the users are (by a write that
+// committed meanwhile) is the one gap: its group is read but not locked.
+func lockForDecision(ctx context.Context, tx *sql.Tx, userIDs []int64, userLock string, groupIDs []int64) error {
+	if len(userIDs) > 0 {
+		groupIDs = append(groupIDs, systemGroupIDs...)
+	}
+	if len(userIDs)+len(groupIDs) > 0 {
+		if _, err := tx.ExecContext(ctx, `SELECT g.id FROM groups g
+			WHERE g.id = ANY($2::bigint[]) OR g.id IN (SELECT m.group_id FROM memberships m WHERE m.user_id = ANY($1::bigint[]))
+			ORDER BY g.id FOR SHARE`, pq.Array(userIDs), pq.Array(groupIDs)); err != nil {
+			return errors.Database(err)
+		}
+	}
+	if len(userIDs) > 0 {
+		if _, err := tx.ExecContext(ctx, `SELECT id FROM users WHERE id = ANY($1::bigint[]) ORDER BY id `+userLock,
+			pq.Array(userIDs)); err != nil {
+			return errors.Database(err)
+		}
+	}
+	return nil
+}
+
+// findUsers loads the users with the given ids in full format, in id order.
+// With decide set it also loads what a decision on them needs: whether each
+// holds system.root, and the ACLs of the groups each is in. A write locks
+// them first (lockForDecision).
+func findUsers(ctx context.Context, tx *sql.Tx, p *policy.Principal, now time.Time, ids []int64, decide bool) ([]*User, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -270,7 +313,7 @@ func findUsers(ctx context.Context, tx *sql.Tx, p *policy.Principal, now time.Ti
 	if decide {
 		root = holdsRootExpr
 	}
-	q := fmt.Sprintf(selectFull, root) + ` WHERE u.id = ANY($5::bigint[]) ORDER BY u.id ` + lock
+	q := fmt.Sprintf(selectFull, root) + ` WHERE u.id = ANY($5::bigint[]) ORDER BY u.id`
 	out, err := queryUsers(ctx, tx, q, append(principalArgs(p, now), pq.Array(ids))...)
 	if err != nil || !decide {
 		return out, err
@@ -379,7 +422,7 @@ func (g *groupInfo) IsSystem() bool { return g.Type == "system" }
 
 // loadGroups loads, in one query, the groups with the given ids as the
 // policy engine decides on them (type, owner, ACL); missing ids are absent
-// from the result.
+// from the result. A write locks them first (lockForDecision).
 func loadGroups(ctx context.Context, tx *sql.Tx, ids []int64) (map[int64]*groupInfo, error) {
 	out := map[int64]*groupInfo{}
 	if len(ids) == 0 {
@@ -424,7 +467,7 @@ func (s *Store) Get(ctx context.Context, p *policy.Principal, id int64) (*User, 
 		return nil, errors.Database(err)
 	}
 	defer tx.Rollback()
-	us, err := findUsers(ctx, tx, p, s.db.Now(), []int64{id}, lockNone, true)
+	us, err := findUsers(ctx, tx, p, s.db.Now(), []int64{id}, true)
 	if err != nil || len(us) == 0 {
 		return nil, err
 	}

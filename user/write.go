@@ -68,21 +68,29 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, sessionID int64,
 		seen[in.ID] = true
 		updateIDs = append(updateIDs, in.ID)
 	}
+	hashes, err := hashPasswords(ctx, items)
+	if err != nil {
+		return nil, err
+	}
 	now := s.db.Now()
 	var out []*User
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		current, err := findUsers(ctx, tx, p, now, updateIDs, lockUpdate, true)
+	var linked []int64 // the groups of _groups
+	for _, in := range items {
+		linked = append(linked, in.Groups...)
+	}
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := lockForDecision(ctx, tx, updateIDs, lockUpdate, linked); err != nil {
+			return err
+		}
+		current, err := findUsers(ctx, tx, p, now, updateIDs, true)
 		if err != nil {
 			return err
 		}
 		byID := make(map[int64]*User, len(current))
-		groupIDs := []int64{}
+		groupIDs := slices.Clone(linked)
 		for _, u := range current {
 			byID[u.ID] = u
 			groupIDs = append(groupIDs, u.GroupIDs()...)
-		}
-		for _, in := range items {
-			groupIDs = append(groupIDs, in.Groups...)
 		}
 		groups, err := loadGroups(ctx, tx, groupIDs)
 		if err != nil {
@@ -110,8 +118,10 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, sessionID int64,
 		if err := checkUnique(ctx, tx, plans); err != nil {
 			return err
 		}
-		if err := hashPasswords(plans); err != nil {
-			return err
+		for _, pl := range plans {
+			if h, ok := hashes[pl.in]; ok {
+				pl.passwordHash = &h
+			}
 		}
 		if err := s.writePlans(ctx, tx, plans, now); err != nil {
 			return err
@@ -120,7 +130,7 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, sessionID int64,
 		for i, pl := range plans {
 			ids[i] = pl.id
 		}
-		written, err := findUsers(ctx, tx, p, now, ids, lockNone, false)
+		written, err := findUsers(ctx, tx, p, now, ids, false)
 		if err != nil {
 			return err
 		}
@@ -713,43 +723,71 @@ func holds(pl *plan, kind, value string) bool {
 	return slices.Contains(loginsOf(pl), value)
 }
 
-// hashPasswords hashes the new passwords of plans (argon2id, package
-// session), as many at once as there are CPUs. It runs after every check,
-// so that a refused request costs no hashing.
-func hashPasswords(plans []*plan) error {
-	var todo []*plan
-	for _, pl := range plans {
-		if pl.in.PasswordSet {
-			todo = append(todo, pl)
+// hashPasswords hashes the new passwords of items (argon2id, package
+// session), as many at once as there are CPUs, and returns them by item. It
+// runs before the write's transaction, so that no connection or row lock is
+// held while it computes (a hash takes tens of milliseconds), and checks ctx
+// before each hash, so that a client that went away, or a request past its
+// time, stops the work. A refused request thus costs its hashes: the number
+// of passwords a request may carry is limited (Handler.MaxPasswords) to keep
+// that bounded.
+func hashPasswords(ctx context.Context, items []*Input) (map[*Input]string, error) {
+	var todo []*Input
+	for _, in := range items {
+		if in.PasswordSet {
+			todo = append(todo, in)
 		}
 	}
+	out := make(map[*Input]string, len(todo))
 	if len(todo) == 0 {
-		return nil
+		return out, nil
 	}
-	work := make(chan *plan)
-	errs := make(chan error, len(todo))
+	work := make(chan *Input)
+	type hashed struct {
+		in   *Input
+		hash string
+		err  error
+	}
+	results := make(chan hashed, len(todo))
 	var wg sync.WaitGroup
 	for range min(len(todo), runtime.GOMAXPROCS(0)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for pl := range work {
-				h, err := session.HashPassword(string(pl.in.Password))
-				if err != nil {
-					errs <- errors.ServerGeneric(err)
+			for in := range work {
+				if err := ctx.Err(); err != nil {
+					results <- hashed{err: errors.ServerGeneric(err)}
 					continue
 				}
-				pl.passwordHash = &h
+				h, err := session.HashPassword(string(in.Password))
+				if err != nil {
+					err = errors.ServerGeneric(err)
+				}
+				results <- hashed{in, h, err}
 			}
 		}()
 	}
-	for _, pl := range todo {
-		work <- pl
+feed:
+	for _, in := range todo {
+		select {
+		case work <- in:
+		case <-ctx.Done():
+			break feed
+		}
 	}
 	close(work)
 	wg.Wait()
-	close(errs)
-	return <-errs // nil when the channel is empty
+	close(results)
+	for r := range results {
+		if r.err != nil {
+			return nil, r.err
+		}
+		out[r.in] = r.hash
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, errors.ServerGeneric(err)
+	}
+	return out, nil
 }
 
 // userRow, emailRow, aclRowIn and memberRow are the JSON records that
@@ -1000,7 +1038,10 @@ func membershipJSON(groupID, userID int64) json.RawMessage {
 func (s *Store) Delete(ctx context.Context, p *policy.Principal, id int64) error {
 	now := s.db.Now()
 	return s.db.InTx(ctx, func(tx *sql.Tx) error {
-		us, err := findUsers(ctx, tx, p, now, []int64{id}, lockDelete, true)
+		if err := lockForDecision(ctx, tx, []int64{id}, lockDelete, nil); err != nil {
+			return err
+		}
+		us, err := findUsers(ctx, tx, p, now, []int64{id}, true)
 		if err != nil {
 			return err
 		}

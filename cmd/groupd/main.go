@@ -111,6 +111,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	str(&level, "log-level", "log level: debug, info, warn or error", "GROUPD_LOG_LEVEL")
 	maxBody := int(cfg.MaxBody)
 	num(&maxBody, "max-body", "largest accepted request body in bytes", "GROUPD_MAX_BODY")
+	num(&cfg.MaxBulkItems, "max-bulk-items", "most items of a bulk write (0: 20000)", "GROUPD_MAX_BULK_ITEMS")
+	num(&cfg.MaxBulkPasswords, "max-bulk-passwords", "most passwords of a user write (0: 1000)", "GROUPD_MAX_BULK_PASSWORDS")
+	dur(&cfg.AuditRetention, "audit-retention", "delete older audit events hourly (0: never)", "GROUPD_AUDIT_RETENTION")
 	dur(&cfg.ShutdownTimeout, "shutdown-timeout", "how long in-flight requests may take to finish on stop",
 		"GROUPD_SHUTDOWN_TIMEOUT")
 	num(&cfg.DBMaxOpenConns, "db-max-open", "most open database connections (0: 64)", "GROUPD_DB_MAX_OPEN")
@@ -178,6 +181,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		return cfg, fmt.Errorf("-max-conns, -body-read-timeout and -body-min-rate must not be negative")
 	}
 	cfg.BodyMinRate = int64(minRate)
+	if cfg.MaxBulkItems < 0 || cfg.MaxBulkPasswords < 0 || cfg.AuditRetention < 0 {
+		return cfg, fmt.Errorf("-max-bulk-items, -max-bulk-passwords and -audit-retention cannot be negative")
+	}
 	return cfg, nil
 }
 
