@@ -252,9 +252,19 @@ func (s *Service) RequireAuth(next http.Handler) http.Handler {
 			return errors.NotAuthenticated()
 		}
 		web.SetUserID(r.Context(), sess.UserID)
-		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), sess)))
+		ctx := context.WithValue(NewContext(r.Context(), sess), addressKey{}, s.ClientAddress(r))
+		next.ServeHTTP(w, r.WithContext(ctx))
 		return nil
 	})
+}
+
+type addressKey struct{}
+
+// ClientAddressFrom is the client address (ClientAddress) of a request that
+// passed RequireAuth, "" outside it.
+func ClientAddressFrom(ctx context.Context) string {
+	a, _ := ctx.Value(addressKey{}).(string)
+	return a
 }
 
 // NewContext returns ctx carrying sess.

@@ -43,45 +43,65 @@ func ClientAddress(r *http.Request, header string) string {
 	return a.String()
 }
 
-// rateLimiter admits at most limit events per address in each fixed window
-// of one period. It forgets every address when a new window starts, so its
-// memory is what one window's addresses take, and at most maxTracked
-// addresses: beyond that, new addresses are admitted uncounted rather than
-// refused, so that a flood of addresses can exhaust neither memory nor
-// everybody else's access.
+// rateLimiter admits, per address, a burst of limit events and then limit
+// per period, evenly spread (a token bucket per address). Once every period
+// it forgets the addresses whose bucket has filled up again, so that its
+// memory is what the addresses of about one period take, and it tracks at
+// most maxTracked addresses: beyond that, new addresses are admitted
+// uncounted rather than refused, so that a flood of addresses can exhaust
+// neither memory nor everybody else's access.
 type rateLimiter struct {
 	limit      int
 	period     time.Duration
 	maxTracked int
 
-	mu     sync.Mutex
-	window time.Time
-	counts map[string]int
+	mu        sync.Mutex
+	lastSweep time.Time
+	buckets   map[string]bucket
+}
+
+// bucket: tokens were left at at.
+type bucket struct {
+	tokens float64
+	at     time.Time
 }
 
 func newRateLimiter(limit int, period time.Duration, maxTracked int) *rateLimiter {
-	return &rateLimiter{limit: limit, period: period, maxTracked: maxTracked, counts: map[string]int{}}
+	return &rateLimiter{limit: limit, period: period, maxTracked: maxTracked, buckets: map[string]bucket{}}
 }
 
-// allow counts an event of addr at now; when addr has used up the window,
-// it returns false and when the next window starts. A limit of 0 or less
-// admits everything.
+// allow counts an event of addr at now; when addr has no token left, it
+// returns false and when the next token comes. A limit of 0 or less admits
+// everything.
 func (l *rateLimiter) allow(addr string, now time.Time) (bool, time.Time) {
 	if l == nil || l.limit <= 0 {
 		return true, time.Time{}
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if w := now.Truncate(l.period); !w.Equal(l.window) {
-		l.window, l.counts = w, map[string]int{}
+	full, rate := float64(l.limit), float64(l.limit)/l.period.Seconds()
+	if now.Sub(l.lastSweep) >= l.period {
+		for a, b := range l.buckets {
+			if b.tokens+now.Sub(b.at).Seconds()*rate >= full {
+				delete(l.buckets, a)
+			}
+		}
+		l.lastSweep = now
 	}
-	n, known := l.counts[addr]
-	if !known && len(l.counts) >= l.maxTracked {
-		return true, time.Time{}
+	b, known := l.buckets[addr]
+	if !known {
+		if len(l.buckets) >= l.maxTracked {
+			return true, time.Time{}
+		}
+		b = bucket{tokens: full, at: now}
 	}
-	if n >= l.limit {
-		return false, l.window.Add(l.period)
+	b.tokens = min(full, b.tokens+max(0, now.Sub(b.at).Seconds())*rate)
+	b.at = now
+	if b.tokens < 1 {
+		l.buckets[addr] = b
+		return false, now.Add(time.Duration((1 - b.tokens) / rate * float64(time.Second)))
 	}
-	l.counts[addr] = n + 1
+	b.tokens--
+	l.buckets[addr] = b
 	return true, time.Time{}
 }

@@ -57,7 +57,7 @@ type Config struct {
 	// IdleTimeout: an authenticated session unused this long expires (7 days).
 	IdleTimeout time.Duration
 	// MaxLifetime: an authenticated session expires this long after it
-	// logged in, however busy (30 days; at least IdleTimeout).
+	// logged in, however busy (30 days).
 	MaxLifetime time.Duration
 	// UnauthenticatedIdleTimeout: a pre-authentication token is valid this
 	// long after it was issued, and a stored session that is not
@@ -127,7 +127,6 @@ func (c Config) withDefaults() Config {
 	}
 	def(&c.IdleTimeout, 7*24*time.Hour)
 	def(&c.MaxLifetime, 30*24*time.Hour)
-	c.MaxLifetime = max(c.MaxLifetime, c.IdleTimeout)
 	def(&c.UnauthenticatedIdleTimeout, 10*time.Minute)
 	c.UnauthenticatedIdleTimeout = min(c.UnauthenticatedIdleTimeout, c.IdleTimeout)
 	defInt := func(n *int, v int) {
@@ -408,7 +407,13 @@ func (s *Service) findRow(ctx context.Context, token string) (*sessionRow, error
 			s.sessions.Drop(hash)
 		}
 		if r := s.preauthRow(token, hash, now); r != nil {
-			return r, nil
+			spent, err := isPreauthSpent(ctx, s.db, hash[:])
+			if err != nil {
+				return nil, err
+			}
+			if !spent {
+				return r, nil
+			}
 		}
 		return nil, errors.SessionNotFound(token)
 	}
@@ -472,6 +477,9 @@ func (s *Service) SetLanguage(ctx context.Context, token, language, address stri
 		hash := r.hash
 		err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 			if r.id == 0 {
+				if err = spendPreauth(ctx, tx, hash[:], r.createdAt.Add(s.cfg.UnauthenticatedIdleTimeout)); err != nil {
+					return err
+				}
 				r, err = upsertSessionLanguage(ctx, tx, hash[:], language, r.createdAt, s.now())
 			} else {
 				r, err = setSessionLanguage(ctx, tx, r.id, language)
@@ -546,6 +554,9 @@ func (s *Service) authenticateEasydb(ctx context.Context, token string, r *sessi
 	err := s.checkLogin(ctx, login, password, address, func(tx *sql.Tx, u *loginUser, now time.Time) error {
 		var err error
 		if r.id == 0 {
+			if err = spendPreauth(ctx, tx, r.hash[:], r.createdAt.Add(s.cfg.UnauthenticatedIdleTimeout)); err != nil {
+				return err
+			}
 			result, err = upsertSessionUser(ctx, tx, r.hash[:], u.id, MethodEasydb, r.createdAt, now)
 		} else {
 			result, err = setSessionUser(ctx, tx, r.id, u.id, MethodEasydb, now)
@@ -727,11 +738,13 @@ func (s *Service) checkLogin(ctx context.Context, login, password, address strin
 }
 
 // VerifyPassword checks that password is the current password of user
-// userID, as a login of that user from address would, limits and lockout
-// included: error.user.login_failed when it is not, error.user.login_blocked
-// when the login or address is blocked. The user API asks it before a user
+// userID, as a login of that user from the request's client address
+// (ClientAddressFrom(ctx)) would, limits and lockout included:
+// error.user.login_failed when it is not, error.user.login_blocked when the
+// login or the address is blocked. The user API asks it before a user
 // changes its own password.
-func (s *Service) VerifyPassword(ctx context.Context, userID int64, password, address string) error {
+func (s *Service) VerifyPassword(ctx context.Context, userID int64, password string) error {
+	address := ClientAddressFrom(ctx)
 	login, err := findLogin(ctx, s.db, userID)
 	if err != nil {
 		return err
@@ -829,6 +842,9 @@ func (s *Service) janitor() {
 	n, err := deleteDeadSessions(ctx, s.db, s.cutoffs(now))
 	if err == nil {
 		err = deleteOldLoginFailures(ctx, s.db, now.Add(-s.cfg.LoginFailureWindow))
+	}
+	if err == nil {
+		err = deleteSpentPreauth(ctx, s.db, now)
 	}
 	if err == nil && s.cfg.KnownAddressAge > 0 {
 		err = deleteOldLoginAddresses(ctx, s.db, now.Add(-s.cfg.KnownAddressAge))

@@ -86,6 +86,34 @@ func touchSession(ctx context.Context, q querier, hash []byte, c cutoffs, now ti
 	return r, nil
 }
 
+// spendPreauth records that the pre-authentication token with hash is now
+// a stored session, until expires, when the token would be dead anyway.
+func spendPreauth(ctx context.Context, tx *sql.Tx, hash []byte, expires time.Time) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO preauth_spent (token_hash, expires_at) VALUES ($1, $2)
+		ON CONFLICT (token_hash) DO NOTHING`, hash, expires); err != nil {
+		return errors.Database(err)
+	}
+	return nil
+}
+
+// isPreauthSpent reports whether the pre-authentication token with hash has
+// been stored as a session (which may be gone since).
+func isPreauthSpent(ctx context.Context, q querier, hash []byte) (bool, error) {
+	var spent bool
+	if err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM preauth_spent WHERE token_hash = $1)`, hash).
+		Scan(&spent); err != nil {
+		return false, errors.Database(err)
+	}
+	return spent, nil
+}
+
+func deleteSpentPreauth(ctx context.Context, q querier, now time.Time) error {
+	if _, err := q.ExecContext(ctx, `DELETE FROM preauth_spent WHERE expires_at <= $1`, now); err != nil {
+		return errors.Database(err)
+	}
+	return nil
+}
+
 // upsertSessionUser stores the session of a pre-authentication token with
 // hash, authenticated as userID with method at at; when two requests
 // authenticate one token at once, the later one's user wins, as with a

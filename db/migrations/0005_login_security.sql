@@ -26,3 +26,13 @@ CREATE TABLE server_keys (
     secret     bytea       NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now()
 );
+
+-- preauth_spent: the pre-authentication tokens that have been stored as a
+-- session, until they would have expired anyway. Once its session is gone
+-- (logged out everywhere, password changed, user deleted), such a token must
+-- not come back as a fresh unauthenticated session.
+CREATE TABLE preauth_spent (
+    token_hash bytea       PRIMARY KEY,
+    expires_at timestamptz NOT NULL
+);
+CREATE INDEX preauth_spent_expires_idx ON preauth_spent (expires_at);
