@@ -28,9 +28,13 @@ func medianOf(ds []time.Duration) time.Duration {
 // pooled connection and a transaction while it queued for one of the two
 // hash slots, and an authenticated call waited for the whole queue.
 //
-// The bound is relative, measured in the same test: under the storm, the
-// median authenticated call may take at most ten times its median without
-// the storm plus two password checks (the CPU is the storm's to share).
+// 256 clients each send wrong passwords, one after the other; a client
+// refused with reason busy waits until the until it was given. The bound is
+// relative, measured in the same test: under the storm, the median
+// authenticated call may take at most ten times its median without the
+// storm plus four password checks (the CPU is the storm's to share, and
+// each check allocates 64 MiB). Before, with a pool of 6 connections, the
+// median call took seconds: it waited for a connection behind the queue.
 func TestLoginStormKeepsAPIAnswering(t *testing.T) {
 	// Not parallel: it compares latencies, which other tests' load would blur.
 	const storm, queue = 256, 16
@@ -83,6 +87,12 @@ func TestLoginStormKeepsAPIAnswering(t *testing.T) {
 				mu.Lock()
 				codes[key]++
 				mu.Unlock()
+				if until, err := time.Parse(time.RFC3339, e.Parameters["until"]); err == nil {
+					// Refused before any work: try again when told, as a
+					// client does. (One that does not is a flood of HTTP
+					// requests, which costs CPU on any endpoint.)
+					time.Sleep(min(time.Until(until), 2*time.Second))
+				}
 			}
 		}()
 	}
@@ -97,8 +107,8 @@ func TestLoginStormKeepsAPIAnswering(t *testing.T) {
 	base, login, under := medianOf(apiBase), medianOf(loginBase), medianOf(apiStorm)
 	t.Logf("median authenticated call %v alone, %v under %d concurrent wrong passwords (slowest %v); "+
 		"median wrong password alone %v; answers %v", base, under, storm, slices.Max(apiStorm), login, codes)
-	if limit := 10*base + 2*login; under > limit {
-		t.Fatalf("under the storm the median authenticated call took %v, more than %v (10 x %v + 2 x %v)",
+	if limit := 10*base + 4*login; under > limit {
+		t.Fatalf("under the storm the median authenticated call took %v, more than %v (10 x %v + 4 x %v)",
 			under, limit, base, login)
 	}
 	for code := range codes {

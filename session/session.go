@@ -505,6 +505,12 @@ func (s *Service) SetLanguage(ctx context.Context, token, language, address stri
 // for a client at address (ClientAddress; "" when unknown). Anybody holding
 // a token may try; see docs/sessions.md for the errors and the limits.
 func (s *Service) Authenticate(ctx context.Context, token, login, password, methods, address string) (*Session, error) {
+	// Shed load first: a refused attempt costs no query.
+	release, err := s.enterLoginQueue()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	r, err := s.findRow(ctx, token)
 	if err != nil {
 		return nil, err
@@ -584,16 +590,28 @@ const (
 	BlockedNewSessions = "new_sessions" // the per-address limit on new sessions
 )
 
+// enterLoginQueue takes a place in the login queue, or refuses at once with
+// error.user.login_blocked (reason busy) when it is full: the queue bounds
+// how many attempts wait for a hash slot. release gives the place back.
+func (s *Service) enterLoginQueue() (release func(), err error) {
+	select {
+	case s.loginQueue <- struct{}{}:
+		return func() { <-s.loginQueue }, nil
+	default:
+		return nil, errors.LoginBlocked(formatUntil(s.now().Add(time.Second)), BlockedBusy)
+	}
+}
+
 // checkLogin decides a login attempt of login with password from address
 // and, when the password is right, runs onSuccess in the transaction that
 // records the success. Unknown logins and wrong passwords take the same
-// path and the same time (an argon2id check against a dummy hash).
+// path and the same time (an argon2id check against a dummy hash). The
+// caller holds a place in the login queue (enterLoginQueue).
 //
 // The password is hashed outside any transaction, holding no database
 // connection, in three steps:
 //
-//  1. A place in the login queue, or error.user.login_blocked (reason busy)
-//     at once: the queue bounds how many attempts wait for a hash slot.
+//  1. (The caller's place in the login queue.)
 //  2. A short transaction that holds the login's advisory lock (and the
 //     address's): it checks the per-address limit and, unless the address
 //     is one this login has logged in from, the per-login lockout; reads the
@@ -612,13 +630,6 @@ func (s *Service) checkLogin(ctx context.Context, login, password, address strin
 		key = key[:min(len(key), maxLoginLen)]
 		password = password[:min(len(password), maxPasswordLen)]
 	}
-	select {
-	case s.loginQueue <- struct{}{}:
-	default:
-		return errors.LoginBlocked(formatUntil(s.now().Add(time.Second)), BlockedBusy)
-	}
-	defer func() { <-s.loginQueue }()
-
 	lockout := s.cfg.LoginMaxFailures > 0
 	perAddress := s.cfg.AddressMaxFailures > 0 && address != ""
 	counting := lockout || perAddress
@@ -752,6 +763,11 @@ func (s *Service) VerifyPassword(ctx context.Context, userID int64, password str
 	if password == "" {
 		return errors.LoginFailed()
 	}
+	release, err := s.enterLoginQueue()
+	if err != nil {
+		return err
+	}
+	defer release()
 	return s.checkLogin(ctx, login, password, address, func(tx *sql.Tx, u *loginUser, now time.Time) error {
 		if u.id != userID {
 			return errors.LoginFailed()
