@@ -509,7 +509,7 @@ func TestSessionExpiry(t *testing.T) {
 func TestSessionLockout(t *testing.T) {
 	// Not parallel: its time windows are seconds long, and the heavy parallel
 	// tests of this package must not stretch them.
-	const maxFailures, window, burst = 3, 2 * time.Second, 12
+	const maxFailures, window, burst = 3, 5 * time.Second, 12
 	s := MustStartServer(t, func(c *server.Config) {
 		c.LoginMaxFailures = maxFailures
 		c.LoginFailureWindow = window

@@ -36,3 +36,6 @@ CREATE TABLE preauth_spent (
     expires_at timestamptz NOT NULL
 );
 CREATE INDEX preauth_spent_expires_idx ON preauth_spent (expires_at);
+
+-- The janitor ends authenticated sessions past their absolute lifetime.
+CREATE INDEX sessions_authenticated_at_idx ON sessions (authenticated_at) WHERE user_id IS NOT NULL;
