@@ -314,3 +314,30 @@ func TestPasswordMinLength(t *testing.T) {
 		t.Fatalf("start: %v", err)
 	}
 }
+
+// TestOldPasswordCountsAsLogin: _old_password is checked like a login of
+// the user from the client's address, so a stolen session cannot guess the
+// password faster than a login could: here the address limit blocks it (the
+// user's own address is spared by the per-login lockout).
+func TestOldPasswordCountsAsLogin(t *testing.T) {
+	t.Parallel()
+	s := MustStartServer(t, func(c *server.Config) { c.AddressMaxFailures = 2 })
+	uid := s.MustCreateUser(t, "frank", `{"system.user.change_password":{}}`)
+	frank := s.LoginAs(t, "frank")
+	change := func(old string) *Response {
+		return frank.Do(t, "POST", "/api/v1/user",
+			fmt.Sprintf(`[{"user":{"_id":%d,"_version":2},"_password":"frank-new-pw","_old_password":%q}]`, uid, old))
+	}
+	var before, after string
+	s.DB.QueryRow(`SELECT password_hash FROM users WHERE id = $1`, uid).Scan(&before)
+	for range 2 {
+		MustError(t, change("guess"), 400, "error.user.login_failed")
+	}
+	if e := MustError(t, change("pw-frank"), 400, "error.user.login_blocked"); e.Parameters["reason"] != "address" {
+		t.Fatalf("parameters %v", e.Parameters)
+	}
+	s.DB.QueryRow(`SELECT password_hash FROM users WHERE id = $1`, uid).Scan(&after)
+	if after != before {
+		t.Fatal("the password changed")
+	}
+}
