@@ -237,7 +237,7 @@ func New(d *db.DB, cfg Config, log *slog.Logger) (*Service, error) {
 		sessions:   newCache[[tokenHashLen]byte, *sessionRow](cfg.CacheSize),
 		principals: newCache[int64, *identity](cfg.CacheSize),
 		stop:       make(chan struct{}),
-		// The window is a minute; 100,000 addresses bound its memory to a
+		// A minute per refill of the bucket; 100,000 addresses bound its memory to a
 		// few MiB.
 		newSessions: newRateLimiter(cfg.NewSessionsPerMinute, time.Minute, 100000),
 		loginQueue:  make(chan struct{}, max(cfg.LoginQueue, 1)),
