@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/groupd/groupd/db"
 	"github.com/groupd/groupd/db/dbtest"
+	"github.com/groupd/groupd/errors"
 	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/web"
 )
@@ -338,5 +339,29 @@ func TestListenerReconnect(t *testing.T) {
 			t.Fatal("notification after the reconnect not applied")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestVerifyPassword: a user's current password is checked like a login of
+// that user, also for a user that logs in only with an e-mail address.
+func TestVerifyPassword(t *testing.T) {
+	s, d := newService(t, Config{})
+	hash, _ := HashPassword("mail-pw-1")
+	var uid int64
+	if err := d.QueryRow(`INSERT INTO users (login, password_hash) VALUES (NULL, $1) RETURNING id`, hash).Scan(&uid); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Exec(`INSERT INTO user_emails (user_id, position, email, use_for_login) VALUES ($1, 0, 'm@example.org', true)`, uid); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := s.VerifyPassword(ctx, uid, "mail-pw-1"); err != nil {
+		t.Fatalf("right password: %v", err)
+	}
+	if err := s.VerifyPassword(ctx, uid, "wrong"); errors.CodeOf(err) != "error.user.login_failed" {
+		t.Fatalf("wrong password: %v", err)
+	}
+	if err := s.VerifyPassword(ctx, 1, "mail-pw-1"); errors.CodeOf(err) != "error.user.login_failed" {
+		t.Fatalf("another user's password: %v", err)
 	}
 }

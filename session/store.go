@@ -364,10 +364,13 @@ func findLoginUserByID(ctx context.Context, q querier, id int64) (*loginUser, er
 	return &u, nil
 }
 
-// findLogin is the login of user id ("" when it has none or is gone).
+// findLogin is what user id logs in with: its login, else its first e-mail
+// address marked use_for_login ("" when it has neither or is gone).
 func findLogin(ctx context.Context, q querier, id int64) (string, error) {
 	var login string
-	err := q.QueryRowContext(ctx, `SELECT COALESCE(login, '') FROM users WHERE id = $1`, id).Scan(&login)
+	err := q.QueryRowContext(ctx, `SELECT COALESCE(u.login, (SELECT e.email FROM user_emails e
+			WHERE e.user_id = u.id AND e.use_for_login ORDER BY e.position LIMIT 1), '')
+		FROM users u WHERE u.id = $1`, id).Scan(&login)
 	if err != nil && err != sql.ErrNoRows {
 		return "", errors.Database(err)
 	}
