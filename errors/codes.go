@@ -259,9 +259,14 @@ func LoginDisabledTo(to string) *Error {
 	return newError(RealmUser, "error.user.login_disabled_to", params("to", to), "")
 }
 
-// LoginBlocked: too many failed logins; until says when the block ends (RFC 3339).
-func LoginBlocked(until string) *Error {
-	return newError(RealmUser, "error.user.login_blocked", params("until", until), "")
+// LoginBlocked: groupd does not check a password now; until says when the
+// block ends (RFC 3339), reason why (login: too many failed logins for the
+// login; address: too many from the client's address; busy: too many logins
+// waiting for a password check; new_sessions: too many new sessions from the
+// address). easydb's own "Login Blocked" is the answer every easydb client
+// already shows as "try again later".
+func LoginBlocked(until, reason string) *Error {
+	return newError(RealmUser, "error.user.login_blocked", params("until", until, "reason", reason), "")
 }
 
 func AuthenticationMethodNotAllowed(method string) *Error {

@@ -182,21 +182,27 @@ func TestSessionFlow(t *testing.T) {
 	if again := sessNew(t, s); again.Token == anon.Token {
 		t.Fatal("two sessions got the same token")
 	}
+	// Before it logs in, a session is a signed token and nothing is stored.
 	var stored int
-	s.DB.QueryRow(`SELECT count(*) FROM sessions WHERE token_hash = sha256(convert_to($1, 'UTF8'))`, anon.Token).Scan(&stored)
-	if stored != 1 {
-		t.Fatal("the session is not stored by the SHA-256 of its token")
-	}
-	s.DB.QueryRow(`SELECT count(*) FROM sessions WHERE encode(token_hash, 'escape') LIKE '%' || $1 || '%'`, anon.Token).Scan(&stored)
+	s.DB.QueryRow(`SELECT count(*) FROM sessions`).Scan(&stored)
 	if stored != 0 {
-		t.Fatal("the token itself is stored")
+		t.Fatalf("%d sessions stored before any login", stored)
 	}
+	wantUnauthenticated(sessDecode(t, sessGet(t, s, anon.Token)))
 
-	// Log in as root.
+	// Log in as root: the same token, now stored by its SHA-256.
 	before := time.Now().Add(-time.Second)
 	root := sessDecode(t, sessAuth(t, s, anon.Token, "root", RootPassword))
 	if root.Token != anon.Token {
 		t.Fatalf("authenticate changed the token")
+	}
+	s.DB.QueryRow(`SELECT count(*) FROM sessions WHERE token_hash = sha256(convert_to($1, 'UTF8'))`, anon.Token).Scan(&stored)
+	if stored != 1 {
+		t.Fatal("the authenticated session is not stored by the SHA-256 of its token")
+	}
+	s.DB.QueryRow(`SELECT count(*) FROM sessions WHERE encode(token_hash, 'escape') LIKE '%' || $1 || '%'`, anon.Token).Scan(&stored)
+	if stored != 0 {
+		t.Fatal("the token itself is stored")
 	}
 	if root.Authenticated == nil || root.Authenticated.Method != "easydb" {
 		t.Fatalf("authenticated %s", root.raw["authenticated"])
@@ -498,23 +504,35 @@ func TestSessionExpiry(t *testing.T) {
 // TestSessionLockout: after LoginMaxFailures failures within the window a
 // login is blocked, even with the right password, until the window passes;
 // a concurrent burst is counted exactly; unknown logins are blocked alike.
+// The attempts come from one address at which bob never logged in (the
+// lockout spares those where it did: TestSessionAddressLimits).
 func TestSessionLockout(t *testing.T) {
 	// Not parallel: its time windows are seconds long, and the heavy parallel
 	// tests of this package must not stretch them.
-	const maxFailures, window, burst = 3, 2 * time.Second, 12
+	const maxFailures, window, burst = 3, 5 * time.Second, 12
 	s := MustStartServer(t, func(c *server.Config) {
 		c.LoginMaxFailures = maxFailures
 		c.LoginFailureWindow = window
+		c.ClientAddressHeader = "X-Forwarded-For"
 	})
 	sessUser(t, s, "bob", "bob-pw", "")
 	token := sessNew(t, s).Token
+	sessAuth := func(tb testing.TB, s *Server, token, login, password string) *Response {
+		return sessAuthFrom(tb, s, "192.0.2.7", token, login, password)
+	}
 
-	// A success clears the failures before it.
-	for range 2 {
+	// A success clears the failures before it (from its address, which
+	// bob never logged in from before).
+	for _, addr := range []string{"192.0.2.8", "192.0.2.9"} {
 		for range maxFailures - 1 {
-			MustError(t, sessAuth(t, s, token, "bob", "wrong"), 400, "error.user.login_failed")
+			MustError(t, sessAuthFrom(t, s, addr, token, "bob", "wrong"), 400, "error.user.login_failed")
 		}
-		sessDecode(t, sessAuth(t, s, token, "bob", "bob-pw"))
+		sessDecode(t, sessAuthFrom(t, s, addr, token, "bob", "bob-pw"))
+		var left int
+		s.DB.QueryRow(`SELECT count(*) FROM login_failures WHERE login = 'bob'`).Scan(&left)
+		if left != 0 {
+			t.Fatalf("%d failures left after a success", left)
+		}
 	}
 
 	// A concurrent burst of wrong passwords: exactly maxFailures are
@@ -529,7 +547,7 @@ func TestSessionLockout(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			q := url.Values{"token": {token}, "login": {"bob"}, "password": {"wrong"}}
-			status, e, err := sessPost(s.URL() + "/api/v1/session/authenticate?" + q.Encode())
+			status, e, err := sessPost(s.URL()+"/api/v1/session/authenticate?"+q.Encode(), "X-Forwarded-For", "192.0.2.7")
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil || status != 400 {
@@ -562,6 +580,9 @@ func TestSessionLockout(t *testing.T) {
 	if o := sessDecode(t, sessDeauth(t, s, token)); o.User != nil {
 		t.Fatal("blocked session has a user")
 	}
+	if e.Parameters["reason"] != "login" {
+		t.Fatalf("reason %q, want login", e.Parameters["reason"])
+	}
 	var stored int
 	s.DB.QueryRow(`SELECT count(*) FROM login_failures WHERE login = 'bob'`).Scan(&stored)
 	if stored != maxFailures {
@@ -583,10 +604,26 @@ func TestSessionLockout(t *testing.T) {
 	}
 }
 
-// sessPost is a POST that is safe to call from any goroutine.
-func sessPost(u string) (int, APIError, error) {
+// sessAuthFrom is sessAuth from client address addr, for a server whose
+// ClientAddressHeader is X-Forwarded-For.
+func sessAuthFrom(tb testing.TB, s *Server, addr, token, login, password string) *Response {
+	tb.Helper()
+	q := url.Values{"token": {token}, "login": {login}, "password": {password}}
+	return s.Do(tb, "POST", "/api/v1/session/authenticate?"+q.Encode(), nil, "X-Forwarded-For", addr)
+}
+
+// sessPost is a POST that is safe to call from any goroutine; header are
+// name, value pairs.
+func sessPost(u string, header ...string) (int, APIError, error) {
 	var e APIError
-	resp, err := http.Post(u, "", nil)
+	req, err := http.NewRequest("POST", u, nil)
+	if err != nil {
+		return 0, e, err
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, e, err
 	}

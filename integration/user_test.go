@@ -682,7 +682,20 @@ func TestUserPasswordAndSelfService(t *testing.T) {
 		t.Fatalf("params %v", e.Parameters)
 	}
 
-	users(t, first.Do(t, "POST", "/api/v1/user", fmt.Sprintf(`[{"user":{"_id":%d,"_version":3},"_password":"new-pw-1"}]`, uid)))
+	// Changing one's own password takes the current one: without it, with a
+	// wrong one, or with a new one that is too short, nothing changes.
+	change := func(extra string) *Response {
+		return first.Do(t, "POST", "/api/v1/user", fmt.Sprintf(`[{"user":{"_id":%d,"_version":3},"_password":"new-pw-1"%s}]`, uid, extra))
+	}
+	if e := MustError(t, change(""), 400, "error.api.attribute_expected"); e.Parameters["attribute"] != "_old_password" {
+		t.Fatalf("without _old_password: %v", e.Parameters)
+	}
+	MustError(t, change(`,"_old_password":"not-my-password"`), 400, "error.user.login_failed")
+	if e := MustError(t, first.Do(t, "POST", "/api/v1/user", fmt.Sprintf(`[{"user":{"_id":%d,"_version":3},"_password":"short","_old_password":"pw-dave"}]`, uid)),
+		400, "error.api.invalid_value"); e.Parameters["attribute"] != "_password" {
+		t.Fatalf("short password: %v", e.Parameters)
+	}
+	users(t, change(`,"_old_password":"pw-dave"`))
 	if me := get(first); me.User["displayname"] != "Dave D." || me.version() != 3 {
 		t.Fatalf("after the change: %+v", me.User)
 	}

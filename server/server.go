@@ -83,6 +83,16 @@ type Config struct {
 	SessionIdleTimeout time.Duration // a session unused this long expires
 	LoginMaxFailures   int           // failed logins within LoginFailureWindow that block a login
 	LoginFailureWindow time.Duration
+
+	// The limits of package session (session.Config has the details).
+	SessionMaxLifetime         time.Duration // an authenticated session expires this long after its login
+	SessionUnauthenticatedTime time.Duration // lifetime of a session that has not logged in
+	NewSessionsPerMinute       int           // new sessions per client address and minute; negative: no limit
+	AddressMaxFailures         int           // failed logins from one address within LoginFailureWindow that block it
+	KnownAddressAge            time.Duration // how long a successful login spares its address from the lockout
+	LoginQueue                 int           // login attempts waiting for a password check, at most
+	ClientAddressHeader        string        // header with the client's address, set by a reverse proxy
+	MinPasswordLength          int           // fewest characters of a new password, root's included
 }
 
 // DefaultConfig is the configuration when nothing is set.
@@ -102,6 +112,14 @@ func DefaultConfig() Config {
 		SessionIdleTimeout: 7 * 24 * time.Hour,
 		LoginMaxFailures:   5,
 		LoginFailureWindow: 15 * time.Minute,
+
+		SessionMaxLifetime:         30 * 24 * time.Hour,
+		SessionUnauthenticatedTime: 10 * time.Minute,
+		NewSessionsPerMinute:       300,
+		AddressMaxFailures:         30,
+		KnownAddressAge:            30 * 24 * time.Hour,
+		LoginQueue:                 64,
+		MinPasswordLength:          8,
 	}
 }
 

@@ -22,10 +22,20 @@ func (m *Main) registerServices(ctx context.Context, r *mux.Router) error {
 		IdleTimeout:        m.Config.SessionIdleTimeout,
 		LoginMaxFailures:   m.Config.LoginMaxFailures,
 		LoginFailureWindow: m.Config.LoginFailureWindow,
-		RootPassword:       m.Config.RootPassword,
-		Stderr:             m.Config.Stderr,
-		InstanceName:       m.Config.InstanceName,
-		ServerVersion:      Version,
+
+		MaxLifetime:                m.Config.SessionMaxLifetime,
+		UnauthenticatedIdleTimeout: m.Config.SessionUnauthenticatedTime,
+		NewSessionsPerMinute:       m.Config.NewSessionsPerMinute,
+		AddressMaxFailures:         m.Config.AddressMaxFailures,
+		KnownAddressAge:            m.Config.KnownAddressAge,
+		LoginQueue:                 m.Config.LoginQueue,
+		ClientAddressHeader:        m.Config.ClientAddressHeader,
+		MinPasswordLength:          m.Config.MinPasswordLength,
+
+		RootPassword:  m.Config.RootPassword,
+		Stderr:        m.Config.Stderr,
+		InstanceName:  m.Config.InstanceName,
+		ServerVersion: Version,
 	}, m.Log)
 	if err != nil {
 		return err
@@ -51,6 +61,7 @@ func (m *Main) registerServices(ctx context.Context, r *mux.Router) error {
 	// The session service tells other processes with pg_notify and drops
 	// its own cached principals at once.
 	users := user.NewStore(m.DB, engine, sessions)
+	users.Passwords = sessions
 	sessionID := func(r *http.Request) int64 {
 		if s := session.FromContext(r.Context()); s != nil {
 			return s.ID

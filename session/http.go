@@ -42,9 +42,9 @@ func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) error {
 	var sess *Session
 	switch {
 	case token == "":
-		sess, err = s.Create(r.Context(), language)
+		sess, err = s.Create(r.Context(), language, s.ClientAddress(r))
 	case language != "":
-		sess, err = s.SetLanguage(r.Context(), token, language)
+		sess, err = s.SetLanguage(r.Context(), token, language, s.ClientAddress(r))
 	default:
 		sess, err = s.Find(r.Context(), token)
 	}
@@ -63,7 +63,7 @@ func (s *Service) handleAuthenticate(w http.ResponseWriter, r *http.Request) err
 	if token == "" {
 		return errors.NotAuthenticated()
 	}
-	sess, err := s.Authenticate(r.Context(), token, p.Get("login"), p.Get("password"), p.Get("method"))
+	sess, err := s.Authenticate(r.Context(), token, p.Get("login"), p.Get("password"), p.Get("method"), s.ClientAddress(r))
 	if err != nil {
 		return err
 	}
@@ -84,6 +84,12 @@ func (s *Service) handleDeauthenticate(w http.ResponseWriter, r *http.Request) e
 		return err
 	}
 	return s.respond(w, r, sess)
+}
+
+// ClientAddress is the address that the per-address limits count r
+// against (the package function ClientAddress with the configured header).
+func (s *Service) ClientAddress(r *http.Request) string {
+	return ClientAddress(r, s.cfg.ClientAddressHeader)
 }
 
 // --- the session body ---------------------------------------------------------
@@ -298,9 +304,19 @@ func (s *Service) RequireAuth(next http.Handler) http.Handler {
 			return errors.NotAuthenticated()
 		}
 		web.SetUserID(r.Context(), sess.UserID)
-		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), sess)))
+		ctx := context.WithValue(NewContext(r.Context(), sess), addressKey{}, s.ClientAddress(r))
+		next.ServeHTTP(w, r.WithContext(ctx))
 		return nil
 	})
+}
+
+type addressKey struct{}
+
+// ClientAddressFrom is the client address (ClientAddress) of a request that
+// passed RequireAuth, "" outside it.
+func ClientAddressFrom(ctx context.Context) string {
+	a, _ := ctx.Value(addressKey{}).(string)
+	return a
 }
 
 // NewContext returns ctx carrying sess.

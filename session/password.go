@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -66,7 +67,7 @@ func HashPassword(pw string) (string, error) {
 		return "", fmt.Errorf("password salt: %w", err)
 	}
 	p := currentParams()
-	key := idKey([]byte(pw), salt, p, keyLen)
+	key, _ := idKey(context.Background(), []byte(pw), salt, p, keyLen)
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Time, p.Threads,
 		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
@@ -75,18 +76,34 @@ func HashPassword(pw string) (string, error) {
 // CheckPassword reports whether pw matches the PHC string phc, comparing in
 // constant time. A malformed phc never matches.
 func CheckPassword(phc, pw string) bool {
-	p, salt, want, ok := parsePHC(phc)
-	if !ok {
-		return false
-	}
-	got := idKey([]byte(pw), salt, p, uint32(len(want)))
-	return subtle.ConstantTimeCompare(got, want) == 1
+	ok, _ := checkPassword(context.Background(), phc, pw)
+	return ok
 }
 
-func idKey(pw, salt []byte, p PasswordParams, n uint32) []byte {
-	hashSlots <- struct{}{}
+// checkPassword is CheckPassword that gives up with ctx's error while it
+// waits for a hash slot.
+func checkPassword(ctx context.Context, phc, pw string) (bool, error) {
+	p, salt, want, ok := parsePHC(phc)
+	if !ok {
+		return false, nil
+	}
+	got, err := idKey(ctx, []byte(pw), salt, p, uint32(len(want)))
+	if err != nil {
+		return false, err
+	}
+	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}
+
+// idKey computes an argon2id key in one of the hash slots, waiting for one
+// until ctx ends.
+func idKey(ctx context.Context, pw, salt []byte, p PasswordParams, n uint32) ([]byte, error) {
+	select {
+	case hashSlots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	defer func() { <-hashSlots }()
-	return argon2.IDKey(pw, salt, p.Time, p.Memory, p.Threads, n)
+	return argon2.IDKey(pw, salt, p.Time, p.Memory, p.Threads, n), nil
 }
 
 func parsePHC(phc string) (p PasswordParams, salt, key []byte, ok bool) {
@@ -154,11 +171,12 @@ func (d *dummyHash) reset() {
 }
 
 // checkOrDummy checks pw against phc, or against the dummy hash when phc is
-// empty or malformed; the result is then always false.
-func checkOrDummy(phc, pw string) bool {
+// empty or malformed; the result is then always false. It fails only with
+// ctx's error, when ctx ends while it waits for a hash slot.
+func checkOrDummy(ctx context.Context, phc, pw string) (bool, error) {
 	if _, _, _, ok := parsePHC(phc); ok {
-		return CheckPassword(phc, pw)
+		return checkPassword(ctx, phc, pw)
 	}
-	CheckPassword(dummy.get(), pw)
-	return false
+	_, err := checkPassword(ctx, dummy.get(), pw)
+	return false, err
 }

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -76,22 +77,44 @@ func TestStoredParamsWin(t *testing.T) {
 }
 
 func TestCheckOrDummy(t *testing.T) {
+	check := func(phc, pw string) bool {
+		t.Helper()
+		ok, err := checkOrDummy(context.Background(), phc, pw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
 	phc, _ := HashPassword("pw")
-	if !checkOrDummy(phc, "pw") || checkOrDummy(phc, "x") {
+	if !check(phc, "pw") || check(phc, "x") {
 		t.Fatal("real hash")
 	}
 	// No hash (unknown user, or a user without password): always false,
 	// after as much work as a real check (medians, interleaved).
-	if checkOrDummy("", "pw") || checkOrDummy("garbage", "pw") {
+	if check("", "pw") || check("garbage", "pw") {
 		t.Fatal("no hash must never match")
+	}
+	// A caller that gives up while every hash slot is taken gets its
+	// context's error, not an answer.
+	for range cap(hashSlots) {
+		hashSlots <- struct{}{}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := checkOrDummy(ctx, phc, "pw")
+	for range cap(hashSlots) {
+		<-hashSlots
+	}
+	if err != context.Canceled {
+		t.Fatalf("cancelled while waiting for a slot: %v", err)
 	}
 	var real, fake []time.Duration
 	for range 5 {
 		start := time.Now()
-		checkOrDummy(phc, "x")
+		check(phc, "x")
 		real = append(real, time.Since(start))
 		start = time.Now()
-		checkOrDummy("", "x")
+		check("", "x")
 		fake = append(fake, time.Since(start))
 	}
 	slices.Sort(real)

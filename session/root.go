@@ -21,7 +21,8 @@ const RootUserID int64 = 1
 // generated one that is printed once to out (never to the log). When several
 // processes start at once, each hashes its own candidate and the conditional
 // UPDATE lets exactly one win; only the winner prints.
-func ensureRootPassword(ctx context.Context, d *db.DB, password string, out io.Writer, log *slog.Logger) error {
+// A password shorter than minLen is refused: groupd does not start.
+func ensureRootPassword(ctx context.Context, d *db.DB, password string, minLen int, out io.Writer, log *slog.Logger) error {
 	var missing bool
 	err := d.QueryRowContext(ctx, `SELECT password_hash IS NULL FROM users WHERE id = $1`, RootUserID).Scan(&missing)
 	if err == sql.ErrNoRows || err == nil && !missing {
@@ -32,11 +33,14 @@ func ensureRootPassword(ctx context.Context, d *db.DB, password string, out io.W
 	}
 	generated := password == ""
 	if generated {
-		var b [18]byte
-		if _, err := rand.Read(b[:]); err != nil {
+		// 18 random bytes are 24 characters; more when the policy asks.
+		b := make([]byte, max(18, (minLen*3+3)/4))
+		if _, err := rand.Read(b); err != nil {
 			return errors.Errorf("root password: %w", err)
 		}
-		password = base64.RawURLEncoding.EncodeToString(b[:])
+		password = base64.RawURLEncoding.EncodeToString(b)
+	} else if err := checkPasswordLength("GROUPD_ROOT_PASSWORD", password, minLen); err != nil {
+		return errors.Errorf("root password: GROUPD_ROOT_PASSWORD must have at least %d characters", minLen)
 	}
 	phc, err := HashPassword(password)
 	if err != nil {

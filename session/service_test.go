@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/groupd/groupd/db"
 	"github.com/groupd/groupd/db/dbtest"
+	"github.com/groupd/groupd/errors"
 	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/web"
 )
@@ -38,11 +39,11 @@ func newService(t *testing.T, cfg Config) (*Service, *db.DB) {
 
 func login(t *testing.T, s *Service, user, pw string) *Session {
 	t.Helper()
-	sess, err := s.Create(context.Background(), "")
+	sess, err := s.Create(context.Background(), "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sess, err = s.Authenticate(context.Background(), sess.Token, user, pw, "")
+	sess, err = s.Authenticate(context.Background(), sess.Token, user, pw, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +92,7 @@ func TestRequireAuth(t *testing.T) {
 	status, out := call("GET", "/probe", "", "")
 	wantError("error.user.not_authenticated", status, out)
 
-	anon, _ := s.Create(context.Background(), "")
+	anon, _ := s.Create(context.Background(), "", "")
 	status, out = call("GET", "/probe?token="+anon.Token, "", "")
 	wantError("error.user.not_authenticated", status, out)
 
@@ -151,7 +152,9 @@ func TestRequireAuth(t *testing.T) {
 		t.Fatalf("re-enabled user: %d", status)
 	}
 
-	// A deleted user's sessions are gone with it.
+	// A deleted user's sessions are gone with it; u's token, a
+	// pre-authentication token, does not come back as a fresh session
+	// without a user either.
 	d.Exec(`DELETE FROM users WHERE id = $1`, uid)
 	s.dropAll()
 	status, out = call("GET", "/probe?token="+u.Token, "", "")
@@ -235,32 +238,43 @@ func TestTouch(t *testing.T) {
 // TestJanitor: expired sessions, unauthenticated ones idle for a day, and
 // login failures outside the window are deleted; the rest stays.
 func TestJanitor(t *testing.T) {
-	s, d := newService(t, Config{IdleTimeout: 48 * time.Hour, LoginFailureWindow: time.Hour})
+	s, d := newService(t, Config{IdleTimeout: 48 * time.Hour, UnauthenticatedIdleTimeout: 24 * time.Hour,
+		MaxLifetime: 72 * time.Hour, LoginFailureWindow: time.Hour, KnownAddressAge: 24 * time.Hour})
 	now := time.Now()
 	for i, c := range []struct {
-		user bool
-		idle time.Duration
-	}{{true, 47 * time.Hour}, {true, 49 * time.Hour}, {false, 23 * time.Hour}, {false, 25 * time.Hour}} {
-		var uid any
+		user      bool
+		idle, age time.Duration
+	}{
+		{true, 47 * time.Hour, 47 * time.Hour}, {true, 49 * time.Hour, 49 * time.Hour},
+		{false, 23 * time.Hour, 0}, {false, 25 * time.Hour, 0},
+		{true, time.Hour, 73 * time.Hour}, // in use, but past its lifetime
+	} {
+		var uid, authAt any
 		if c.user {
-			uid = 1
+			uid, authAt = 1, now.Add(-c.age)
 		}
-		if _, err := d.Exec(`INSERT INTO sessions (token_hash, user_id, last_used_at) VALUES ($1, $2, $3)`,
-			[]byte{byte(i)}, uid, now.Add(-c.idle)); err != nil {
+		if _, err := d.Exec(`INSERT INTO sessions (token_hash, user_id, authenticated_at, last_used_at) VALUES ($1, $2, $3, $4)`,
+			[]byte{byte(i)}, uid, authAt, now.Add(-c.idle)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	d.Exec(`INSERT INTO login_failures (login, at) VALUES ('a', $1), ('b', $2)`, now.Add(-59*time.Minute), now.Add(-61*time.Minute))
+	d.Exec(`INSERT INTO login_addresses (login, address, last_success) VALUES ('a', '192.0.2.1', $1), ('b', '192.0.2.1', $2)`,
+		now.Add(-23*time.Hour), now.Add(-25*time.Hour))
 	s.janitor()
 	var left []byte
 	d.QueryRow(`SELECT string_agg(get_byte(token_hash, 0)::text, ',' ORDER BY 1) FROM sessions`).Scan(&left)
 	if string(left) != "0,2" {
 		t.Fatalf("sessions left: %s, want 0,2", left)
 	}
-	var failures string
+	var failures, addresses string
 	d.QueryRow(`SELECT string_agg(login, ',') FROM login_failures`).Scan(&failures)
 	if failures != "a" {
 		t.Fatalf("login failures left: %s", failures)
+	}
+	d.QueryRow(`SELECT string_agg(login, ',') FROM login_addresses`).Scan(&addresses)
+	if addresses != "a" {
+		t.Fatalf("known addresses left: %s", addresses)
 	}
 }
 
@@ -325,5 +339,29 @@ func TestListenerReconnect(t *testing.T) {
 			t.Fatal("notification after the reconnect not applied")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestVerifyPassword: a user's current password is checked like a login of
+// that user, also for a user that logs in only with an e-mail address.
+func TestVerifyPassword(t *testing.T) {
+	s, d := newService(t, Config{})
+	hash, _ := HashPassword("mail-pw-1")
+	var uid int64
+	if err := d.QueryRow(`INSERT INTO users (login, password_hash) VALUES (NULL, $1) RETURNING id`, hash).Scan(&uid); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Exec(`INSERT INTO user_emails (user_id, position, email, use_for_login) VALUES ($1, 0, 'm@example.org', true)`, uid); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := s.VerifyPassword(ctx, uid, "mail-pw-1"); err != nil {
+		t.Fatalf("right password: %v", err)
+	}
+	if err := s.VerifyPassword(ctx, uid, "wrong"); errors.CodeOf(err) != "error.user.login_failed" {
+		t.Fatalf("wrong password: %v", err)
+	}
+	if err := s.VerifyPassword(ctx, 1, "mail-pw-1"); errors.CodeOf(err) != "error.user.login_failed" {
+		t.Fatalf("another user's password: %v", err)
 	}
 }

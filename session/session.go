@@ -25,6 +25,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/groupd/groupd/db"
 	"github.com/groupd/groupd/errors"
@@ -55,14 +56,45 @@ const (
 type Config struct {
 	// IdleTimeout: an authenticated session unused this long expires (7 days).
 	IdleTimeout time.Duration
-	// UnauthenticatedIdleTimeout: the same for sessions that never
-	// authenticated or were deauthenticated (24 hours; at most IdleTimeout).
+	// MaxLifetime: an authenticated session expires this long after it
+	// logged in, however busy (30 days).
+	MaxLifetime time.Duration
+	// UnauthenticatedIdleTimeout: a pre-authentication token is valid this
+	// long after it was issued, and a stored session that is not
+	// authenticated (logged out, or given a language) expires when unused
+	// this long (10 minutes; at most IdleTimeout).
 	UnauthenticatedIdleTimeout time.Duration
+	// NewSessionsPerMinute: how many sessions one client address may create
+	// (GET /api/v1/session without a token) per minute and process (300).
+	// Negative: no limit.
+	NewSessionsPerMinute int
+
 	// LoginMaxFailures failed logins for one login within LoginFailureWindow
-	// block that login until the window has passed (5 in 15 minutes). A
+	// block that login until the window has passed (5 in 15 minutes), except
+	// from an address the login has logged in from (KnownAddressAge). A
 	// negative LoginMaxFailures turns the lockout off.
 	LoginMaxFailures   int
 	LoginFailureWindow time.Duration
+	// AddressMaxFailures failed logins from one client address within
+	// LoginFailureWindow block that address, for every login (30). Negative:
+	// no limit.
+	AddressMaxFailures int
+	// KnownAddressAge: after a successful login from an address, the
+	// per-login lockout spares that login at that address this long (30
+	// days). Negative: spare no address.
+	KnownAddressAge time.Duration
+	// LoginQueue: how many login attempts may wait for or hold one of the
+	// password-hashing slots at once; beyond it attempts are refused with
+	// error.user.login_blocked at once (64).
+	LoginQueue int
+	// ClientAddressHeader names the header from which a reverse proxy in
+	// front of groupd passes the client's address (e.g. X-Forwarded-For);
+	// empty: the connection's peer address (ClientAddress).
+	ClientAddressHeader string
+
+	// MinPasswordLength: the fewest characters a new password may have,
+	// root's included (8).
+	MinPasswordLength int
 
 	// RootPassword is set as root's password when root has none (first
 	// start). Empty: one is generated and printed once to Stderr.
@@ -94,12 +126,23 @@ func (c Config) withDefaults() Config {
 		}
 	}
 	def(&c.IdleTimeout, 7*24*time.Hour)
-	def(&c.UnauthenticatedIdleTimeout, 24*time.Hour)
+	def(&c.MaxLifetime, 30*24*time.Hour)
+	def(&c.UnauthenticatedIdleTimeout, 10*time.Minute)
 	c.UnauthenticatedIdleTimeout = min(c.UnauthenticatedIdleTimeout, c.IdleTimeout)
-	if c.LoginMaxFailures == 0 {
-		c.LoginMaxFailures = 5
+	defInt := func(n *int, v int) {
+		if *n == 0 {
+			*n = v
+		}
 	}
+	defInt(&c.NewSessionsPerMinute, 300)
+	defInt(&c.LoginMaxFailures, 5)
+	defInt(&c.AddressMaxFailures, 30)
+	defInt(&c.LoginQueue, 64)
+	defInt(&c.MinPasswordLength, 8)
 	def(&c.LoginFailureWindow, 15*time.Minute)
+	if c.KnownAddressAge == 0 {
+		c.KnownAddressAge = 30 * 24 * time.Hour
+	}
 	def(&c.TouchInterval, time.Minute)
 	c.TouchInterval = min(c.TouchInterval, c.UnauthenticatedIdleTimeout/10)
 	def(&c.JanitorInterval, time.Minute)
@@ -165,6 +208,14 @@ type Service struct {
 	sessions   *cache[[tokenHashLen]byte, *sessionRow]
 	principals *cache[int64, *identity]
 
+	// preauthKey signs pre-authentication tokens (preauth.go).
+	preauthKey []byte
+	// newSessions limits session creation per client address.
+	newSessions *rateLimiter
+	// loginQueue holds a place for every login attempt that waits for or
+	// holds a hash slot; when it is full, attempts are refused.
+	loginQueue chan struct{}
+
 	listener  *pq.Listener
 	stop      chan struct{}
 	wg        sync.WaitGroup
@@ -186,10 +237,18 @@ func New(d *db.DB, cfg Config, log *slog.Logger) (*Service, error) {
 		sessions:   newCache[[tokenHashLen]byte, *sessionRow](cfg.CacheSize),
 		principals: newCache[int64, *identity](cfg.CacheSize),
 		stop:       make(chan struct{}),
+		// A minute per refill of the bucket; 100,000 addresses bound its memory to a
+		// few MiB.
+		newSessions: newRateLimiter(cfg.NewSessionsPerMinute, time.Minute, 100000),
+		loginQueue:  make(chan struct{}, max(cfg.LoginQueue, 1)),
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := ensureRootPassword(ctx, d, cfg.RootPassword, cfg.Stderr, log); err != nil {
+	if err := ensureRootPassword(ctx, d, cfg.RootPassword, cfg.MinPasswordLength, cfg.Stderr, log); err != nil {
+		return nil, err
+	}
+	var err error
+	if s.preauthKey, err = loadServerKey(ctx, d, preauthKeyName); err != nil {
 		return nil, err
 	}
 	dummy.get() // the first unknown login should not pay for it
@@ -217,15 +276,18 @@ func (s *Service) Close() error {
 func (s *Service) now() time.Time { return s.db.Now() }
 
 func (s *Service) cutoffs(now time.Time) cutoffs {
-	return cutoffs{auth: now.Add(-s.cfg.IdleTimeout), unauth: now.Add(-s.cfg.UnauthenticatedIdleTimeout)}
+	return cutoffs{auth: now.Add(-s.cfg.IdleTimeout), unauth: now.Add(-s.cfg.UnauthenticatedIdleTimeout),
+		authenticatedSince: now.Add(-s.cfg.MaxLifetime)}
 }
 
-// idleTimeout is how long r may stay unused.
-func (s *Service) idleTimeout(r *sessionRow) time.Duration {
+// alive reports whether r may still be used at now without asking the
+// database: it was used within its idle timeout, and an authenticated one
+// is within its lifetime.
+func (s *Service) alive(r *sessionRow, now time.Time) bool {
 	if r.userID == 0 {
-		return s.cfg.UnauthenticatedIdleTimeout
+		return now.Sub(r.lastUsedAt) < s.cfg.UnauthenticatedIdleTimeout
 	}
-	return s.cfg.IdleTimeout
+	return now.Sub(r.lastUsedAt) < s.cfg.IdleTimeout && now.Sub(r.authAt) < s.cfg.MaxLifetime
 }
 
 // newToken returns a fresh token: 32 random bytes, base64url without padding.
@@ -271,10 +333,26 @@ func languageError(l string) error {
 	return errors.InvalidValue("language", "a language tag such as en-US expected, got "+strconv.Quote(l))
 }
 
-// Create starts a new, unauthenticated session. Anybody may create one.
-func (s *Service) Create(ctx context.Context, language string) (*Session, error) {
+// Create starts a new, unauthenticated session for a client at address
+// (ClientAddress). Anybody may create one, but one address only
+// NewSessionsPerMinute a minute. Without a language nothing is stored: the
+// token is a pre-authentication token (preauth.go). With a language the
+// session is stored, as it must keep the language.
+func (s *Service) Create(ctx context.Context, language, address string) (*Session, error) {
 	if language != "" && !validLanguage(language) {
 		return nil, languageError(language)
+	}
+	now := s.now()
+	if ok, until := s.newSessions.allow(address, now); !ok {
+		return nil, errors.LoginBlocked(formatUntil(until), BlockedNewSessions)
+	}
+	if language == "" {
+		token, err := s.newPreauthToken(now)
+		if err != nil {
+			return nil, err
+		}
+		issued := time.UnixMilli(now.UnixMilli())
+		return &Session{Token: token, CreatedAt: issued, LastUsedAt: issued}, nil
 	}
 	token, err := newToken()
 	if err != nil {
@@ -282,7 +360,7 @@ func (s *Service) Create(ctx context.Context, language string) (*Session, error)
 	}
 	hash := sha256.Sum256([]byte(token))
 	epoch := s.sessions.Epoch()
-	row, err := insertSession(ctx, s.db, hash[:], language, s.now())
+	row, err := insertSession(ctx, s.db, hash[:], language, now)
 	if err != nil {
 		return nil, err
 	}
@@ -304,7 +382,8 @@ func (s *Service) Find(ctx context.Context, token string) (*Session, error) {
 }
 
 // findRow is the live session row of token, from the cache while it was
-// written less than TouchInterval ago, else touched in the database.
+// written less than TouchInterval ago, else touched in the database; for a
+// live pre-authentication token that is not stored, a row with id 0.
 func (s *Service) findRow(ctx context.Context, token string) (*sessionRow, error) {
 	hash, ok := hashToken(token)
 	if !ok {
@@ -312,8 +391,7 @@ func (s *Service) findRow(ctx context.Context, token string) (*sessionRow, error
 	}
 	now := s.now()
 	if r, ok := s.sessions.Get(hash); ok {
-		age := now.Sub(r.lastUsedAt)
-		if age < s.cfg.TouchInterval && age < s.idleTimeout(r) {
+		if now.Sub(r.lastUsedAt) < s.cfg.TouchInterval && s.alive(r, now) {
 			return r, nil
 		}
 	}
@@ -327,6 +405,15 @@ func (s *Service) findRow(ctx context.Context, token string) (*sessionRow, error
 		// their Put, and unknown tokens are anybody's to send.
 		if _, cached := s.sessions.Get(hash); cached {
 			s.sessions.Drop(hash)
+		}
+		if r := s.preauthRow(token, hash, now); r != nil {
+			spent, err := isPreauthSpent(ctx, s.db, hash[:])
+			if err != nil {
+				return nil, err
+			}
+			if !spent {
+				return r, nil
+			}
 		}
 		return nil, errors.SessionNotFound(token)
 	}
@@ -371,8 +458,9 @@ func (s *Service) identity(ctx context.Context, userID int64) (*identity, error)
 }
 
 // SetLanguage sets the frontend language of the session of token. Anybody
-// holding the token may.
-func (s *Service) SetLanguage(ctx context.Context, token, language string) (*Session, error) {
+// holding the token may. A pre-authentication token's session is stored
+// by it, which counts as creating a session for address.
+func (s *Service) SetLanguage(ctx context.Context, token, language, address string) (*Session, error) {
 	if !validLanguage(language) {
 		return nil, languageError(language)
 	}
@@ -380,10 +468,23 @@ func (s *Service) SetLanguage(ctx context.Context, token, language string) (*Ses
 	if err != nil {
 		return nil, err
 	}
-	if r.language != language {
+	if r.id == 0 {
+		if ok, until := s.newSessions.allow(address, s.now()); !ok {
+			return nil, errors.LoginBlocked(formatUntil(until), BlockedNewSessions)
+		}
+	}
+	if r.id == 0 || r.language != language {
 		hash := r.hash
 		err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-			if r, err = setSessionLanguage(ctx, tx, r.id, language); err != nil {
+			if r.id == 0 {
+				if err = spendPreauth(ctx, tx, hash[:], r.createdAt.Add(s.cfg.UnauthenticatedIdleTimeout)); err != nil {
+					return err
+				}
+				r, err = upsertSessionLanguage(ctx, tx, hash[:], language, r.createdAt, s.now())
+			} else {
+				r, err = setSessionLanguage(ctx, tx, r.id, language)
+			}
+			if err != nil {
 				return err
 			}
 			if r == nil {
@@ -400,10 +501,16 @@ func (s *Service) SetLanguage(ctx context.Context, token, language string) (*Ses
 }
 
 // Authenticate logs the session of token in with login and password, by the
-// first usable method of methods (a comma-separated list; "" is "easydb").
-// Anybody holding a token may try; see docs/sessions.md for the errors and
-// the lockout.
-func (s *Service) Authenticate(ctx context.Context, token, login, password, methods string) (*Session, error) {
+// first usable method of methods (a comma-separated list; "" is "easydb"),
+// for a client at address (ClientAddress; "" when unknown). Anybody holding
+// a token may try; see docs/sessions.md for the errors and the limits.
+func (s *Service) Authenticate(ctx context.Context, token, login, password, methods, address string) (*Session, error) {
+	// Shed load first: a refused attempt costs no query.
+	release, err := s.enterLoginQueue()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	r, err := s.findRow(ctx, token)
 	if err != nil {
 		return nil, err
@@ -417,7 +524,7 @@ func (s *Service) Authenticate(ctx context.Context, token, login, password, meth
 	}
 	switch method {
 	case MethodEasydb:
-		r, err = s.authenticateEasydb(ctx, token, r, login, password)
+		r, err = s.authenticateEasydb(ctx, token, r, login, password, address)
 	}
 	if err != nil {
 		return nil, err
@@ -445,73 +552,26 @@ func chooseMethod(list string) (string, error) {
 	return chosen, nil
 }
 
-// authenticateEasydb checks login and password in one transaction that
-// holds the login's advisory lock, so that the lockout counts every attempt
-// exactly once even when attempts arrive at once at several processes.
-// Unknown logins and wrong passwords take the same path and the same time
-// (an argon2id check against a dummy hash) and are both recorded.
-func (s *Service) authenticateEasydb(ctx context.Context, token string, r *sessionRow, login, password string) (*sessionRow, error) {
-	key := strings.ToLower(login)
-	tooLong := len(login) > maxLoginLen || len(password) > maxPasswordLen
-	if tooLong { // checked against the dummy hash, and fails
-		key = key[:min(len(key), maxLoginLen)]
-		password = password[:min(len(password), maxPasswordLen)]
-	}
-	var (
-		result  *sessionRow
-		outcome error // a refusal: committed like a success, then returned
-	)
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		now := s.now()
-		lockout := s.cfg.LoginMaxFailures > 0
-		if lockout {
-			if err := lockLogin(ctx, tx, key); err != nil {
-				return err
-			}
-			until, blocked, err := findBlockedUntil(ctx, tx, key, now.Add(-s.cfg.LoginFailureWindow),
-				s.cfg.LoginMaxFailures, s.cfg.LoginFailureWindow)
-			if err != nil {
-				return err
-			}
-			if blocked {
-				outcome = errors.LoginBlocked(formatUntil(until))
-				return nil
-			}
-		}
-		var u *loginUser
-		if !tooLong {
-			var err error
-			if u, err = findLoginUser(ctx, tx, login); err != nil {
-				return err
-			}
-		}
-		hash := ""
-		if u != nil {
-			hash = u.passwordHash
-		}
-		if !checkOrDummy(hash, password) {
-			outcome = errors.LoginFailed()
-			if lockout {
-				return insertLoginFailure(ctx, tx, key, now)
-			}
-			return nil
-		}
-		if u.loginDisabled {
-			outcome = errors.LoginDisabled()
-			return nil
-		}
-		if lockout {
-			if err := deleteLoginFailures(ctx, tx, key); err != nil {
-				return err
-			}
-		}
+// authenticateEasydb checks login and password (checkLogin) and, in the
+// transaction that records the success, puts the user into the session: a
+// pre-authentication token's session is stored now, under the token's hash.
+func (s *Service) authenticateEasydb(ctx context.Context, token string, r *sessionRow, login, password, address string) (*sessionRow, error) {
+	var result *sessionRow
+	err := s.checkLogin(ctx, login, password, address, func(tx *sql.Tx, u *loginUser, now time.Time) error {
 		var err error
-		if result, err = setSessionUser(ctx, tx, r.id, u.id, MethodEasydb, now); err != nil {
+		if r.id == 0 {
+			if err = spendPreauth(ctx, tx, r.hash[:], r.createdAt.Add(s.cfg.UnauthenticatedIdleTimeout)); err != nil {
+				return err
+			}
+			result, err = upsertSessionUser(ctx, tx, r.hash[:], u.id, MethodEasydb, r.createdAt, now)
+		} else {
+			result, err = setSessionUser(ctx, tx, r.id, u.id, MethodEasydb, now)
+		}
+		if err != nil {
 			return err
 		}
 		if result == nil {
-			outcome = errors.SessionNotFound(token)
-			return nil
+			return errors.SessionNotFound(token)
 		}
 		return notifyToken(ctx, tx, r.hash[:])
 	})
@@ -519,7 +579,214 @@ func (s *Service) authenticateEasydb(ctx context.Context, token string, r *sessi
 	if err != nil {
 		return nil, err
 	}
-	return result, outcome
+	return result, nil
+}
+
+// The reasons of error.user.login_blocked, its parameter reason.
+const (
+	BlockedLogin       = "login"        // the per-login lockout
+	BlockedAddress     = "address"      // the per-address limit on failed logins
+	BlockedBusy        = "busy"         // the login queue is full
+	BlockedNewSessions = "new_sessions" // the per-address limit on new sessions
+)
+
+// enterLoginQueue takes a place in the login queue, or refuses at once with
+// error.user.login_blocked (reason busy) when it is full: the queue bounds
+// how many attempts wait for a hash slot. release gives the place back.
+func (s *Service) enterLoginQueue() (release func(), err error) {
+	select {
+	case s.loginQueue <- struct{}{}:
+		return func() { <-s.loginQueue }, nil
+	default:
+		return nil, errors.LoginBlocked(formatUntil(s.now().Add(time.Second)), BlockedBusy)
+	}
+}
+
+// checkLogin decides a login attempt of login with password from address
+// and, when the password is right, runs onSuccess in the transaction that
+// records the success. Unknown logins and wrong passwords take the same
+// path and the same time (an argon2id check against a dummy hash). The
+// caller holds a place in the login queue (enterLoginQueue).
+//
+// The password is hashed outside any transaction, holding no database
+// connection, in three steps:
+//
+//  1. (The caller's place in the login queue.)
+//  2. A short transaction that holds the login's advisory lock (and the
+//     address's): it checks the per-address limit and, unless the address
+//     is one this login has logged in from, the per-login lockout; reads the
+//     user; and records a failure in advance. Attempts on one login are thus
+//     counted exactly, across all processes, and a blocked burst costs no
+//     hashing.
+//  3. The hash. Wrong: the failure stays recorded. Right: a second
+//     transaction withdraws the failure, clears the login's failures from
+//     this address, remembers the address, and runs onSuccess, unless the
+//     user was disabled or its password changed meanwhile.
+func (s *Service) checkLogin(ctx context.Context, login, password, address string,
+	onSuccess func(tx *sql.Tx, u *loginUser, now time.Time) error) error {
+	key := strings.ToLower(login)
+	tooLong := len(login) > maxLoginLen || len(password) > maxPasswordLen
+	if tooLong { // checked against the dummy hash, and fails
+		key = key[:min(len(key), maxLoginLen)]
+		password = password[:min(len(password), maxPasswordLen)]
+	}
+	lockout := s.cfg.LoginMaxFailures > 0
+	perAddress := s.cfg.AddressMaxFailures > 0 && address != ""
+	counting := lockout || perAddress
+	var (
+		u        *loginUser
+		reserved int64
+		outcome  error // a refusal: committed, then returned
+	)
+	if counting {
+		err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+			now := s.now()
+			since := now.Add(-s.cfg.LoginFailureWindow)
+			if err := lockLogin(ctx, tx, key); err != nil {
+				return err
+			}
+			if perAddress {
+				if err := lockAddress(ctx, tx, address); err != nil {
+					return err
+				}
+				until, blocked, err := findAddressBlockedUntil(ctx, tx, address, since, s.cfg.AddressMaxFailures,
+					s.cfg.LoginFailureWindow)
+				if err != nil {
+					return err
+				}
+				if blocked {
+					outcome = errors.LoginBlocked(formatUntil(until), BlockedAddress)
+					return nil
+				}
+			}
+			if lockout {
+				known := false
+				if address != "" && s.cfg.KnownAddressAge > 0 {
+					var err error
+					if known, err = isKnownAddress(ctx, tx, key, address, now.Add(-s.cfg.KnownAddressAge)); err != nil {
+						return err
+					}
+				}
+				if !known {
+					until, blocked, err := findBlockedUntil(ctx, tx, key, since, s.cfg.LoginMaxFailures,
+						s.cfg.LoginFailureWindow)
+					if err != nil {
+						return err
+					}
+					if blocked {
+						outcome = errors.LoginBlocked(formatUntil(until), BlockedLogin)
+						return nil
+					}
+				}
+			}
+			if !tooLong {
+				var err error
+				if u, err = findLoginUser(ctx, tx, login); err != nil {
+					return err
+				}
+			}
+			var err error
+			reserved, err = insertLoginFailure(ctx, tx, key, address, now)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if outcome != nil {
+			return outcome
+		}
+	} else if !tooLong {
+		var err error
+		if u, err = findLoginUser(ctx, s.db, login); err != nil {
+			return err
+		}
+	}
+
+	hash := ""
+	if u != nil {
+		hash = u.passwordHash
+	}
+	ok, err := checkOrDummy(ctx, hash, password)
+	if err != nil { // the request ended while it waited for a hash slot
+		return errors.LoginBlocked(formatUntil(s.now().Add(time.Second)), BlockedBusy)
+	}
+	if !ok {
+		return errors.LoginFailed()
+	}
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		now := s.now()
+		cur, err := findLoginUserByID(ctx, tx, u.id)
+		if err != nil {
+			return err
+		}
+		if cur == nil || cur.passwordHash != u.passwordHash { // gone, or the password changed while hashing
+			outcome = errors.LoginFailed()
+			return nil
+		}
+		if cur.loginDisabled { // not a failure: the password was right
+			outcome = errors.LoginDisabled()
+			if counting {
+				return deleteLoginFailure(ctx, tx, reserved)
+			}
+			return nil
+		}
+		if counting {
+			if err := deleteLoginFailures(ctx, tx, key, address); err != nil {
+				return err
+			}
+			if address != "" && s.cfg.KnownAddressAge > 0 {
+				if err := rememberAddress(ctx, tx, key, address, now); err != nil {
+					return err
+				}
+			}
+		}
+		return onSuccess(tx, cur, now)
+	})
+	if err != nil {
+		return err
+	}
+	return outcome
+}
+
+// VerifyPassword checks that password is the current password of user
+// userID, as a login of that user from the request's client address
+// (ClientAddressFrom(ctx)) would, limits and lockout included:
+// error.user.login_failed when it is not, error.user.login_blocked when the
+// login or the address is blocked. The user API asks it before a user
+// changes its own password.
+func (s *Service) VerifyPassword(ctx context.Context, userID int64, password string) error {
+	address := ClientAddressFrom(ctx)
+	login, err := findLogin(ctx, s.db, userID)
+	if err != nil {
+		return err
+	}
+	if password == "" {
+		return errors.LoginFailed()
+	}
+	release, err := s.enterLoginQueue()
+	if err != nil {
+		return err
+	}
+	defer release()
+	return s.checkLogin(ctx, login, password, address, func(tx *sql.Tx, u *loginUser, now time.Time) error {
+		if u.id != userID {
+			return errors.LoginFailed()
+		}
+		return nil
+	})
+}
+
+// CheckNewPassword refuses a new password shorter than MinPasswordLength
+// characters (error.api.invalid_value on attribute).
+func (s *Service) CheckNewPassword(attribute, password string) error {
+	return checkPasswordLength(attribute, password, s.cfg.MinPasswordLength)
+}
+
+func checkPasswordLength(attribute, password string, minLen int) error {
+	if utf8.RuneCountInString(password) < minLen {
+		return errors.InvalidValue(attribute, "at least "+strconv.Itoa(minLen)+" characters")
+	}
+	return nil
 }
 
 // formatUntil is t in RFC 3339, rounded up to the second so that the block
@@ -591,6 +858,12 @@ func (s *Service) janitor() {
 	n, err := deleteDeadSessions(ctx, s.db, s.cutoffs(now))
 	if err == nil {
 		err = deleteOldLoginFailures(ctx, s.db, now.Add(-s.cfg.LoginFailureWindow))
+	}
+	if err == nil {
+		err = deleteSpentPreauth(ctx, s.db, now)
+	}
+	if err == nil && s.cfg.KnownAddressAge > 0 {
+		err = deleteOldLoginAddresses(ctx, s.db, now.Add(-s.cfg.KnownAddressAge))
 	}
 	if err != nil && ctx.Err() == nil {
 		s.log.Warn("session janitor", slog.Any("error", err))

@@ -53,11 +53,10 @@ func scanSession(row interface{ Scan(...any) error }) (*sessionRow, error) {
 	return &r, nil
 }
 
-// cutoffs: a session is alive when last_used_at is after authCutoff (after
-// unauthCutoff when it is not authenticated).
-type cutoffs struct{ auth, unauth time.Time }
-
-const aliveCond = `last_used_at > CASE WHEN user_id IS NULL THEN $3::timestamptz ELSE $2::timestamptz END`
+// cutoffs: a session is alive when last_used_at is after auth (after unauth
+// when it is not authenticated) and, when authenticated, authenticated_at is
+// after authenticatedSince (the absolute lifetime).
+type cutoffs struct{ auth, unauth, authenticatedSince time.Time }
 
 func insertSession(ctx context.Context, q querier, hash []byte, language string, now time.Time) (*sessionRow, error) {
 	row := q.QueryRowContext(ctx, `INSERT INTO sessions (token_hash, language, created_at, last_used_at)
@@ -73,11 +72,75 @@ func insertSession(ctx context.Context, q querier, hash []byte, language string,
 // returns it; nil when there is no such live session.
 func touchSession(ctx context.Context, q querier, hash []byte, c cutoffs, now time.Time) (*sessionRow, error) {
 	row := q.QueryRowContext(ctx, `UPDATE sessions SET last_used_at = GREATEST(last_used_at, $4)
-		WHERE token_hash = $1 AND `+aliveCond+` RETURNING `+sessionColumns, hash, c.auth, c.unauth, now)
+		WHERE token_hash = $1
+		AND last_used_at > CASE WHEN user_id IS NULL THEN $3::timestamptz ELSE $2::timestamptz END
+		AND (user_id IS NULL OR authenticated_at > $5)
+		RETURNING `+sessionColumns, hash, c.auth, c.unauth, now, c.authenticatedSince)
 	r, err := scanSession(row)
 	if err == sql.ErrNoRows {
 		return nil, nil
 	}
+	if err != nil {
+		return nil, errors.Database(err)
+	}
+	return r, nil
+}
+
+// spendPreauth records that the pre-authentication token with hash is now
+// a stored session, until expires, when the token would be dead anyway.
+func spendPreauth(ctx context.Context, tx *sql.Tx, hash []byte, expires time.Time) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO preauth_spent (token_hash, expires_at) VALUES ($1, $2)
+		ON CONFLICT (token_hash) DO NOTHING`, hash, expires); err != nil {
+		return errors.Database(err)
+	}
+	return nil
+}
+
+// isPreauthSpent reports whether the pre-authentication token with hash has
+// been stored as a session (which may be gone since).
+func isPreauthSpent(ctx context.Context, q querier, hash []byte) (bool, error) {
+	var spent bool
+	if err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM preauth_spent WHERE token_hash = $1)`, hash).
+		Scan(&spent); err != nil {
+		return false, errors.Database(err)
+	}
+	return spent, nil
+}
+
+func deleteSpentPreauth(ctx context.Context, q querier, now time.Time) error {
+	if _, err := q.ExecContext(ctx, `DELETE FROM preauth_spent WHERE expires_at <= $1`, now); err != nil {
+		return errors.Database(err)
+	}
+	return nil
+}
+
+// upsertSessionUser stores the session of a pre-authentication token with
+// hash, authenticated as userID with method at at; when two requests
+// authenticate one token at once, the later one's user wins, as with a
+// stored session.
+func upsertSessionUser(ctx context.Context, q querier, hash []byte, userID int64, method string, created, at time.Time) (*sessionRow, error) {
+	row := q.QueryRowContext(ctx, `INSERT INTO sessions (token_hash, user_id, auth_method, authenticated_at,
+			created_at, last_used_at) VALUES ($1, $2, $3, $5, $4, $5)
+		ON CONFLICT (token_hash) DO UPDATE SET user_id = EXCLUDED.user_id, auth_method = EXCLUDED.auth_method,
+			authenticated_at = EXCLUDED.authenticated_at,
+			last_used_at = GREATEST(sessions.last_used_at, EXCLUDED.last_used_at)
+		RETURNING `+sessionColumns, hash, userID, method, created, at)
+	r, err := scanSession(row)
+	if err != nil {
+		return nil, errors.Database(err)
+	}
+	return r, nil
+}
+
+// upsertSessionLanguage stores the session of a pre-authentication token
+// with hash, with language.
+func upsertSessionLanguage(ctx context.Context, q querier, hash []byte, language string, created, now time.Time) (*sessionRow, error) {
+	row := q.QueryRowContext(ctx, `INSERT INTO sessions (token_hash, language, created_at, last_used_at)
+			VALUES ($1, $2, $3, $4)
+		ON CONFLICT (token_hash) DO UPDATE SET language = EXCLUDED.language,
+			last_used_at = GREATEST(sessions.last_used_at, EXCLUDED.last_used_at)
+		RETURNING `+sessionColumns, hash, language, created, now)
+	r, err := scanSession(row)
 	if err != nil {
 		return nil, errors.Database(err)
 	}
@@ -120,8 +183,11 @@ func deleteDeadSessions(ctx context.Context, q querier, c cutoffs) (int64, error
 	var total int64
 	for {
 		res, err := q.ExecContext(ctx, `DELETE FROM sessions WHERE id IN (
-			SELECT id FROM sessions WHERE last_used_at <= $2 AND (user_id IS NULL OR last_used_at <= $1) LIMIT $3)`,
-			c.auth, c.unauth, batch)
+			SELECT id FROM sessions WHERE last_used_at <= $2 AND (user_id IS NULL OR last_used_at <= $1)
+			UNION ALL
+			SELECT id FROM sessions WHERE user_id IS NOT NULL AND authenticated_at <= $4
+			LIMIT $3)`,
+			c.auth, c.unauth, batch, c.authenticatedSince)
 		if err != nil {
 			return total, errors.Database(err)
 		}
@@ -164,15 +230,59 @@ func findBlockedUntil(ctx context.Context, tx *sql.Tx, key string, since time.Ti
 	return at.Add(window), true, nil
 }
 
-func insertLoginFailure(ctx context.Context, tx *sql.Tx, key string, at time.Time) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO login_failures (login, at) VALUES ($1, $2)`, key, at); err != nil {
+// addressLockClass namespaces the per-address advisory locks ("adr").
+const addressLockClass = 0x616472
+
+// lockAddress serialises, until the end of tx, the attempts from one client
+// address, so that the per-address limit counts exactly. Always taken after
+// the login's lock, never before: no two attempts wait for each other in a
+// cycle.
+func lockAddress(ctx context.Context, tx *sql.Tx, address string) error {
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, addressLockClass, address); err != nil {
 		return errors.Database(err)
 	}
 	return nil
 }
 
-func deleteLoginFailures(ctx context.Context, tx *sql.Tx, key string) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM login_failures WHERE login = $1`, key); err != nil {
+// findAddressBlockedUntil is findBlockedUntil for the failures from address,
+// whatever their login.
+func findAddressBlockedUntil(ctx context.Context, tx *sql.Tx, address string, since time.Time, max int, window time.Duration) (time.Time, bool, error) {
+	var at time.Time
+	err := tx.QueryRowContext(ctx, `SELECT at FROM login_failures WHERE address = $1 AND at > $2
+		ORDER BY at DESC OFFSET $3 LIMIT 1`, address, since, max-1).Scan(&at)
+	if err == sql.ErrNoRows {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, errors.Database(err)
+	}
+	return at.Add(window), true, nil
+}
+
+// insertLoginFailure records a failure of key from address ("" unknown)
+// and returns its id.
+func insertLoginFailure(ctx context.Context, tx *sql.Tx, key, address string, at time.Time) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO login_failures (login, address, at) VALUES ($1, NULLIF($2, ''), $3)
+		RETURNING id`, key, address, at).Scan(&id)
+	if err != nil {
+		return 0, errors.Database(err)
+	}
+	return id, nil
+}
+
+// deleteLoginFailure withdraws one recorded failure.
+func deleteLoginFailure(ctx context.Context, tx *sql.Tx, id int64) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM login_failures WHERE id = $1`, id); err != nil {
+		return errors.Database(err)
+	}
+	return nil
+}
+
+// deleteLoginFailures clears the failures of key from address ("" unknown).
+func deleteLoginFailures(ctx context.Context, tx *sql.Tx, key, address string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM login_failures WHERE login = $1
+		AND address IS NOT DISTINCT FROM NULLIF($2, '')`, key, address); err != nil {
 		return errors.Database(err)
 	}
 	return nil
@@ -180,6 +290,35 @@ func deleteLoginFailures(ctx context.Context, tx *sql.Tx, key string) error {
 
 func deleteOldLoginFailures(ctx context.Context, q querier, before time.Time) error {
 	if _, err := q.ExecContext(ctx, `DELETE FROM login_failures WHERE at <= $1`, before); err != nil {
+		return errors.Database(err)
+	}
+	return nil
+}
+
+// isKnownAddress reports whether key has logged in successfully from
+// address after since.
+func isKnownAddress(ctx context.Context, tx *sql.Tx, key, address string, since time.Time) (bool, error) {
+	var known bool
+	err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM login_addresses
+		WHERE login = $1 AND address = $2 AND last_success > $3)`, key, address, since).Scan(&known)
+	if err != nil {
+		return false, errors.Database(err)
+	}
+	return known, nil
+}
+
+// rememberAddress records that key logged in successfully from address at.
+func rememberAddress(ctx context.Context, tx *sql.Tx, key, address string, at time.Time) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO login_addresses (login, address, last_success) VALUES ($1, $2, $3)
+		ON CONFLICT (login, address) DO UPDATE SET last_success = GREATEST(login_addresses.last_success, EXCLUDED.last_success)`,
+		key, address, at); err != nil {
+		return errors.Database(err)
+	}
+	return nil
+}
+
+func deleteOldLoginAddresses(ctx context.Context, q querier, before time.Time) error {
+	if _, err := q.ExecContext(ctx, `DELETE FROM login_addresses WHERE last_success <= $1`, before); err != nil {
 		return errors.Database(err)
 	}
 	return nil
@@ -194,9 +333,9 @@ type loginUser struct {
 
 // findLoginUser finds the user whose login is login, or else who has login
 // as an e-mail address marked use_for_login (case-insensitive); nil if none.
-func findLoginUser(ctx context.Context, tx *sql.Tx, login string) (*loginUser, error) {
+func findLoginUser(ctx context.Context, q querier, login string) (*loginUser, error) {
 	var u loginUser
-	err := tx.QueryRowContext(ctx, `SELECT id, COALESCE(password_hash, ''), login_disabled FROM (
+	err := q.QueryRowContext(ctx, `SELECT id, COALESCE(password_hash, ''), login_disabled FROM (
 			SELECT u.id, u.password_hash, u.login_disabled, 0 AS rank FROM users u WHERE u.login = $1
 			UNION ALL
 			SELECT u.id, u.password_hash, u.login_disabled, 1 FROM user_emails e JOIN users u ON u.id = e.user_id
@@ -209,6 +348,33 @@ func findLoginUser(ctx context.Context, tx *sql.Tx, login string) (*loginUser, e
 		return nil, errors.Database(err)
 	}
 	return &u, nil
+}
+
+// findLoginUserByID is the login data of user id; nil if it is gone.
+func findLoginUserByID(ctx context.Context, q querier, id int64) (*loginUser, error) {
+	u := loginUser{id: id}
+	err := q.QueryRowContext(ctx, `SELECT COALESCE(password_hash, ''), login_disabled FROM users WHERE id = $1`, id).
+		Scan(&u.passwordHash, &u.loginDisabled)
+	if err == sql.ErrNoRows {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, errors.Database(err)
+	}
+	return &u, nil
+}
+
+// findLogin is what user id logs in with: its login, else its first e-mail
+// address marked use_for_login ("" when it has neither or is gone).
+func findLogin(ctx context.Context, q querier, id int64) (string, error) {
+	var login string
+	err := q.QueryRowContext(ctx, `SELECT COALESCE(u.login, (SELECT e.email FROM user_emails e
+			WHERE e.user_id = u.id AND e.use_for_login ORDER BY e.position LIMIT 1), '')
+		FROM users u WHERE u.id = $1`, id).Scan(&login)
+	if err != nil && err != sql.ErrNoRows {
+		return "", errors.Database(err)
+	}
+	return login, nil
 }
 
 // --- the principal ----------------------------------------------------------

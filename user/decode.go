@@ -94,6 +94,11 @@ type Input struct {
 	Password      Password
 	PasswordSet   bool
 	PasswordClear bool
+	// OldPassword is "_old_password", the user's current password, which a
+	// user must send to change its own password (groupd's attribute: easydb
+	// documents none).
+	OldPassword    Password
+	OldPasswordSet bool
 
 	Emails    []Email
 	EmailsSet bool
@@ -145,7 +150,7 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 	}
 	top.Path = "" // attribute paths are relative to the item, as easydb names them
 	if err := top.Only("_basetype", "user", "_owner", "_acl", "_system_rights", "_groups", "_emails", "_password",
-		"_has_acl", "_generated_rights"); err != nil {
+		"_old_password", "_has_acl", "_generated_rights"); err != nil {
 		return nil, err
 	}
 	if bt, has, err := top.String("_basetype"); err != nil {
@@ -222,6 +227,9 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 	if err := decodePassword(top, in); err != nil {
 		return nil, err
 	}
+	if err := decodeOldPassword(top, in); err != nil {
+		return nil, err
+	}
 	if in.Emails, in.EmailsSet, err = decodeEmails(top.M["_emails"]); err != nil {
 		return nil, err
 	}
@@ -286,6 +294,21 @@ func decodePassword(top input.Object, in *Input) error {
 		return nil
 	}
 	return errors.TypeMismatch("_password", "string")
+}
+
+// decodeOldPassword reads _old_password: a string, or absent or null.
+func decodeOldPassword(top input.Object, in *Input) error {
+	switch pw := top.M["_old_password"].(type) {
+	case nil:
+		return nil
+	case string:
+		if len(pw) > MaxPasswordLength {
+			return errors.InvalidValue("_old_password", "at most "+strconv.Itoa(MaxPasswordLength)+" bytes")
+		}
+		in.OldPassword, in.OldPasswordSet = Password(pw), true
+		return nil
+	}
+	return errors.TypeMismatch("_old_password", "string")
 }
 
 // decodeEmails reads _emails; null means "not given". The write-only and

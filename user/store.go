@@ -46,12 +46,25 @@ type Notifier interface {
 	NotifySessions(ctx context.Context, tx *sql.Tx, userID int64) error
 }
 
+// Passwords is the password policy that Write applies. *session.Service is
+// one.
+type Passwords interface {
+	// CheckNewPassword refuses a password too weak to be set as attribute.
+	CheckNewPassword(attribute, password string) error
+	// VerifyPassword checks that password is user userID's current one,
+	// counted like a login attempt of that user (lockout included).
+	VerifyPassword(ctx context.Context, userID int64, password string) error
+}
+
 // Store keeps users and memberships in PostgreSQL. Each method runs in one
 // transaction.
 type Store struct {
 	db     *db.DB
 	authz  Authorizer
 	notify Notifier
+	// Passwords, when set, is the password policy of Write: a minimum
+	// length, and the old password to change one's own. nil: no policy.
+	Passwords Passwords
 }
 
 // NewStore returns a Store. notify may be nil (tests without sessions).

@@ -68,6 +68,9 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, sessionID int64,
 		seen[in.ID] = true
 		updateIDs = append(updateIDs, in.ID)
 	}
+	if err := s.checkPasswordPolicy(ctx, p, items); err != nil {
+		return nil, err
+	}
 	hashes, err := hashPasswords(ctx, items)
 	if err != nil {
 		return nil, err
@@ -351,6 +354,33 @@ func (s *Store) decide(p *policy.Principal, in *Input, current map[int64]*User, 
 		return nil, err
 	}
 	return pl, nil
+}
+
+// checkPasswordPolicy applies s.Passwords, before any transaction (the old
+// password costs a hash): every new password must pass CheckNewPassword, and
+// a user changing or removing its own password must send the current one as
+// _old_password.
+func (s *Store) checkPasswordPolicy(ctx context.Context, p *policy.Principal, items []*Input) error {
+	if s.Passwords == nil {
+		return nil
+	}
+	for _, in := range items {
+		if in.PasswordSet {
+			if err := s.Passwords.CheckNewPassword("_password", string(in.Password)); err != nil {
+				return errors.WithIndex(err, in.Index)
+			}
+		}
+		if in.ID == 0 || in.ID != p.UserID || !in.PasswordSet && !in.PasswordClear {
+			continue
+		}
+		if !in.OldPasswordSet {
+			return errors.WithIndex(errors.AttributeExpected("_old_password"), in.Index)
+		}
+		if err := s.Passwords.VerifyPassword(ctx, p.UserID, string(in.OldPassword)); err != nil {
+			return errors.WithIndex(err, in.Index)
+		}
+	}
+	return nil
 }
 
 // selfWritable reports whether a user may change attribute attr on itself

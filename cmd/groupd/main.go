@@ -149,6 +149,24 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		"GROUPD_LOGIN_MAX_FAILURES")
 	dur(&cfg.LoginFailureWindow, "login-failure-window", "the window of login-max-failures, and the block's length",
 		"GROUPD_LOGIN_FAILURE_WINDOW")
+	num(&cfg.AddressMaxFailures, "login-max-failures-per-address", "failed logins from one client address "+
+		"within login-failure-window that block the address for every login (negative: no limit)",
+		"GROUPD_LOGIN_MAX_FAILURES_PER_ADDRESS")
+	dur(&cfg.KnownAddressAge, "login-known-address-age", "after a successful login from an address, the "+
+		"login's lockout spares that address this long (negative: spare none)", "GROUPD_LOGIN_KNOWN_ADDRESS_AGE")
+	num(&cfg.LoginQueue, "login-queue", "login attempts that may wait for a password check at once; more are "+
+		"refused with error.user.login_blocked", "GROUPD_LOGIN_QUEUE")
+	num(&cfg.NewSessionsPerMinute, "new-sessions-per-minute", "sessions one client address may create per "+
+		"minute (negative: no limit)", "GROUPD_NEW_SESSIONS_PER_MINUTE")
+	dur(&cfg.SessionMaxLifetime, "session-max-lifetime", "an authenticated session expires this long after its "+
+		"login, however busy", "GROUPD_SESSION_MAX_LIFETIME")
+	dur(&cfg.SessionUnauthenticatedTime, "session-unauthenticated-timeout", "a session that has not logged in "+
+		"expires this long after it was created or last used", "GROUPD_SESSION_UNAUTHENTICATED_TIMEOUT")
+	str(&cfg.ClientAddressHeader, "client-address-header", "header that a reverse proxy sets to the client's "+
+		"address, e.g. X-Forwarded-For (its last entry counts); empty: the connection's address",
+		"GROUPD_CLIENT_ADDRESS_HEADER")
+	num(&cfg.MinPasswordLength, "min-password-length", "fewest characters of a new password, root's included",
+		"GROUPD_MIN_PASSWORD_LENGTH")
 	// Read at first start only, never a flag: a flag would show in ps.
 	cfg.RootPassword = getenv("GROUPD_ROOT_PASSWORD")
 
@@ -183,6 +201,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	cfg.BodyMinRate = int64(minRate)
 	if cfg.MaxBulkItems < 0 || cfg.MaxBulkPasswords < 0 || cfg.AuditRetention < 0 {
 		return cfg, fmt.Errorf("-max-bulk-items, -max-bulk-passwords and -audit-retention cannot be negative")
+	}
+	if cfg.LoginQueue <= 0 || cfg.MinPasswordLength <= 0 {
+		return cfg, fmt.Errorf("-login-queue and -min-password-length must be positive")
 	}
 	return cfg, nil
 }

@@ -158,7 +158,14 @@
       case 'error.user.session_not_found': return 'Your session has ended or is unknown. Please sign in again.';
       case 'error.user.not_authenticated': return 'You are not signed in. Please sign in again.';
       case 'error.user.login_failed': return 'Wrong login or password.';
-      case 'error.user.login_blocked': return `Too many failed sign-ins for this login. Try again after ${fmtTime(p.until) || 'a while'}.`;
+      case 'error.user.login_blocked': {
+        const why = {
+          address: 'Too many failed sign-ins from your address.',
+          busy: 'The server is busy with other sign-ins.',
+          new_sessions: 'Too many new sessions from your address.',
+        }[p.reason] || 'Too many failed sign-ins for this login.';
+        return `${why} Try again after ${fmtTime(p.until) || 'a while'}.`;
+      }
       case 'error.user.login_disabled': return 'This login is disabled.';
       case 'error.user.username_or_password_empty': return 'Enter both a login and a password.';
       case 'error.user.authentication_method_not_allowed': return `The sign-in method ${p.method || ''} is not allowed.`;
