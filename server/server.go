@@ -337,7 +337,7 @@ func (m *Main) Close() error {
 	if m.server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
 		if err := m.server.Shutdown(ctx); err != nil {
-			errs = append(errs, err)
+			errs = append(errs, errors.Errorf("stop serving HTTP within %v: %w", m.Config.ShutdownTimeout, err))
 			m.server.Close()
 		}
 		cancel()
