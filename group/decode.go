@@ -170,6 +170,9 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 			if _, err := input.AsObject(pv, "group.frontend_prefs"); err != nil {
 				return nil, err
 			}
+			if err := input.StorableJSON(pv, "group.frontend_prefs"); err != nil {
+				return nil, err
+			}
 			raw, err := json.Marshal(pv)
 			if err != nil {
 				return nil, errors.InvalidValue("group.frontend_prefs", err.Error())

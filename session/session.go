@@ -451,10 +451,9 @@ func chooseMethod(list string) (string, error) {
 // Unknown logins and wrong passwords take the same path and the same time
 // (an argon2id check against a dummy hash) and are both recorded.
 func (s *Service) authenticateEasydb(ctx context.Context, token string, r *sessionRow, login, password string) (*sessionRow, error) {
-	key := strings.ToLower(login)
+	key := loginKey(login)
 	tooLong := len(login) > maxLoginLen || len(password) > maxPasswordLen
 	if tooLong { // checked against the dummy hash, and fails
-		key = key[:min(len(key), maxLoginLen)]
 		password = password[:min(len(password), maxPasswordLen)]
 	}
 	var (

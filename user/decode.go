@@ -214,6 +214,9 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 			if _, err := input.AsObject(pv, "user.frontend_prefs"); err != nil {
 				return nil, err
 			}
+			if err := input.StorableJSON(pv, "user.frontend_prefs"); err != nil {
+				return nil, err
+			}
 			raw, err := json.Marshal(pv)
 			if err != nil {
 				return nil, errors.InvalidValue("user.frontend_prefs", err.Error())
