@@ -82,7 +82,7 @@ func FuzzSQLParameters(f *testing.F) {
 			if err != nil {
 				return // numbers beyond float64 are web.checkRange's to refuse
 			}
-			if strings.Contains(string(b), `\u0000`) {
+			if hasNUL(v) {
 				t.Fatalf("StorableJSON accepted %s", b)
 			}
 			if pg != nil {
@@ -156,4 +156,25 @@ func roundTrip(t *testing.T, pg *sql.DB, query, s, want string) {
 func mustMarshal(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// hasNUL reports whether a string or key in v holds NUL.
+func hasNUL(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return strings.Contains(x, "\x00")
+	case []any:
+		for _, e := range x {
+			if hasNUL(e) {
+				return true
+			}
+		}
+	case map[string]any:
+		for k, e := range x {
+			if strings.Contains(k, "\x00") || hasNUL(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
