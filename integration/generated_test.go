@@ -19,11 +19,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/groupd/groupd/errors"
@@ -40,6 +42,27 @@ type hostileField struct {
 	JSON bool
 	// Request builds the request carrying value in this field.
 	Request func(value []byte) hostileRequest
+	// NonEmpty: the field cannot be empty (a path segment: empty, it
+	// makes another URL, not another value).
+	NonEmpty bool
+}
+
+// values are the hostile values f receives.
+func (f hostileField) values() []hostileValue {
+	values := hostileText
+	if f.JSON {
+		values = hostileJSON
+	}
+	if !f.NonEmpty {
+		return values
+	}
+	var out []hostileValue
+	for _, v := range values {
+		if len(v.Value) > 0 {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // hostileRequest is one request of the test.
@@ -63,34 +86,26 @@ const deepNesting = 10000
 // hostileText are the values sent as raw text: query and path parameters,
 // form fields. A query string longer than net/http's header limit is
 // refused by net/http itself, before groupd, so "long" is 32 KiB here.
+// One value of each kind: every value costs a request per field.
 var hostileText = []hostileValue{
-	{"NUL", []byte("\x00")}, {"inner NUL", []byte("a\x00b")}, {"invalid UTF-8", []byte("\xff\xfe")},
-	{"truncated UTF-8", []byte("a\xc3")}, {"lone surrogate (CESU-8)", []byte("\xed\xa0\x80")},
-	{"overlong NUL", []byte("\xc0\x80")}, {"32 KiB", bytes.Repeat([]byte("é"), 16<<10)},
+	{"NUL", []byte("a\x00b")}, {"invalid UTF-8", []byte("\xff\xfe")}, {"lone surrogate (CESU-8)", []byte("\xed\xa0\x80")},
+	{"32 KiB", bytes.Repeat([]byte("é"), 16<<10)},
 	{"deep nesting", []byte(strings.Repeat("[", deepNesting/10) + strings.Repeat("]", deepNesting/10))},
-	{"beyond int64", []byte("9223372036854775808")}, {"below int64", []byte("-9223372036854775809")},
-	{"beyond float64", []byte("1e400")}, {"float64 underflow", []byte("1e-400")},
-	{"year 0", []byte("0000-01-01T00:00:00Z")}, {"year 10000 by offset", []byte("9999-12-31T23:59:59-23:59")},
-	{"offset +24:00", []byte("2026-01-01T00:00:00+24:00")}, {"negative", []byte("-1")}, {"fraction", []byte("1.5")},
-	{"true", []byte("true")}, {"array", []byte("[]")}, {"object", []byte("{}")}, {"empty", nil},
-	{"blank", []byte(" ")}, {"control", []byte("\x07\x1b")}, {"RLO", []byte("\u202e")}, {"filler", []byte("\u3164")},
+	{"beyond int64", []byte("9223372036854775808")}, {"beyond float64", []byte("1e400")},
+	{"year 0", []byte("0000-01-01T00:00:00Z")}, {"offset +24:00", []byte("2026-01-01T00:00:00+24:00")},
+	{"negative", []byte("-1")}, {"object", []byte("{}")}, {"empty", nil}, {"filler", []byte("\u3164")},
 }
 
 // hostileJSON are the values sent as JSON texts into body fields.
 var hostileJSON = []hostileValue{
-	{"NUL", []byte(`"\u0000"`)}, {"inner NUL", []byte(`"a\u0000b"`)}, {"raw invalid UTF-8", []byte("\"\xff\xfe\"")},
-	{"lone surrogate", []byte(`"\ud800"`)}, {"reversed surrogates", []byte(`"\udc00\ud800"`)},
+	{"NUL", []byte(`"a\u0000b"`)}, {"raw invalid UTF-8", []byte("\"\xff\xfe\"")}, {"lone surrogate", []byte(`"\ud800"`)},
 	{"1 MiB", []byte(`"` + strings.Repeat("x", 1<<20) + `"`)},
-	{"deep array", []byte(strings.Repeat("[", deepNesting) + strings.Repeat("]", deepNesting))},
-	{"deep object", []byte(strings.Repeat(`{"a":`, deepNesting) + "1" + strings.Repeat("}", deepNesting))},
-	{"beyond int64", []byte("9223372036854775808")}, {"below int64", []byte("-9223372036854775809")},
-	{"beyond float64", []byte("1e400")}, {"below float64", []byte("-1e400")}, {"float64 underflow", []byte("1e-400")},
-	{"30 digits", []byte("123456789012345678901234567890.5")},
-	{"year 0", []byte(`"0000-01-01T00:00:00Z"`)}, {"year 10000 by offset", []byte(`"9999-12-31T23:59:59-23:59"`)},
-	{"offset +24:00", []byte(`"2026-01-01T00:00:00+24:00"`)}, {"year 99999", []byte(`"99999-01-01T00:00:00Z"`)},
-	{"true", []byte("true")}, {"zero", []byte("0")}, {"negative", []byte("-1")}, {"fraction", []byte("1.5")},
-	{"empty string", []byte(`""`)}, {"array", []byte("[]")}, {"array of null", []byte("[null]")}, {"object", []byte("{}")},
-	{"NUL key", []byte(`{"a\u0000":"b\u0000"}`)}, {"null", []byte("null")}, {"filler", []byte(`"\u3164"`)},
+	{"deep nesting", []byte(strings.Repeat(`[{"a":`, deepNesting/2) + "1" + strings.Repeat("}]", deepNesting/2))},
+	{"beyond int64", []byte("9223372036854775808")}, {"beyond float64", []byte("1e400")},
+	{"float64 underflow", []byte("1e-400")},
+	{"year 10000 by offset", []byte(`"9999-12-31T23:59:59-23:59"`)}, {"offset +24:00", []byte(`"2026-01-01T00:00:00+24:00"`)},
+	{"true", []byte("true")}, {"fraction", []byte("1.5")}, {"array", []byte("[]")},
+	{"NUL key", []byte(`{"a\u0000":"b"}`)}, {"filler", []byte(`"\u3164"`)},
 }
 
 // hostileResult counts what the server answered.
@@ -137,11 +152,7 @@ func runHostile(t *testing.T, s *Server, fields []hostileField, workers int) *ho
 		}()
 	}
 	for _, f := range fields {
-		values := hostileText
-		if f.JSON {
-			values = hostileJSON
-		}
-		for _, v := range values {
+		for _, v := range f.values() {
 			jobs <- job{f, v}
 		}
 	}
@@ -266,7 +277,7 @@ func openapiFields(tb testing.TB, doc *openapi3.T, tokenFor func(path string) st
 				p := p.Value
 				switch p.In {
 				case openapi3.ParameterInPath:
-					fields = append(fields, hostileField{Operation: opName, Name: "path " + p.Name,
+					fields = append(fields, hostileField{Operation: opName, Name: "path " + p.Name, NonEmpty: true,
 						Request: func(v []byte) hostileRequest {
 							return hostileRequest{Method: method, Path: build(p.Name, v), Token: token}
 						}})
@@ -483,18 +494,25 @@ func TestGeneratedHostileInput(t *testing.T) {
 		}
 		return tokens[path]
 	})
+	if only := os.Getenv("GROUPD_HOSTILE_ONLY"); only != "" { // while debugging: the fields whose operation or name contain it
+		var some []hostileField
+		for _, f := range fields {
+			if strings.Contains(f.Operation+" "+f.Name, only) {
+				some = append(some, f)
+			}
+		}
+		fields = some
+	}
 	ops := map[string]bool{}
 	triples := 0
 	for _, f := range fields {
 		ops[f.Operation] = true
-		if f.JSON {
-			triples += len(hostileJSON)
-		} else {
-			triples += len(hostileText)
-		}
+		triples += len(f.values())
 	}
 	t.Logf("%d (operation, field, value) triples over %d operations and %d fields", triples, len(ops), len(fields))
+	start := time.Now()
 	res := runHostile(t, s, fields, 4)
+	t.Logf("took %v", time.Since(start))
 	t.Logf("%d (operation, field, value) triples over %d operations and %d fields: %d accepted, %d refused with a typed 4xx, %d failures (5xx or untyped)",
 		res.sent.Load(), len(ops), len(fields), res.ok.Load(), res.refused.Load(), len(res.failures))
 	if int(res.sent.Load()) != triples {
