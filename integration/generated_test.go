@@ -299,12 +299,18 @@ func openapiFields(tb testing.TB, doc *openapi3.T, tokenFor func(path string) st
 				base := mt.Example
 				switch ct {
 				case "application/json":
-					for _, bf := range schemaFields(mt.Schema, nil, 0) {
-						bf := bf
+					all := schemaFields(mt.Schema, nil, 0)
+					var unique [][]any
+					for _, bf := range all {
+						if bf.unique {
+							unique = append(unique, bf.path)
+						}
+					}
+					for _, bf := range all {
 						fields = append(fields, hostileField{Operation: opName, Name: "json " + bf.name, JSON: true,
 							Request: func(v []byte) hostileRequest {
 								return hostileRequest{Method: method, Path: build("", nil), ContentType: ct,
-									Body: withJSON(tb, base, bf.path, v), Token: token}
+									Body: withJSON(tb, base, bf.path, v, unique), Token: token}
 							}})
 					}
 				case "application/x-www-form-urlencoded":
@@ -354,6 +360,9 @@ func sortedKeys[V any](m map[string]V) []string {
 type bodyField struct {
 	name string
 	path []any
+	// unique: no two objects may share the value (x-unique in the
+	// document), so each request gets its own (uniquify).
+	unique bool
 }
 
 // schemaFields walks a schema: the value itself and every property, array
@@ -364,7 +373,7 @@ func schemaFields(ref *openapi3.SchemaRef, path []any, depth int) []bodyField {
 		return nil
 	}
 	name := pathName(path)
-	out := []bodyField{{name: name, path: path}}
+	out := []bodyField{{name: name, path: path, unique: ref.Value.Extensions["x-unique"] == true}}
 	var walk func(s *openapi3.Schema)
 	seen := map[string]bool{name: true}
 	add := func(fs []bodyField) {
@@ -426,8 +435,11 @@ const hostilePlaceholder = "\x01hostile value\x01"
 // withJSON is base (an example body, or nothing) with value at path; the
 // objects and arrays on the way are created where base has none. An
 // additional property ("x" in the path) takes base's first key there, if it
-// has one, so that a culture map keeps a valid culture.
-func withJSON(tb testing.TB, base any, path []any, value []byte) []byte {
+// has one, so that a culture map keeps a valid culture. The values of base
+// at the unique paths get a prefix of their own, so that a request that
+// passes validation is written, instead of being refused as a duplicate of
+// the one before, before it reaches the database.
+func withJSON(tb testing.TB, base any, path []any, value []byte, unique [][]any) []byte {
 	tb.Helper()
 	var root any
 	if base != nil {
@@ -437,6 +449,10 @@ func withJSON(tb testing.TB, base any, path []any, value []byte) []byte {
 		}
 		json.Unmarshal(b, &root) // a deep copy
 	}
+	prefix := fmt.Sprintf("h%d-", hostileSequence.Add(1))
+	for _, u := range unique {
+		uniquify(root, u, prefix)
+	}
 	root = setPath(root, path)
 	b, err := json.Marshal(root)
 	if err != nil {
@@ -444,6 +460,42 @@ func withJSON(tb testing.TB, base any, path []any, value []byte) []byte {
 	}
 	placeholder, _ := json.Marshal(hostilePlaceholder)
 	return bytes.Replace(b, placeholder, value, 1)
+}
+
+// hostileSequence numbers the requests (withJSON's unique prefixes).
+var hostileSequence atomic.Int64
+
+// uniquify prefixes the string at path in x, if there is one (an
+// additional property, "x", is every key there).
+func uniquify(x any, path []any, prefix string) {
+	for i, step := range path {
+		last := i == len(path)-1
+		switch k := step.(type) {
+		case int:
+			a, _ := x.([]any)
+			if len(a) == 0 {
+				return
+			}
+			if s, ok := a[0].(string); ok && last {
+				a[0] = prefix + s
+				return
+			}
+			x = a[0]
+		case string:
+			m, _ := x.(map[string]any)
+			if k == "x" {
+				for key := range m {
+					uniquify(m, append([]any{key}, path[i+1:]...), prefix)
+				}
+				return
+			}
+			if s, ok := m[k].(string); ok && last {
+				m[k] = prefix + s
+				return
+			}
+			x = m[k]
+		}
+	}
 }
 
 func setPath(x any, path []any) any {
