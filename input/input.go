@@ -202,9 +202,10 @@ func Storable(s string) bool {
 	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
 }
 
-// MaxFilterLength bounds a list filter's text (name=, reference=, login=):
-// a substring match of a 64 KB pattern costs PostgreSQL seconds of CPU per
-// row scanned, and no name or reference is longer than this.
+// MaxFilterLength bounds a list filter's substring (name=, login=): a
+// substring match of a 64 KB pattern cost PostgreSQL 22 s of CPU, and no
+// name, display name or login is longer than this, so a longer filter can
+// match nothing.
 const MaxFilterLength = 256
 
 // Query reads query parameter name ("" when absent): it must be storable
