@@ -42,10 +42,12 @@ screenshots: ## the admin console's screenshots, docs/console/*.png, taken by it
 	@./scripts/ensure-chromium
 	GROUPD_SCREENSHOTS=1 $(GO) test -count=1 -run '^TestConsoleBrowser$$' -v ./integration/
 
-# Go native fuzzing of every request decoder, FUZZTIME each (seed corpora run in `make test`).
+# Go native fuzzing of every request decoder and of the checks that turn client strings into SQL parameters,
+# FUZZTIME each (seed corpora run in `make test`).
 FUZZTIME ?= 60s
 FUZZ_TARGETS = ./group:FuzzDecodeBody ./user:FuzzDecodeBody ./user:FuzzDecodeMembers ./acl:FuzzDecode \
-	./acl:FuzzDecodeRef ./rights:FuzzDecodeSystemRights ./rights:FuzzDecodeACLRights ./session:FuzzReadParams
+	./acl:FuzzDecodeRef ./rights:FuzzDecodeSystemRights ./rights:FuzzDecodeACLRights ./session:FuzzReadParams \
+	./input:FuzzSQLParameters
 
 .PHONY: fuzz
 fuzz: ## fuzz each request decoder for FUZZTIME (60s)

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/groupd/groupd/input"
 )
 
 // The full format, written by hand into one buffer: a listing page of 1,000
@@ -15,8 +17,9 @@ import (
 // HTML-safe escaping, compacted raw JSON, sorted map keys);
 // TestEncoderMatchesEncodingJSON holds the two together.
 
-// appendGroup appends g in easydb's full format.
-func appendGroup(b []byte, g *Group) ([]byte, error) {
+// appendGroup appends g in easydb's full format, or without _acl and
+// _system_rights unless full (Group.MarshalJSON).
+func appendGroup(b []byte, g *Group, full bool) ([]byte, error) {
 	b = append(b, `{"_basetype":"group","group":{"_id":`...)
 	b = strconv.AppendInt(b, g.ID, 10)
 	b = append(b, `,"_version":`...)
@@ -41,6 +44,9 @@ func appendGroup(b []byte, g *Group) ([]byte, error) {
 	b = appendTime(b, g.UpdatedAt)
 	b = append(b, `},"_owner":`...)
 	b = g.Owner.appendShort(b)
+	if !full {
+		return appendGenerated(b, g), nil
+	}
 	b = append(b, `,"_acl":[`...)
 	for i, e := range g.ACL {
 		if i > 0 {
@@ -71,9 +77,9 @@ func appendGroup(b []byte, g *Group) ([]byte, error) {
 		b = strconv.AppendBool(b, e.Active)
 		if e.From != nil || e.To != nil {
 			b = append(b, `,"when":{"from":`...)
-			b = appendTimePtr(b, e.From)
+			b = appendWhen(b, e.From)
 			b = append(b, `,"to":`...)
-			b = appendTimePtr(b, e.To)
+			b = appendWhen(b, e.To)
 			b = append(b, '}')
 		}
 		b = append(b, `,"date_created":`...)
@@ -86,6 +92,12 @@ func appendGroup(b []byte, g *Group) ([]byte, error) {
 		return nil, err
 	}
 	b = appendRaw(b, sr)
+	return appendGenerated(b, g), nil
+}
+
+// appendGenerated appends the end of the format: _has_acl and the caller's
+// _generated_rights.
+func appendGenerated(b []byte, g *Group) []byte {
 	b = append(b, `,"_has_acl":`...)
 	b = strconv.AppendBool(b, len(g.ACL) > 0)
 	b = append(b, `,"_generated_rights":{`...)
@@ -98,7 +110,7 @@ func appendGroup(b []byte, g *Group) ([]byte, error) {
 		b = appendString(b, n)
 		b = append(b, ":{}"...)
 	}
-	return append(b, "}}"...), nil
+	return append(b, "}}"...)
 }
 
 // appendShort appends r in easydb's short format.
@@ -148,11 +160,16 @@ func appendTime(b []byte, t time.Time) []byte {
 	return append(b, '"')
 }
 
-func appendTimePtr(b []byte, t *time.Time) []byte {
+// appendWhen appends an end of an ACL entry's window with the precision it
+// is stored with (input.TimestampFormat), so that a client sending back what
+// it read sends the same window; nil is null.
+func appendWhen(b []byte, t *time.Time) []byte {
 	if t == nil {
 		return append(b, "null"...)
 	}
-	return appendTime(b, *t)
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, input.TimestampFormat)
+	return append(b, '"')
 }
 
 // appendStringMap appends m as an object with sorted keys; nil is {}.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/groupd/groupd/acl"
+	"github.com/groupd/groupd/input"
 	"github.com/groupd/groupd/rights"
 )
 
@@ -167,8 +168,8 @@ type fullFormat struct {
 	Basetype        string           `json:"_basetype"`
 	Group           groupBody        `json:"group"`
 	Owner           shortFormat      `json:"_owner"`
-	ACL             []aclOut         `json:"_acl"`
-	SystemRights    rights.Map       `json:"_system_rights"`
+	ACL             *[]aclOut        `json:"_acl,omitempty"`           // nil without bag_write
+	SystemRights    *rights.Map      `json:"_system_rights,omitempty"` // nil without bag_write
 	HasACL          bool             `json:"_has_acl"`
 	GeneratedRights map[string]empty `json:"_generated_rights"`
 }
@@ -260,14 +261,15 @@ func referenceJSON(g *Group) ([]byte, error) {
 			AuthorizationInfo: g.AuthorizationInfo, Created: refTime(g.CreatedAt), Updated: refTime(g.UpdatedAt),
 		},
 		Owner:           refShort(g.Owner),
-		ACL:             make([]aclOut, 0, len(g.ACL)),
-		SystemRights:    g.SystemRights,
+		SystemRights:    &g.SystemRights,
 		HasACL:          len(g.ACL) > 0,
 		GeneratedRights: map[string]empty{},
 	}
 	if out.Group.Displayname == nil {
 		out.Group.Displayname = map[string]string{}
 	}
+	entries := make([]aclOut, 0, len(g.ACL))
+	out.ACL = &entries
 	for i, e := range g.ACL {
 		a := aclOut{ID: e.ID, Rights: e.Stored, Active: e.Active, DateCreated: refTime(e.Created)}
 		if a.Rights == nil {
@@ -286,15 +288,19 @@ func referenceJSON(g *Group) ([]byte, error) {
 		if e.From != nil || e.To != nil {
 			a.When = &whenOut{}
 			if e.From != nil {
-				s := refTime(*e.From)
+				s := e.From.UTC().Format(input.TimestampFormat)
 				a.When.From = &s
 			}
 			if e.To != nil {
-				s := refTime(*e.To)
+				s := e.To.UTC().Format(input.TimestampFormat)
 				a.When.To = &s
 			}
 		}
-		out.ACL = append(out.ACL, a)
+		entries = append(entries, a)
+	}
+	if g.Generated&rights.MaskBagWrite == 0 {
+		// bag_read alone does not show the group in full format
+		out.ACL, out.SystemRights = nil, nil
 	}
 	for _, name := range g.GeneratedRights().Names() {
 		out.GeneratedRights[name] = empty{}

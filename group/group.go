@@ -77,12 +77,26 @@ func (g *Group) IsSystem() bool { return g.Type == "system" }
 // TimeFormat is how timestamps are written: RFC 3339 with seconds, UTC.
 const TimeFormat = time.RFC3339
 
-// MarshalJSON writes g in easydb's full format.
+// MarshalJSON writes g as its caller (Generated) may see it: easydb's full
+// format with bag_write; without it (bag_read only: "can be searched and
+// read", where bag_write is "modified and seen in full format") the same
+// without _acl and _system_rights. _generated_rights still tells the caller
+// what it may do, and _has_acl whether there is an ACL.
 func (g *Group) MarshalJSON() ([]byte, error) {
+	full := g.Generated&rights.MaskBagWrite != 0
+	if full && g.encoded != nil {
+		return g.encoded, nil
+	}
+	return appendGroup(make([]byte, 0, 1024+256*len(g.ACL)), g, full)
+}
+
+// fullJSON writes g in the full format whatever the caller's rights: the
+// audit trail's record of what a group was.
+func (g *Group) fullJSON() ([]byte, error) {
 	if g.encoded != nil {
 		return g.encoded, nil
 	}
-	return appendGroup(make([]byte, 0, 1024+256*len(g.ACL)), g)
+	return appendGroup(make([]byte, 0, 1024+256*len(g.ACL)), g, true)
 }
 
 // GeneratedRights is what _generated_rights shows: the caller's rights on

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gorilla/mux"
 	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/input"
 	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/rights"
 	"github.com/groupd/groupd/web"
@@ -141,7 +142,11 @@ func parseFilter(r *http.Request) (Filter, error) {
 	if f.Offset, err = queryInt(q.Get("offset"), "offset", 0, 0, 1<<31-1); err != nil {
 		return f, err
 	}
-	if t := q.Get("type"); t != "" {
+	t, err := input.Query(q, "type", maxTypeList)
+	if err != nil {
+		return f, err
+	}
+	if t != "" {
 		for _, typ := range strings.Split(t, ",") {
 			typ = strings.TrimSpace(typ)
 			if typ != "easydb" && typ != "system" && !rights.IsCustomGroupType(typ) {
@@ -150,9 +155,15 @@ func parseFilter(r *http.Request) (Filter, error) {
 			f.Types = append(f.Types, typ)
 		}
 	}
-	f.Name = q.Get("name")
+	if f.Name, err = input.Query(q, "name", input.MaxFilterLength); err != nil {
+		return f, err
+	}
 	if q.Has("reference") {
-		ref := q.Get("reference")
+		// an exact match on an index: any reference a group can have may be asked for
+		ref, err := input.Query(q, "reference", MaxRefLength)
+		if err != nil {
+			return f, err
+		}
 		f.Reference = &ref
 	}
 	if m := q.Get("member"); m != "" {
@@ -164,6 +175,9 @@ func parseFilter(r *http.Request) (Filter, error) {
 	}
 	return f, nil
 }
+
+// maxTypeList bounds the type= list: every type name once, with room.
+const maxTypeList = 16 * MaxNameLength
 
 func queryInt(s, name string, def, lo, hi int) (int, error) {
 	if s == "" {

@@ -106,7 +106,8 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, items []*Input) 
 		out = make([]*Group, len(plans))
 		for i, pl := range plans {
 			out[i] = after[pl.id]
-			// The event's after is the answer's item too (Group.encoded):
+			// The event's after is the answer's item too (Group.encoded)
+			// when the writer may see it in full, as a writer mostly may:
 			// a 10,000-group bulk is encoded once, not twice.
 			after := mustJSON(out[i])
 			out[i].encoded = after
@@ -724,8 +725,9 @@ func (s *Store) Delete(ctx context.Context, p *policy.Principal, id int64) error
 	})
 }
 
+// mustJSON is g in full format (Group.fullJSON), for the audit trail.
 func mustJSON(g *Group) json.RawMessage {
-	b, err := g.MarshalJSON() // not json.Marshal: its re-validation of the output doubles the cost
+	b, err := g.fullJSON() // not json.Marshal: its re-validation of the output doubles the cost
 	if err != nil {
 		return nil
 	}

@@ -8,6 +8,7 @@ package input
 import (
 	"encoding/json"
 	"math"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -159,16 +160,107 @@ func (o Object) Time(key string) (t time.Time, ok bool, err error) {
 	if err != nil || !ok {
 		return time.Time{}, false, err
 	}
-	t, perr := time.Parse(time.RFC3339Nano, s)
-	if perr != nil {
-		return time.Time{}, false, errors.InvalidValue(o.At(key), "RFC 3339 timestamp expected, e.g. 2026-01-31T12:00:00Z")
+	t, err = Timestamp(s, o.At(key))
+	return t, err == nil, err
+}
+
+// Timestamp range: what both PostgreSQL's timestamptz and RFC 3339 output
+// (a four-digit year, in UTC as groupd writes it) can hold.
+var (
+	MinTimestamp = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	MaxTimestamp = time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC)
+)
+
+// Timestamp reads an RFC 3339 timestamp with at most microsecond precision
+// kept (PostgreSQL's): digits beyond microseconds are dropped here, so that
+// what is stored is exactly what is read back, and a client that sends back
+// what it read sends the stored value. Offsets must lie within ±23:59, and
+// the instant within MinTimestamp..MaxTimestamp.
+func Timestamp(s, path string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, errors.InvalidValue(path, "RFC 3339 timestamp expected, e.g. 2026-01-31T12:00:00Z")
 	}
-	return t, true, nil
+	if _, offset := t.Zone(); offset <= -24*3600 || offset >= 24*3600 {
+		return time.Time{}, errors.InvalidValue(path, "time zone offset from -23:59 to +23:59 expected")
+	}
+	t = t.Truncate(time.Microsecond)
+	if t.Before(MinTimestamp) || t.After(MaxTimestamp) {
+		return time.Time{}, errors.InvalidValue(path, "timestamp from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z expected")
+	}
+	return t.UTC(), nil
+}
+
+// TimestampFormat writes timestamps that keep what PostgreSQL holds:
+// RFC 3339 in UTC with up to six fractional digits (none when whole).
+const TimestampFormat = "2006-01-02T15:04:05.999999Z07:00"
+
+// Storable reports whether PostgreSQL can hold s in a text or jsonb value:
+// valid UTF-8 without NUL (PostgreSQL refuses both, and would answer a
+// database error for what is the client's mistake).
+func Storable(s string) bool {
+	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
+}
+
+// MaxFilterLength bounds a list filter's substring (name=, login=): a
+// substring match of a 64 KB pattern cost PostgreSQL 22 s of CPU, and no
+// name, display name or login is longer than this, so a longer filter can
+// match nothing.
+const MaxFilterLength = 256
+
+// Query reads query parameter name ("" when absent): it must be storable
+// (valid UTF-8, no NUL) and at most max characters, else
+// error.api.invalid_value naming the parameter.
+func Query(q url.Values, name string, max int) (string, error) {
+	s := q.Get(name)
+	if !utf8.ValidString(s) {
+		return "", errors.InvalidValue(name, "invalid UTF-8")
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return "", errors.InvalidValue(name, "NUL characters are not allowed")
+	}
+	if utf8.RuneCountInString(s) > max {
+		return "", errors.InvalidValue(name, "at most "+strconv.Itoa(max)+" characters")
+	}
+	return s, nil
+}
+
+// StorableJSON refuses a string or object key holding NUL anywhere in v, a
+// decoded JSON value stored as jsonb (PostgreSQL's jsonb cannot hold
+// \u0000), naming the path of the first one found in key order.
+func StorableJSON(v any, path string) error {
+	switch x := v.(type) {
+	case string:
+		if strings.IndexByte(x, 0) >= 0 {
+			return errors.InvalidValue(path, "NUL characters (\\u0000) are not allowed")
+		}
+	case []any:
+		for i, e := range x {
+			if err := StorableJSON(e, path+"["+strconv.Itoa(i)+"]"); err != nil {
+				return err
+			}
+		}
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if strings.IndexByte(k, 0) >= 0 {
+				return errors.InvalidValue(path, "NUL characters (\\u0000) are not allowed in keys")
+			}
+			if err := StorableJSON(x[k], path+"."+k); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Text validates a display text: 1 to max characters, none of them a
 // control or format character (zero-width joiners of emoji and scripts
-// excepted), and not only white space.
+// excepted), and at least one of them visible (Visible).
 func Text(s, path string, max int) error {
 	if !utf8.ValidString(s) {
 		return errors.InvalidValue(path, "invalid UTF-8")
@@ -180,9 +272,7 @@ func Text(s, path string, max int) error {
 	if n > max {
 		return errors.InvalidValue(path, "at most "+strconv.Itoa(max)+" characters")
 	}
-	if strings.TrimSpace(s) == "" {
-		return errors.InvalidValue(path, "must not be blank")
-	}
+	visible := false
 	for _, r := range s {
 		if r == '\u200c' || r == '\u200d' {
 			continue
@@ -190,8 +280,26 @@ func Text(s, path string, max int) error {
 		if !unicode.IsGraphic(r) {
 			return errors.InvalidValue(path, "control and format characters are not allowed")
 		}
+		visible = visible || Visible(r)
+	}
+	if !visible {
+		return errors.InvalidValue(path, "at least one visible character expected")
 	}
 	return nil
+}
+
+// Visible reports whether r shows as something on its own: a letter, digit,
+// punctuation or symbol, and not one of the fillers that render as blank
+// space (Hangul fillers, the blank Braille pattern). White space, combining
+// marks and those fillers alone would make a text that looks empty, or
+// looks like another text padded with nothing.
+func Visible(r rune) bool {
+	switch r {
+	case '\u115f', '\u1160', '\u3164', '\uffa0', // Hangul (choseong, jungseong, compatibility, halfwidth) fillers
+		'\u2800': // Braille pattern blank
+		return false
+	}
+	return unicode.In(r, unicode.L, unicode.N, unicode.P, unicode.S)
 }
 
 // LongText validates free text such as a comment: at most max characters,
@@ -255,6 +363,9 @@ const MaxFrontendPrefs = 64 << 10
 // MaxFrontendPrefs bytes, returned as compact JSON.
 func FrontendPrefs(v any, path string) (json.RawMessage, error) {
 	if _, err := AsObject(v, path); err != nil {
+		return nil, err
+	}
+	if err := StorableJSON(v, path); err != nil {
 		return nil, err
 	}
 	raw, err := json.Marshal(v)

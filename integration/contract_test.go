@@ -78,9 +78,14 @@ func (c *contract) check(tb testing.TB, req *http.Request, reqBody []byte, resp 
 		MultiError:            false,
 	}
 	in := &openapi3filter.RequestValidationInput{Request: check, PathParams: params, Route: route, Options: opts}
-	if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil && resp.StatusCode < 300 {
-		tb.Fatalf("contract: the server accepted a request the document does not allow: %s %s: %v",
-			req.Method, req.URL.Path, firstLine(err))
+	// A refused request may be anything (the hostile-input tests send
+	// everything): only what the server accepted must be allowed, and
+	// validating refused bodies of a MiB was most of those tests' time.
+	if resp.StatusCode < 300 {
+		if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
+			tb.Fatalf("contract: the server accepted a request the document does not allow: %s %s: %v",
+				req.Method, req.URL.Path, firstLine(err))
+		}
 	}
 	out := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: in,

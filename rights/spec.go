@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/input"
 )
 
 // Map is a rights specification as easydb sends it: right name -> parameters,
@@ -127,6 +128,9 @@ func decode(v any, path string, lookup func(name, at string) (map[string]paramKi
 		params := make(Params, len(pobj))
 		for _, p := range sortedKeys(pobj) {
 			pv := pobj[p]
+			if !input.Storable(p) {
+				return nil, errors.InvalidValue(at, "NUL characters (\\u0000) are not allowed in keys")
+			}
 			if !anyParams {
 				kind, ok := known[p]
 				if !ok {
@@ -145,6 +149,9 @@ func decode(v any, path string, lookup func(name, at string) (map[string]paramKi
 			}
 			if pv != nil {
 				if err := finiteNumbers(pv, at+"."+p); err != nil {
+					return nil, err
+				}
+				if err := input.StorableJSON(pv, at+"."+p); err != nil {
 					return nil, err
 				}
 				params[p] = normalize(pv)

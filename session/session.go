@@ -624,10 +624,9 @@ func (s *Service) enterLoginQueue() (release func(), err error) {
 //     user was disabled or its password changed meanwhile.
 func (s *Service) checkLogin(ctx context.Context, login, password, address string,
 	onSuccess func(tx *sql.Tx, u *loginUser, now time.Time) error) error {
-	key := strings.ToLower(login)
+	key := loginKey(login)
 	tooLong := len(login) > maxLoginLen || len(password) > maxPasswordLen
 	if tooLong { // checked against the dummy hash, and fails
-		key = key[:min(len(key), maxLoginLen)]
 		password = password[:min(len(password), maxPasswordLen)]
 	}
 	lockout := s.cfg.LoginMaxFailures > 0

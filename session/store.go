@@ -8,9 +8,11 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/input"
 	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/rights"
 	"github.com/lib/pq"
@@ -324,6 +326,16 @@ func deleteOldLoginAddresses(ctx context.Context, q querier, before time.Time) e
 	return nil
 }
 
+// loginKey is the lockout's key for login: lower case, at most maxLoginLen
+// bytes, and storable as text (invalid UTF-8 and NUL become U+FFFD), so that
+// every login a client can send, even one no user can have, is counted
+// like an unknown login instead of failing in PostgreSQL.
+func loginKey(login string) string {
+	key := strings.ToLower(login)
+	key = key[:min(len(key), maxLoginLen)]
+	return strings.ReplaceAll(strings.ToValidUTF8(key, "\uFFFD"), "\x00", "\uFFFD")
+}
+
 // loginUser is the user a login names.
 type loginUser struct {
 	id            int64
@@ -334,6 +346,9 @@ type loginUser struct {
 // findLoginUser finds the user whose login is login, or else who has login
 // as an e-mail address marked use_for_login (case-insensitive); nil if none.
 func findLoginUser(ctx context.Context, q querier, login string) (*loginUser, error) {
+	if !input.Storable(login) {
+		return nil, nil // no login or e-mail address holds NUL or invalid UTF-8
+	}
 	var u loginUser
 	err := q.QueryRowContext(ctx, `SELECT id, COALESCE(password_hash, ''), login_disabled FROM (
 			SELECT u.id, u.password_hash, u.login_disabled, 0 AS rank FROM users u WHERE u.login = $1

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gorilla/mux"
 	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/input"
 	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/rights"
 	"github.com/groupd/groupd/web"
@@ -212,7 +213,11 @@ func parseFilter(r *http.Request) (Filter, error) {
 			f.GroupIDs = append(f.GroupIDs, id)
 		}
 	}
-	if t := q.Get("type"); t != "" {
+	t, err := input.Query(q, "type", maxTypeList)
+	if err != nil {
+		return f, err
+	}
+	if t != "" {
 		for _, typ := range strings.Split(t, ",") {
 			typ = strings.TrimSpace(typ)
 			if !validType(typ) {
@@ -221,9 +226,14 @@ func parseFilter(r *http.Request) (Filter, error) {
 			f.Types = append(f.Types, typ)
 		}
 	}
-	f.Login = q.Get("login")
+	if f.Login, err = input.Query(q, "login", input.MaxFilterLength); err != nil {
+		return f, err
+	}
 	return f, nil
 }
+
+// maxTypeList bounds the type= list: every type name once, with room.
+const maxTypeList = 16 * MaxNameLength
 
 func queryInt(s, name string, def, lo, hi int) (int, error) {
 	if s == "" {

@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/groupd/groupd/acl"
+	"github.com/groupd/groupd/input"
 	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/rights"
 )
@@ -303,11 +304,11 @@ func (u *User) MarshalJSON() ([]byte, error) {
 		if e.From != nil || e.To != nil {
 			a.When = &whenOut{}
 			if e.From != nil {
-				s := formatTime(*e.From)
+				s := e.From.UTC().Format(input.TimestampFormat) // as stored: see input.Timestamp
 				a.When.From = &s
 			}
 			if e.To != nil {
-				s := formatTime(*e.To)
+				s := e.To.UTC().Format(input.TimestampFormat)
 				a.When.To = &s
 			}
 		}

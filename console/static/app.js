@@ -1142,8 +1142,17 @@
     return 'in effect';
   }
 
+  // hiddenSection stands for a part of the full format the server leaves
+  // out for a caller without bag_write on the group (_acl, _system_rights).
+  function hiddenSection(id, area, title, what) {
+    return h('section', { class: 'card ' + area, id, 'aria-labelledby': id + '-title' },
+      h('h2', { id: id + '-title' }, title),
+      h('p', { class: 'note', id: id + '-hidden' }, `Only holders of bag_write on this group see its ${what}.`));
+  }
+
   function aclSection(g, reload) {
     void reload;
+    if (!('_acl' in g)) return hiddenSection('acl', 'area-acl', 'Access control list', 'access control list');
     const rights = g._generated_rights || {};
     const editable = ('bag_write' in rights) && hasSys('system.group', 'edit_acl');
     const errors = h('div', { id: 'acl-errors' });
@@ -1279,6 +1288,7 @@
   // --- system rights ----------------------------------------------------------
 
   function systemRightsSection(g) {
+    if (!('_system_rights' in g)) return hiddenSection('sysrights', 'area-sysrights', 'System rights', 'system rights');
     const rights = g._generated_rights || {};
     const sr = g._system_rights || {};
     const editable = ('bag_write' in rights) && hasSys('system.group', 'edit_system_rights');
