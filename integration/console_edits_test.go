@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -194,5 +195,110 @@ func TestConsoleServerDown(t *testing.T) {
 	admin.waitFor(`document.querySelector('#groups-summary').textContent.startsWith('Groups 51–')`, "page 2 after Retry")
 	if admin.eval(`document.querySelector('#groups-errors').textContent`) != "" {
 		t.Fatal("the error stays after a successful Retry")
+	}
+}
+
+// TestConsoleFormsAndLayout: the create form does not send an empty form,
+// accepts a display name alone (as its help says), attaches errors to their
+// fields and names the group that holds a display name; the audit trail
+// reads display names as text and ACL changes as who gained or lost which
+// right, newest first; the list is one line per group at 1280x800 and shows
+// root's rights as "all rights", and nothing overflows its cell at 390x844.
+func TestConsoleFormsAndLayout(t *testing.T) {
+	b := newBrowser(t)
+	s := MustStartServer(t)
+	root := s.Root(t)
+	bulkGroups(t, s, 60)
+	long := strings.Repeat("ref-without-any-space-", 6)
+	readers := groups(t, root.Do(t, "PUT", "/api/v1/group", fmt.Sprintf(`[{"group":{"name":"readers"}},
+		{"group":{"name":"a-rather-long-group-name-with-many-hyphens-that-would-wrap-mid-word","reference":%q}}]`, long)))[0].Group.ID
+
+	admin := b.tab("root", 1280, 800)
+	admin.do(chromedp.Navigate(s.URL() + "/console/"))
+	admin.login("root", RootPassword)
+	admin.waitList()
+
+	// --- the list at 1280x800 ---------------------------------------------
+	if got := admin.eval(`(() => { const rows = [...document.querySelectorAll('#groups-body tr')];
+		const tall = rows.filter(r => r.getBoundingClientRect().height > 40).length;
+		const seen = rows.filter(r => r.getBoundingClientRect().bottom <= innerHeight).length;
+		return JSON.stringify({tall, seen: seen >= 12, all: rows.filter(r => r.dataset.name.startsWith('bulk-')).every(r => r.textContent.includes('all rights'))}) })()`); got != `{"tall":0,"seen":true,"all":true}` {
+		t.Fatalf("the list at 1280x800: %s", got)
+	}
+	admin.fill("#filter-name", "a-rather-long")
+	admin.waitFor(`document.querySelector('#groups-summary').dataset.total === '1'`, "the long group")
+	if got := admin.eval(`(() => { const a = document.querySelector('#groups-body td[data-label="Reference"] .cut');
+		return String(a.title === a.textContent && a.scrollWidth > a.clientWidth) })()`); got != "true" {
+		t.Fatalf("a long reference is not cut with its whole text as tooltip: %s", got)
+	}
+	admin.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+	admin.waitFor(`innerWidth === 390`, "a phone's viewport")
+	if got := admin.eval(`(() => {
+		const over = [...document.querySelectorAll('#groups-body td')].filter(td => {
+			const r = td.getBoundingClientRect();
+			return [...td.querySelectorAll('*')].some(e => e.getBoundingClientRect().right > r.right + 1);
+		}).map(td => td.dataset.label);
+		return JSON.stringify({page: document.documentElement.scrollWidth <= innerWidth, over}) })()`); got != `{"page":true,"over":[]}` {
+		t.Fatalf("overflow at 390x844: %s", got)
+	}
+	admin.do(chromedp.EmulateViewport(1280, 800))
+	admin.click("#filter-clear")
+	admin.waitList()
+
+	// --- create: an empty form is not sent --------------------------------
+	puts := func() int { return strings.Count(s.Logs.String(), "method=PUT route=/api/v1/group ") }
+	before := puts()
+	admin.click("#new-group")
+	admin.waitVisible("#create-form")
+	admin.click("#create-submit")
+	admin.waitFor(`document.querySelector('#create-name').getAttribute('aria-invalid') === 'true'`, "the empty form refused at the name field")
+	admin.mustContain("#create-form .field-error", "name or a display name")
+	if got := admin.eval(`document.querySelector('#create-name').getAttribute('aria-describedby')`); !strings.Contains(got, "create-name-error") {
+		t.Fatalf("the field error is not the name's description: %q", got)
+	}
+	if puts() != before {
+		t.Fatal("the empty form was sent")
+	}
+	// A display name alone is accepted.
+	admin.fill("#create-form .culture-text", "Only a display name")
+	admin.click("#create-submit")
+	admin.waitFor(`document.querySelector('#page-title') && document.querySelector('#page-title').textContent === 'Only a display name'`, "created by display name")
+	id, err := strconv.ParseInt(admin.text("#group-id"), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A display name clash names the group that holds it, at the field.
+	admin.eval(`location.hash = '#/groups/new', ''`)
+	admin.waitVisible("#create-form")
+	admin.fill("#create-name", "another")
+	admin.fill("#create-form .culture-text", "Only a display name")
+	admin.click("#create-submit")
+	admin.waitFor(`document.querySelector('#create-form .culture-row + .field-error')`, "the clash at the display name")
+	admin.mustContain("#create-form .culture-row + .field-error", "used by the group “Only a display name”", fmt.Sprintf("(#%d)", id))
+
+	// --- the audit trail ----------------------------------------------------
+	admin.eval(fmt.Sprintf(`location.hash = '#/group/%d', ''`, id))
+	admin.waitFor(`document.querySelector('#page-title') && document.querySelector('#page-title').textContent === 'Only a display name'`, "the group")
+	admin.clearField("#details-form .culture-text")
+	admin.fill("#details-form .culture-text", "Renamed")
+	admin.click("#save-details")
+	admin.waitFor(`document.querySelector('#group-version').textContent === '2'`, "display name saved")
+	admin.fill("#acl-search", "readers")
+	admin.click(fmt.Sprintf(`#acl-search-results button[data-pick="group:%d"]`, readers))
+	admin.click("#acl-save")
+	admin.waitFor(`document.querySelector('#group-version').textContent === '3'`, "ACL saved")
+	admin.click(`#acl-body tr[data-who="group readers"] input[data-right="link"]`)
+	admin.click("#acl-save")
+	admin.waitFor(`document.querySelector('#group-version').textContent === '4'`, "ACL changed")
+	admin.waitFor(`document.querySelectorAll('#audit-list > li').length === 4`, "four events")
+	items := admin.eval(`JSON.stringify([...document.querySelectorAll('#audit-list > li')].map(li => li.textContent))`)
+	var texts []string
+	if err := json.Unmarshal([]byte(items), &texts); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(texts[0], "group readers gained link") || !strings.Contains(texts[1], "group readers gained bag_read") ||
+		!strings.Contains(texts[2], "display name: en-US: Only a display name → en-US: Renamed") ||
+		!strings.HasPrefix(texts[3], "created") || strings.Contains(items, `{\"`) {
+		t.Fatalf("the audit trail, newest first, in words: %s", items)
 	}
 }
