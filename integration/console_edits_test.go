@@ -37,6 +37,7 @@ func TestConsoleEdits(t *testing.T) {
 	team, readers, elsewhere := created[0].Group.ID, created[1].Group.ID, created[2].Group.ID
 	s.AddMember(t, team, user1)
 
+	shots := newScreenshots(t)
 	admin := b.tab("root", 1280, 800)
 	var tokens []string
 	noToken := func(step string) {
@@ -117,6 +118,7 @@ func TestConsoleEdits(t *testing.T) {
 	admin.click(".crumbs a")
 	admin.waitFor(`document.querySelector('#confirm').open`, "a link asks first")
 	admin.mustContain("#confirm", "Leave without saving?", "Details")
+	shots.take(admin, "leave.png", false)
 	admin.click("#confirm-cancel")
 	admin.waitFor(fmt.Sprintf(`!document.querySelector('#confirm').open && location.hash === %q &&
 		document.querySelector('#edit-comment').value === 'typed, not saved yet'`, teamHash), "stayed, edit kept")
@@ -137,11 +139,13 @@ func TestConsoleEdits(t *testing.T) {
 	admin.click("#save-details")
 	admin.waitVisible("#login-form")
 	admin.mustContain("#draft-kept", "“Details” could be saved: it was NOT saved", "group “team”")
+	shots.take(admin, "session-ended.png", false)
 	noToken("the sign-in page")
 	admin.login("root", RootPassword)
 	tokens = append(tokens, admin.eval(`sessionStorage.getItem('groupd.console.token')`))
 	admin.waitFor(`document.querySelector('#draft-restored')`, "the edit restored")
 	admin.mustContain("#draft-restored", "NOT saved", "Details")
+	shots.take(admin, "restored.png", false)
 	if got := admin.eval(`document.querySelector('#edit-comment').value`); got != "typed, not saved yet" {
 		t.Fatalf("after signing in again, the comment is %q", got)
 	}

@@ -315,6 +315,7 @@
   // keepDraft stores the page's unsaved edits in this tab (sessionStorage,
   // never sent anywhere), to be restored on the same group after a sign-in.
   function keepDraft() {
+    if (!app.page) return;
     const dirty = dirtySections();
     if (!dirty.length && !app.saving) return;
     const labels = {};
@@ -447,6 +448,10 @@
   }
 
   async function logout() {
+    const dirty = dirtySections();
+    if (dirty.length && !(await askLeave(dirty))) return;
+    app.page = null;
+    sessionStorage.removeItem(DRAFT_KEY);
     const btn = $('#logout');
     btn.disabled = true;
     try {
