@@ -171,7 +171,9 @@ func TestConsoleEdits(t *testing.T) {
 }
 
 // TestConsoleServerDown: when the server does not answer, the console says
-// that it is unreachable and offers Retry, which works once it is back.
+// that it is unreachable and offers Retry, which works once it is back; a
+// session that expired meanwhile leads to the sign-in page, which does not
+// show the token that error.user.session_not_found carries.
 func TestConsoleServerDown(t *testing.T) {
 	b := newBrowser(t)
 	dbURL := dbtest.NewDatabaseURL(t)
@@ -194,11 +196,31 @@ func TestConsoleServerDown(t *testing.T) {
 	}
 
 	// The server is back on the same address: Retry loads the page.
-	MustStartServerOn(t, dbURL, func(c *server.Config) { c.Addr = addr })
+	second := MustStartServerOn(t, dbURL, func(c *server.Config) { c.Addr = addr })
 	admin.click(`#groups-errors button[data-action="retry"]`)
 	admin.waitFor(`document.querySelector('#groups-summary').textContent.startsWith('Groups 51–')`, "page 2 after Retry")
 	if admin.eval(`document.querySelector('#groups-errors').textContent`) != "" {
 		t.Fatal("the error stays after a successful Retry")
+	}
+
+	// The session expires (its row is gone, and a restarted server has no
+	// cache of it): the sign-in page says so, without the token that
+	// error.user.session_not_found carries as its id.
+	token := admin.eval(`sessionStorage.getItem('groupd.console.token')`)
+	if len(token) < 20 {
+		t.Fatalf("token %q", token)
+	}
+	if err := second.Close(); err != nil {
+		t.Fatal(err)
+	}
+	third := MustStartServerOn(t, dbURL, func(c *server.Config) { c.Addr = addr })
+	if _, err := third.DB.Exec(`DELETE FROM sessions`); err != nil {
+		t.Fatal(err)
+	}
+	admin.click("#groups-pager .pager-prev")
+	admin.waitFor(`document.querySelector('#login-errors [data-code="error.user.session_not_found"]')`, "session_not_found on the sign-in page")
+	if got := admin.eval(fmt.Sprintf(`String(document.documentElement.outerHTML.includes(%q) || location.href.includes(%q))`, token, token)); got != "false" {
+		t.Fatalf("the expired token is shown: %s", admin.text("#login-errors"))
 	}
 }
 
