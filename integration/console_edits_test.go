@@ -324,7 +324,7 @@ func TestConsoleFormsAndLayout(t *testing.T) {
 	}
 	if !strings.Contains(texts[0], "group readers gained link") || !strings.Contains(texts[1], "group readers gained bag_read") ||
 		!strings.Contains(texts[2], "display name: en-US: Only a display name → en-US: Renamed") ||
-		!strings.HasPrefix(texts[3], "created") || strings.Contains(items, `{\"`) {
+		!strings.Contains(texts[3], "created with the display name en-US: Only a display name") || strings.Contains(items, `{\"`) {
 		t.Fatalf("the audit trail, newest first, in words: %s", items)
 	}
 }

@@ -1722,7 +1722,11 @@
     const out = [];
     const b = (before && before.group) || {};
     const a = (after && after.group) || {};
-    if (!before && after) { out.push(`created as “${a.name || ''}”`); return out; }
+    if (!before && after) {
+      const names = Object.entries(a.displayname || {}).map(([c, t]) => `${c}: ${t}`).join(', ');
+      out.push(a.name ? `created as “${a.name}”` + (names ? ` (${names})` : '') : `created with the display name ${names || '—'}`);
+      return out;
+    }
     if (before && !after) { out.push('deleted'); return out; }
     const show = (v) => (v === null || v === undefined || v === '' ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v));
     // Display names read as “en-US: Readers, de-DE: Leser”, not as JSON.
