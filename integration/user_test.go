@@ -758,6 +758,10 @@ func TestUserVisibilityAndDelete(t *testing.T) {
 		{"login=STAFF", "staffer"},
 		{"login=%25", ""},
 		{"login=a-&groupids=2", "a-made"},
+		// By match quality: the login that starts with "o" before those
+		// that merely contain it, whatever the ids.
+		{"login=o", "outsider,root,bob"},
+		{"login=o&limit=1&offset=1", "root"},
 	} {
 		if got := logins(users(t, root.Do(t, "GET", "/api/v1/user?"+c.query, nil))); got != c.want {
 			t.Errorf("?%s: got %q want %q", c.query, got, c.want)

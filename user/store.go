@@ -25,7 +25,7 @@ const MaxLimit = 1000
 type Filter struct {
 	GroupIDs []int64  // only users in at least one of these groups (nil: any)
 	Types    []string // only these types (nil: any)
-	Login    string   // substring of the login, case-insensitive
+	Login    string   // substring of the login, case-insensitive; it orders the page by match quality
 	Limit    int
 	Offset   int
 }
@@ -487,9 +487,11 @@ func (s *Store) Get(ctx context.Context, p *policy.Principal, id int64) (*User, 
 	return us[0], nil
 }
 
-// List returns the page of users p may read that match f, ordered by id,
-// and the number of all such users. Visibility is decided in SQL, never
-// row by row.
+// List returns the page of users p may read that match f, and the number of
+// all such users. Visibility is decided in SQL, never row by row. The page is
+// ordered by id; with a login filter, by match quality first (the login
+// itself, then logins that start with it, then those that contain it), so
+// that "user1" is on the first page among user1000..user1999.
 func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*User, int, error) {
 	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
 	if err != nil {
@@ -520,7 +522,13 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Use
 	if total == 0 || f.Offset >= total {
 		return []*User{}, total, nil
 	}
-	q := listQuery(where, arg(f.Limit), arg(f.Offset))
+	// The order's arguments come after the count's, which does not use them.
+	order := "u.id"
+	if f.Login != "" {
+		order = fmt.Sprintf("CASE WHEN lower(u.login) = lower(%s) THEN 0 WHEN u.login ILIKE %s THEN 1 ELSE 2 END, u.id",
+			arg(f.Login), arg(escapeLike(f.Login)+"%"))
+	}
+	q := listQuery(where, order, arg(f.Limit), arg(f.Offset))
 	out, err := queryUsers(ctx, tx, q, args...)
 	if err != nil {
 		return nil, 0, err
@@ -536,10 +544,11 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Use
 // alone; only then are the addresses, groups, ACL and mask computed, for
 // those ids. With the full format in the same query as LIMIT and OFFSET,
 // PostgreSQL computed it for the rows OFFSET skips too, so that the last
-// page of 20,000 users cost 30 times the first.
-func listQuery(where, limit, offset string) string {
+// page of 20,000 users cost 30 times the first. order is an ORDER BY list
+// over u that ends in u.id (a total order, so that pages do not overlap).
+func listQuery(where, order, limit, offset string) string {
 	return fmt.Sprintf(selectFull, "false") + ` WHERE u.id IN (SELECT u.id FROM users u` + where +
-		" ORDER BY u.id LIMIT " + limit + " OFFSET " + offset + ") ORDER BY u.id"
+		" ORDER BY " + order + " LIMIT " + limit + " OFFSET " + offset + ") ORDER BY " + order
 }
 
 func escapeLike(s string) string {

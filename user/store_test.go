@@ -342,3 +342,65 @@ func TestListPages(t *testing.T) {
 		}
 	}
 }
+
+// TestListLoginMatchQuality: a login filter orders the listing by match
+// quality, then by id: "user1" comes first among user1000..user1999 (which
+// were created before it), then the logins starting with "user1", then those
+// merely containing it; case does not matter, and pages cut that order.
+func TestListLoginMatchQuality(t *testing.T) {
+	d := dbtest.MustOpenDB(t)
+	engine, err := policy.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := NewStore(d, engine, nil)
+	ctx := context.Background()
+	for _, q := range []string{
+		`INSERT INTO users (id, login, owner_user_id) SELECT i, 'user' || i, 1 FROM generate_series(1000, 1999) i`,
+		`INSERT INTO users (id, login, owner_user_id) VALUES (2000, 'old-user1', 1), (2001, 'USER1', 1),
+			(2002, 'user1x', 1), (2003, 'user2', 1), (900, 'auser10', 1)`,
+	} {
+		if _, err := d.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	root := &policy.Principal{UserID: 1, UserType: "system", Groups: []int64{},
+		SystemGroups: policy.SystemGroupsFor("system"), SystemRights: rights.Map{rights.SystemRoot: rights.Params{}}}
+	whole, total, err := store.List(ctx, root, Filter{Login: "user1", Limit: MaxLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rest, _, err := store.List(ctx, root, Filter{Login: "user1", Limit: MaxLimit, Offset: MaxLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole = append(whole, rest...)
+	// USER1, then user1000..user1999 and user1x (prefix, by id), then
+	// auser10 and old-user1 (substring, by id); user2 does not match.
+	want := []int64{2001}
+	for i := int64(1000); i <= 1999; i++ {
+		want = append(want, i)
+	}
+	want = append(want, 2002, 900, 2000)
+	got := make([]int64, len(whole))
+	for i, u := range whole {
+		got[i] = u.ID
+	}
+	if total != len(want) || !slices.Equal(got, want) {
+		t.Fatalf("total %d, order %v...%v, want %d users %v...%v", total, got[:min(3, len(got))], got[max(0, len(got)-3):],
+			len(want), want[:3], want[len(want)-3:])
+	}
+	for _, page := range []struct{ limit, offset int }{{20, 0}, {7, 995}, {3, 1001}} {
+		us, n, err := store.List(ctx, root, Filter{Login: "user1", Limit: page.limit, Offset: page.offset})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := make([]int64, len(us))
+		for i, u := range us {
+			ids[i] = u.ID
+		}
+		if n != total || !slices.Equal(ids, want[page.offset:min(page.offset+page.limit, len(want))]) {
+			t.Fatalf("limit %d offset %d: total %d, page %v", page.limit, page.offset, n, ids)
+		}
+	}
+}

@@ -6,6 +6,9 @@
   'use strict';
 
   const TOKEN_KEY = 'groupd.console.token';
+  // The unsaved edits of a group page, kept in this tab across a sign-in
+  // after the session ended: {groupId, version, title, drafts, labels, attempted}.
+  const DRAFT_KEY = 'groupd.console.draft';
   const PAGE_SIZES = [25, 50, 100];
   const MEMBER_PAGE = 20;
   const EVENT_PAGE = 50;
@@ -28,7 +31,13 @@
     session: null,
     listAbort: null,
     users: new Map(), // user id -> short format, for names in the audit trail
+    tokens: new Set(), // every token this page held: never shown, whatever an answer says
+    // The group page on screen: {id, hash, sections: {key: {label, dirty(), draft()}}}.
+    // Sections with unsaved edits guard navigation and survive a save of another section.
+    page: null,
+    saving: '', // what is being saved (for the sign-in page, when the session ended meanwhile)
   };
+  if (app.token) app.tokens.add(app.token);
 
   // --- DOM helpers --------------------------------------------------------
 
@@ -76,13 +85,15 @@
     return h('div', { class: 'field' }, h('label', { for: id }, label), input, helpEl);
   }
 
-  function fmtNumber(n) { return Number(n).toLocaleString('en-US'); }
+  // Numbers and dates follow the browser's locale, as its date inputs do: one
+  // format on the whole page.
+  function fmtNumber(n) { return Number(n).toLocaleString(); }
 
   function fmtTime(iso) {
     if (!iso) return '';
     const d = new Date(iso);
     if (isNaN(d)) return iso;
-    return d.toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
+    return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
   }
 
   function timeEl(iso) { return iso ? h('time', { datetime: iso, title: iso }, fmtTime(iso)) : h('span', { class: 'muted' }, '—'); }
@@ -153,7 +164,7 @@
     const p = err.parameters || {};
     const at = p.attribute ? ` (${p.attribute})` : '';
     switch (err.code) {
-      case 'network': return 'The server cannot be reached. Check your connection and try again.';
+      case 'network': return 'The server is unreachable: groupd did not answer (it may be down or restarting). Nothing was changed by this attempt.';
       case 'error.user.version_mismatch': return 'Changed by someone else — reload';
       case 'error.user.session_not_found': return 'Your session has ended or is unknown. Please sign in again.';
       case 'error.user.not_authenticated': return 'You are not signed in. Please sign in again.';
@@ -187,7 +198,9 @@
       case 'error.user.user_update_system_group': return 'The members of system groups are computed; they cannot be added or removed.';
       case 'error.user.invalid_value': return `Invalid value${at}: ${p.value || ''} ${p.expected_format ? '(expected ' + p.expected_format + ')' : ''}`.trim();
       case 'error.api.invalid_value': return `Invalid value${at}${p.reason ? ': ' + p.reason : ''}.`;
-      case 'error.api.attribute_expected': return `Missing value${at}: it is required.`;
+      case 'error.api.attribute_expected':
+        if (p.attribute === 'group.name') return 'A group needs a name or a display name.';
+        return `Missing value${at}: it is required.`;
       case 'error.api.attribute_not_accepted': return `This value is not accepted here${at}.`;
       case 'error.api.type_mismatch': return `Wrong kind of value${at}${p.expected ? ': expected ' + p.expected : ''}.`;
       case 'error.api.invalid_content': return 'The request was not understood' + (err.description ? ': ' + err.description : '') + '.';
@@ -198,12 +211,31 @@
       return 'The server failed to do this. Try again; if it keeps failing, give an administrator the reference below.';
     }
     if (err.realm === 'http') return `Unexpected answer from the server (HTTP ${err.status}).`;
-    return err.description || 'The server refused this.';
+    return redact(err.description) || 'The server refused this.';
+  }
+
+  // redact removes every token this page has held from a text the server
+  // sent (session_not_found carries the token as its id): a token on the
+  // screen is a token in a screenshot.
+  function redact(text) {
+    let out = String(text || '');
+    for (const t of app.tokens) if (t) out = out.split(t).join('…');
+    return out;
+  }
+
+  // shownParameters are an error's parameters fit for the screen: no token.
+  function shownParameters(err) {
+    return Object.entries(err.parameters || {}).filter(([k, v]) => {
+      if (k === 'token') return false;
+      if (k === 'id' && /session_not_found/.test(err.code || '')) return false;
+      return redact(String(v)) === String(v);
+    });
   }
 
   // errorBox shows an error in plain words, with its code and parameters.
-  // A version conflict offers a reload button.
-  function errorBox(err, onReload) {
+  // A version conflict offers a reload button; an unreachable server offers
+  // Retry (onRetry repeats what failed).
+  function errorBox(err, onReload, onRetry) {
     if (!(err instanceof ApiError)) {
       err = new ApiError(0, { realm: 'client', code: 'client.error', description: String(err && err.message || err) });
     }
@@ -218,8 +250,11 @@
       if (onReload) box.append(h('p', null, h('button', { type: 'button', class: 'button', 'data-action': 'reload', onclick: onReload }, 'Reload')));
     } else {
       box.append(h('p', { class: 'alert-title' }, explain(err)));
+      if (err.code === 'network' && onRetry) {
+        box.append(h('p', null, h('button', { type: 'button', class: 'button', 'data-action': 'retry', onclick: onRetry }, 'Retry')));
+      }
     }
-    const params = Object.entries(err.parameters || {}).map(([k, v]) => `${k}=${v}`).join(', ');
+    const params = shownParameters(err).map(([k, v]) => `${k}=${v}`).join(', ');
     const detail = h('p', { class: 'alert-code' }, 'Code: ', h('code', null, err.code || '—'));
     if (params) detail.append(' · ', params);
     if (err.uuid) detail.append(' · Reference: ', h('code', null, err.uuid));
@@ -227,9 +262,9 @@
     return box;
   }
 
-  function showError(container, err, onReload) {
+  function showError(container, err, onReload, onRetry) {
     clear(container);
-    const box = errorBox(err, onReload);
+    const box = errorBox(err, onReload, onRetry);
     container.append(box);
     box.focus();
     return box;
@@ -243,11 +278,13 @@
     t.textContent = '';
   }
 
-  // notify announces a success (or a note) in the polite live region.
-  function notify(message, kind) {
+  // notify announces a success (or a note) in the polite live region, for
+  // the page at forHash (default: this one); another page hides it.
+  function notify(message, kind, forHash) {
     const t = $('#toast');
     t.className = 'toast show ' + (kind || 'ok');
     t.textContent = message;
+    t.dataset.page = forHash || location.hash;
     clearTimeout(toastTimer);
     toastTimer = setTimeout(() => { t.className = 'toast'; t.textContent = ''; }, 6000);
   }
@@ -256,14 +293,119 @@
 
   function setToken(t) {
     app.token = t;
+    if (t) app.tokens.add(t);
     if (t) sessionStorage.setItem(TOKEN_KEY, t); else sessionStorage.removeItem(TOKEN_KEY);
   }
 
   function sessionLost(err) {
     if (!app.session) return;
+    keepDraft();
     app.session = null;
     setToken(null);
     showLogin(err);
+  }
+
+  // --- unsaved edits ------------------------------------------------------
+
+  function dirtySections() {
+    if (!app.page) return [];
+    return Object.entries(app.page.sections).filter(([, sec]) => sec.dirty()).map(([key, sec]) => ({ key, label: sec.label }));
+  }
+
+  // drafts are the unsaved edits of the page's sections, but the one in except.
+  function drafts(except) {
+    const out = {};
+    for (const { key } of dirtySections()) if (key !== except) out[key] = app.page.sections[key].draft();
+    return out;
+  }
+
+  // keepDraft stores the page's unsaved edits in this tab (sessionStorage,
+  // never sent anywhere), to be restored on the same group after a sign-in.
+  function keepDraft() {
+    if (!app.page) return;
+    const dirty = dirtySections();
+    if (!dirty.length && !app.saving) return;
+    const labels = {};
+    for (const d of dirty) labels[d.key] = d.label;
+    sessionStorage.setItem(DRAFT_KEY, JSON.stringify({
+      groupId: app.page.id, version: app.page.version, title: app.page.title, drafts: drafts(), labels, attempted: app.saving,
+    }));
+  }
+
+  function storedDraft() {
+    try { return JSON.parse(sessionStorage.getItem(DRAFT_KEY) || 'null'); } catch (e) { return null; }
+  }
+
+  function listWords(items) {
+    if (items.length <= 1) return items.join('');
+    return items.slice(0, -1).join(', ') + ' and ' + items[items.length - 1];
+  }
+
+  // draftNotice says plainly what was and was not saved, on the sign-in page
+  // and then on the group page where the edits are back.
+  function draftNotice(d, restored) {
+    const parts = listWords(Object.values(d.labels || {}));
+    const lines = [];
+    if (d.attempted) lines.push(`Your session ended before “${d.attempted}” could be saved: it was NOT saved.`);
+    if (restored) {
+      lines.push(parts ? `Your unsaved changes (${parts}) are back in the form below. Nothing of them is saved yet: check them and save.`
+        : 'Nothing else was pending.');
+    } else {
+      lines.push(parts ? `Your unsaved changes to group “${d.title}” (${parts}) are kept in this tab and come back after you sign in. Nothing of them is saved yet.`
+        : `Nothing else of group “${d.title}” was pending.`);
+    }
+    return h('div', { class: 'alert alert-warn', role: 'alert', id: restored ? 'draft-restored' : 'draft-kept' },
+      h('p', { class: 'alert-title' }, restored ? 'Restored after signing in again' : 'Your session has ended'),
+      lines.map((l) => h('p', null, l)));
+  }
+
+  // askLeave asks before unsaved edits are left behind; it resolves to true
+  // when the user chose to leave.
+  function askLeave(sections) {
+    const dlg = $('#confirm');
+    $('#confirm-title').textContent = 'Leave without saving?';
+    $('#confirm-message').textContent = `You have unsaved changes in ${listWords(sections.map((s) => s.label))}. ` +
+      'If you leave this page, they are lost.';
+    clear($('#confirm-error'));
+    const ok = $('#confirm-ok');
+    const fresh = ok.cloneNode(false); // drops listeners of earlier dialogs
+    fresh.textContent = 'Leave and discard';
+    ok.replaceWith(fresh);
+    const opener = document.activeElement;
+    return new Promise((resolve) => {
+      fresh.addEventListener('click', () => dlg.close('ok'));
+      dlg.addEventListener('close', () => {
+        const leave = dlg.returnValue === 'ok';
+        if (!leave && opener && opener.isConnected) opener.focus();
+        resolve(leave);
+      }, { once: true });
+      dlg.returnValue = '';
+      dlg.showModal();
+      $('#confirm-cancel').focus();
+    });
+  }
+
+  // leaveTo goes to hash, asking first when edits would be lost.
+  async function leaveTo(hash) {
+    const dirty = dirtySections();
+    if (dirty.length && !(await askLeave(dirty))) return;
+    app.page = null;
+    location.hash = hash;
+  }
+
+  // A click on an in-app link asks before leaving unsaved edits.
+  function guardLinks(e) {
+    if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    const a = e.target.closest && e.target.closest('a[href^="#/"]');
+    if (!a || !dirtySections().length) return;
+    e.preventDefault();
+    leaveTo(a.getAttribute('href'));
+  }
+
+  function guardUnload(e) {
+    if (!dirtySections().length) return;
+    e.preventDefault();
+    e.returnValue = ''; // older browsers ask only with a returnValue
   }
 
   function me() { return app.session && app.session.user && app.session.user.user; }
@@ -283,6 +425,8 @@
     $('#skip-link').addEventListener('click', (e) => { e.preventDefault(); $('#main').focus(); });
     $('#confirm-cancel').addEventListener('click', () => $('#confirm').close('cancel'));
     window.addEventListener('hashchange', route);
+    document.addEventListener('click', guardLinks, true);
+    window.addEventListener('beforeunload', guardUnload);
     if (app.token) {
       try {
         const r = await api('GET', '/api/v1/session', { keepSession: true });
@@ -311,6 +455,10 @@
   }
 
   async function logout() {
+    const dirty = dirtySections();
+    if (dirty.length && !(await askLeave(dirty))) return;
+    app.page = null;
+    sessionStorage.removeItem(DRAFT_KEY);
     const btn = $('#logout');
     btn.disabled = true;
     try {
@@ -373,7 +521,7 @@
         password.value = '';
         signedIn(r.data);
       } catch (e2) {
-        showError(errors, e2);
+        showError(errors, e2, null, () => form.requestSubmit());
         password.focus();
       } finally {
         submit.disabled = false;
@@ -381,6 +529,8 @@
       }
     });
     const main = clear($('#main'));
+    const kept = storedDraft();
+    if (kept) main.append(draftNotice(kept, false));
     main.append(form);
     if (err) errors.append(errorBox(err));
     login.focus();
@@ -397,6 +547,17 @@
   function route() {
     if (location.hash && !location.hash.startsWith('#/')) return; // an in-page anchor
     if (!app.session) { showLogin(); return; }
+    if (app.page && location.hash !== app.page.hash && dirtySections().length) {
+      // Back, Forward or a typed address while edits are unsaved: stay on
+      // the page (its address back in place) and ask.
+      const target = location.hash;
+      history.replaceState(null, '', app.page.hash);
+      leaveTo(target);
+      return;
+    }
+    app.page = null;
+    const toast = $('#toast');
+    if (toast.dataset.page !== location.hash) hideToast(); // a success of another page
     const { path, params } = parseHash();
     let m;
     for (const a of document.querySelectorAll('#mainnav a')) a.removeAttribute('aria-current');
@@ -453,6 +614,10 @@
   function rightBadges(rights, emptyText) {
     const names = ACL_RIGHTS.filter((r) => r in (rights || {}));
     if (!names.length) return h('span', { class: 'muted' }, emptyText || 'none');
+    if (names.length === ACL_RIGHTS.length) {
+      return h('ul', { class: 'badges', 'aria-label': 'rights' },
+        h('li', { class: 'badge badge-all', title: names.join(', ') }, 'all rights'));
+    }
     return h('ul', { class: 'badges', 'aria-label': 'rights' },
       names.map((r) => h('li', { class: 'badge', title: RIGHT_INFO[r] }, r)));
   }
@@ -480,8 +645,21 @@
     return '#/groups' + (s ? '?' + s : '');
   }
 
+  // listNav records a new state of the list in the history, so that Back
+  // returns to the previous page or filter. Typing in one field is one step:
+  // its keystrokes replace each other.
+  let typingIn = null;
+  function listNav(hash, field) {
+    if (hash === location.hash) return;
+    if (field && typingIn === field) history.replaceState(null, '', hash);
+    else history.pushState(null, '', hash);
+    typingIn = field || null;
+    if (app.page === null && $('#toast').dataset.page !== hash) hideToast();
+  }
+
   function viewGroups(params) {
     const st = listState(params);
+    typingIn = null;
     const canCreate = hasSys('system.group', 'create');
 
     const name = h('input', { type: 'search', id: 'filter-name', name: 'name', value: st.name, autocomplete: 'off' });
@@ -529,23 +707,23 @@
       filters, summary, errors, h('div', { class: 'table-wrap' }, table), pager);
     void heading;
 
-    function update(reset) {
+    function update(reset, field) {
       if (reset) st.offset = 0;
       st.name = name.value.trim();
       st.type = typeSel.value === 'custom' ? custom.value.trim() : typeSel.value;
       st.member = member.value.trim();
       st.limit = Number(sizeSel.value);
-      // The address keeps the filters (bookmarks, back button) without
-      // re-rendering the page (the focus stays in the field).
-      history.replaceState(null, '', listHash(st));
+      // The address keeps the filters (bookmarks, Back) without re-rendering
+      // the page (the focus stays in the field).
+      listNav(listHash(st), field);
       load();
     }
 
     let debounce = 0;
-    const later = () => { clearTimeout(debounce); debounce = setTimeout(() => update(true), 250); };
-    name.addEventListener('input', later);
-    member.addEventListener('input', later);
-    custom.addEventListener('input', later);
+    const later = (field) => () => { clearTimeout(debounce); debounce = setTimeout(() => update(true, field), 250); };
+    name.addEventListener('input', later('name'));
+    member.addEventListener('input', later('member'));
+    custom.addEventListener('input', later('custom'));
     typeSel.addEventListener('change', () => {
       customField.hidden = typeSel.value !== 'custom';
       if (typeSel.value === 'custom') { custom.focus(); if (!custom.value) return; }
@@ -570,6 +748,7 @@
         let memberID = st.member;
         if (memberID && !/^\d+$/.test(memberID)) {
           const found = await findUserByLogin(memberID, ac.signal);
+          if (ac !== app.listAbort) return;
           if (!found) {
             clear(errors).append(h('div', { class: 'alert alert-warn', role: 'alert' },
               h('p', { class: 'alert-title' }, `There is no user with the login “${st.member}”.`)));
@@ -596,7 +775,7 @@
       } catch (e) {
         if (e.name === 'AbortError') return;
         if (ac !== app.listAbort) return;
-        showError(errors, e);
+        showError(errors, e, null, load);
         renderRows([], 0, true);
       } finally {
         if (ac === app.listAbort) {
@@ -610,13 +789,16 @@
       clear(tbody);
       for (const g of groups) {
         const gr = g.group;
+        // Long texts are cut to one line; the tooltip has them whole.
+        const cut = (text) => (text ? h('span', { class: 'cut', title: text }, text) : '');
+        const owner = subjectLabel(g._owner);
         tbody.append(h('tr', { dataset: { groupId: String(gr._id), name: gr.name || '' } },
           h('td', { 'data-label': 'ID' }, String(gr._id)),
-          h('td', { 'data-label': 'Name' }, h('a', { href: '#/group/' + gr._id }, gr.name || h('span', { class: 'muted' }, '(no name)'))),
-          h('td', { 'data-label': 'Display name' }, displayname(g)),
+          h('td', { 'data-label': 'Name' }, h('a', { href: '#/group/' + gr._id, class: 'cut', title: gr.name || '' }, gr.name || h('span', { class: 'muted' }, '(no name)'))),
+          h('td', { 'data-label': 'Display name' }, cut(displayname(g))),
           h('td', { 'data-label': 'Type' }, h('span', { class: 'type type-' + (gr.type === 'system' || gr.type === 'easydb' ? gr.type : 'custom') }, gr.type)),
-          h('td', { 'data-label': 'Reference' }, gr.reference || ''),
-          h('td', { 'data-label': 'Owner' }, subjectLabel(g._owner)),
+          h('td', { 'data-label': 'Reference' }, cut(gr.reference || '')),
+          h('td', { 'data-label': 'Owner' }, cut(owner)),
           h('td', { 'data-label': 'Your rights' }, rightBadges(g._generated_rights))));
       }
       if (!groups.length) {
@@ -627,7 +809,7 @@
       summary.dataset.total = String(total);
       renderPager(pager, st.offset, st.limit, total, (off) => {
         st.offset = off;
-        history.replaceState(null, '', listHash(st));
+        listNav(listHash(st));
         load();
       });
     }
@@ -669,23 +851,29 @@
 
   // --- users (the user API) -------------------------------------------------
 
-  // searchUsers finds users by login (or by id, when text is a number).
+  // searchUsers finds users by login (or by id, when text is a number):
+  // {items, total, searched}, the exact login first. The server orders
+  // GET /api/v1/user?login= by match quality (the login itself, then logins
+  // starting with the text, then containing it), so that "user1" is on the
+  // first page among user1000..user1999.
   async function searchUsers(text, signal) {
     text = text.trim();
-    if (!text) return [];
+    if (!text) return { items: [], total: 0, searched: '' };
     if (/^#?\d+$/.test(text)) {
-      const r = await api('GET', '/api/v1/user/' + text.replace('#', ''), { signal });
-      return Array.isArray(r.data) ? r.data : [];
+      const id = text.replace('#', '');
+      const r = await api('GET', '/api/v1/user/' + id, { signal });
+      const items = Array.isArray(r.data) ? r.data : [];
+      return { items, total: items.length, searched: `the user with id ${id}` };
     }
-    // GET /api/v1/user?login= (a substring of the login, case-insensitive).
-    // Whatever the server answers, only users whose login or name contains
-    // the text are offered.
-    const r = await api('GET', '/api/v1/user', { signal, query: { login: text, limit: 20 } });
+    const r = await api('GET', '/api/v1/user', { signal, query: { login: text, limit: 10 } });
     const needle = text.toLowerCase();
-    return (Array.isArray(r.data) ? r.data : []).filter((u) => {
-      const x = u.user || {};
-      return (x.login || '').toLowerCase().includes(needle) || (x._generated_displayname || '').toLowerCase().includes(needle);
-    }).slice(0, 10);
+    const rank = (u) => {
+      const l = ((u.user || {}).login || '').toLowerCase();
+      return l === needle ? 0 : l.startsWith(needle) ? 1 : 2;
+    };
+    const items = (Array.isArray(r.data) ? r.data : []).map((u, i) => [rank(u), i, u])
+      .sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((x) => x[2]);
+    return { items, total: r.total === null ? items.length : r.total, searched: `logins containing “${text}”` };
   }
 
   // userName resolves a user id to its login for display (cached); when the
@@ -709,7 +897,7 @@
   }
 
   async function findUserByLogin(login, signal) {
-    const users = await searchUsers(login, signal);
+    const users = (await searchUsers(login, signal)).items;
     return users.find((u) => u.user && (u.user.login || '').toLowerCase() === login.toLowerCase()) || null;
   }
 
@@ -737,10 +925,17 @@
       const text = input.value.trim();
       if (!text) { clear(results); return; }
       try {
-        const found = await opts.search(text, mine.signal);
+        const res = await opts.search(text, mine.signal);
         if (mine !== ac) return;
+        const found = Array.isArray(res) ? res : res.items;
+        const total = Array.isArray(res) ? null : res.total;
+        const searched = (!Array.isArray(res) && res.searched) || `“${text}”`;
         clear(results);
-        if (!found.length) results.append(h('li', { class: 'muted' }, 'Nothing found.'));
+        // The picker says what it searched and how much of it is shown.
+        results.append(h('li', { class: 'muted picker-searched' }, !found.length ? `Searched ${searched}: nothing found.`
+          : `Searched ${searched}: ` + (total !== null && total > found.length
+            ? `the best ${fmtNumber(found.length)} of ${fmtNumber(total)}, exact matches first; type more to narrow.`
+            : `${fmtNumber(found.length)} found.`)));
         for (const item of found) {
           results.append(h('li', null, h('button', {
             type: 'button', class: 'button secondary small', dataset: { pick: opts.key(item) },
@@ -750,7 +945,7 @@
       } catch (e) {
         if (e.name === 'AbortError') return;
         clear(results);
-        errors.append(errorBox(e));
+        errors.append(errorBox(e, null, run));
       }
     }
     input.addEventListener('input', () => { clearTimeout(debounce); debounce = setTimeout(run, 250); });
@@ -776,7 +971,7 @@
 
   // --- create ---------------------------------------------------------------
 
-  function displaynameEditor(values, disabled) {
+  function displaynameEditor(values, disabled, onChange) {
     const list = h('div', { class: 'cultures' });
     const rows = [];
     function addRow(culture, text, focus) {
@@ -785,7 +980,7 @@
       const row = h('div', { class: 'culture-row' });
       const rm = disabled ? null : h('button', {
         type: 'button', class: 'button secondary small', 'aria-label': 'Remove this display name',
-        onclick: () => { row.remove(); rows.splice(rows.indexOf(entry), 1); addBtn.focus(); },
+        onclick: () => { row.remove(); rows.splice(rows.indexOf(entry), 1); addBtn.focus(); if (onChange) onChange(); },
       }, 'Remove');
       const entry = { c, t };
       // Label the pair by culture so that both fields are told apart.
@@ -805,6 +1000,7 @@
     const group = h('fieldset', { class: 'field' }, h('legend', null, 'Display names (per culture)'), list, addBtn, datalist);
     return {
       el: group,
+      firstText() { return rows.length ? rows[0].t : null; },
       value() {
         const out = {};
         for (const { c, t } of rows) {
@@ -818,6 +1014,55 @@
   }
 
   function nullIfEmpty(s) { s = s.trim(); return s === '' ? null : s; }
+
+  // fieldError attaches a message to its field (aria-invalid, described by
+  // the message); clearFieldErrors removes them all from a form.
+  function fieldError(input, message) {
+    if (!input) return;
+    const id = (input.id || (input.id = nextId('f'))) + '-error';
+    const msg = h('p', { class: 'field-error', id }, message);
+    input.setAttribute('aria-invalid', 'true');
+    input.setAttribute('aria-describedby', [input.getAttribute('aria-describedby'), id].filter(Boolean).join(' '));
+    (input.closest('.culture-row') || input).insertAdjacentElement('afterend', msg);
+  }
+
+  function clearFieldErrors(form) {
+    for (const el of form.querySelectorAll('.field-error')) el.remove();
+    for (const el of form.querySelectorAll('[aria-invalid]')) {
+      el.removeAttribute('aria-invalid');
+      const rest = (el.getAttribute('aria-describedby') || '').split(' ').filter((x) => x && !x.endsWith('-error'));
+      if (rest.length) el.setAttribute('aria-describedby', rest.join(' ')); else el.removeAttribute('aria-describedby');
+    }
+  }
+
+  // holderOfDisplayname finds the group that already uses one of the
+  // display names (the server's refusal names the attribute, not the group).
+  async function holderOfDisplayname(values, exceptId) {
+    for (const [culture, value] of Object.entries(values)) {
+      try {
+        const r = await api('GET', '/api/v1/group', { query: { name: value, limit: 20 } });
+        const g = r.data.find((x) => x.group._id !== exceptId && ((x.group.displayname || {})[culture] === value));
+        if (g) return { g, culture, value };
+      } catch (e) { return null; }
+    }
+    return null;
+  }
+
+  // showFieldErrors puts a refusal next to the field it is about: the
+  // attribute of a missing or invalid value, the constraint of a clash.
+  async function showFieldErrors(err, fields, displaynames, exceptId) {
+    const p = err.parameters || {};
+    const attr = p.attribute || p.constraint || '';
+    if (err.code === 'error.user.integrity_constraint_violation' && attr === 'group.displayname') {
+      const held = await holderOfDisplayname(displaynames, exceptId);
+      fieldError(fields['group.displayname'], held
+        ? `The display name “${held.value}” (${held.culture}) is used by the group “${groupTitle(held.g)}” (#${held.g.group._id}).`
+        : 'Another group already uses this display name.');
+      return;
+    }
+    if (!fields[attr]) return;
+    fieldError(fields[attr], explain(err));
+  }
 
   function viewCreate() {
     if (!hasSys('system.group', 'create')) {
@@ -833,9 +1078,10 @@
     const reference = h('input', { id: 'create-reference', name: 'reference', autocomplete: 'off' });
     const type = h('input', { id: 'create-type', name: 'type', value: 'easydb', autocomplete: 'off' });
     const submit = h('button', { type: 'submit', class: 'button', id: 'create-submit' }, 'Create group');
+    const fields = { 'group.name': name, 'group.displayname': dn.firstText(), 'group.reference': reference, 'group.type': type };
     const form = h('form', { class: 'card form', id: 'create-form', novalidate: true },
       errors,
-      field('Name', name, 'Unique. A group needs a name or a display name.'),
+      field('Name', name, 'Unique. A group needs a name or a display name (a display name alone is enough).'),
       dn.el,
       field('Comment', comment),
       field('Reference', reference, 'Optional, unique: an external id, e.g. of a directory.'),
@@ -844,17 +1090,26 @@
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       clear(errors);
+      clearFieldErrors(form);
       hideToast();
       const group = { _version: 1, name: nullIfEmpty(name.value), displayname: dn.value(), comment: nullIfEmpty(comment.value), reference: nullIfEmpty(reference.value) };
       if (type.value.trim() && type.value.trim() !== 'easydb') group.type = type.value.trim();
+      if (!group.name && !Object.keys(group.displayname).length) {
+        // Not sent: the server would refuse it, and the help says why.
+        fieldError(name, 'Give the group a name or a display name (or both).');
+        name.focus();
+        return;
+      }
       submit.disabled = true;
       try {
         const r = await api('PUT', '/api/v1/group', { body: [{ _basetype: 'group', group }] });
         const g = r.data[0];
-        location.hash = '#/group/' + g.group._id;
-        notify(`Group “${groupTitle(g)}” created.`);
+        const target = '#/group/' + g.group._id;
+        notify(`Group “${groupTitle(g)}” created.`, 'ok', target);
+        location.hash = target;
       } catch (err) {
-        showError(errors, err);
+        showError(errors, err, null, () => form.requestSubmit());
+        await showFieldErrors(err, fields, group.displayname, 0);
       } finally {
         submit.disabled = false;
       }
@@ -873,7 +1128,8 @@
       const r = await api('GET', '/api/v1/group/' + id);
       g = r.data[0];
     } catch (e) {
-      page('Group #' + id, h('div', { id: 'group-errors' }, errorBox(e)), h('p', null, h('a', { href: '#/groups' }, '‹ All groups')));
+      if (!app.session) return; // the session ended: the sign-in page is up
+      page('Group #' + id, h('div', { id: 'group-errors' }, errorBox(e, null, () => viewGroup(id))), h('p', null, h('a', { href: '#/groups' }, '‹ All groups')));
       return;
     }
     if (!g) {
@@ -882,11 +1138,22 @@
         h('p', null, h('a', { href: '#/groups' }, '‹ All groups')));
       return;
     }
+    // Edits kept across a sign-in come back on their group, once.
+    const kept = storedDraft();
+    if (kept && kept.groupId === id) {
+      sessionStorage.removeItem(DRAFT_KEY);
+      renderGroup(g, null, kept.drafts || {}, kept);
+      return;
+    }
     renderGroup(g);
   }
 
-  function renderGroup(g, focusSel) {
+  // renderGroup draws a group page from what the server answered. drafts
+  // are unsaved edits to put back into their sections ({details, acl,
+  // sysrights}); kept is a draft restored after a sign-in, to report.
+  function renderGroup(g, focusSel, drafts, kept) {
     app.refreshAudit = null;
+    drafts = drafts || {};
     const gr = g.group;
     const rights = g._generated_rights || {};
     const can = (r) => r in rights;
@@ -908,49 +1175,86 @@
       can('bag_delete') ? h('div', { class: 'actions' },
         h('button', { type: 'button', class: 'button danger', id: 'delete-group', onclick: (e) => confirmDelete(g, e.currentTarget) }, 'Delete group…')) : null);
 
-    const sections = h('div', { class: 'group-grid' },
-      detailsSection(g, can('bag_write'), reload),
-      membersSection(g),
-      aclSection(g, reload),
-      systemRightsSection(g, reload),
-      auditSection(g));
+    const pageState = { id: gr._id, version: gr._version, title: groupTitle(g), hash: location.hash, sections: {} };
+    const details = detailsSection(g, can('bag_write'), drafts.details);
+    const acl = aclSection(g, drafts.acl);
+    const sysrights = systemRightsSection(g, drafts.sysrights);
+    for (const [key, sec] of [['details', details], ['acl', acl], ['sysrights', sysrights]]) {
+      if (sec.state) pageState.sections[key] = sec.state;
+    }
+    const sections = h('div', { class: 'group-grid' }, details.el, membersSection(g), acl.el, sysrights.el, auditSection(g));
 
+    let restored = null;
+    if (kept) {
+      restored = draftNotice(kept, true);
+      if (kept.version !== gr._version) {
+        restored.append(h('p', null, `The group was changed meanwhile (version ${kept.version} → ${gr._version}): ` +
+          'the fields show your edits on top of the current version.'));
+      }
+    }
     page(groupTitle(g),
       h('p', { class: 'crumbs' }, h('a', { href: '#/groups' }, '‹ All groups')),
-      summary, sections);
+      restored, summary, sections);
+    app.page = pageState;
     if (focusSel) { const el = $(focusSel); if (el) el.focus(); }
   }
 
-  // saveGroup sends one changed group (version + 1) and shows the result:
-  // the page is redrawn from what the server answered, never from what was
-  // sent.
-  async function saveGroup(g, changes, errors, button, what, focusSel) {
+  // saveGroup sends one section's changes (version + 1) and shows the
+  // result: the page is redrawn from what the server answered, never from
+  // what was sent, and the other sections keep their unsaved edits.
+  async function saveGroup(g, changes, errors, button, what, focusSel, section, onRefused) {
     clear(errors);
     hideToast(); // an earlier success must not stand next to a refusal
     button.disabled = true;
     const item = { _basetype: 'group', group: Object.assign({ _id: g.group._id, _version: g.group._version + 1 }, changes.group || {}) };
     if (changes._acl !== undefined) item._acl = changes._acl;
     if (changes._system_rights !== undefined) item._system_rights = changes._system_rights;
+    app.saving = what;
     try {
       const r = await api('POST', '/api/v1/group', { body: [item] });
       const saved = r.data[0];
-      renderGroup(saved, focusSel);
-      notify(`${what} saved: the group is now at version ${saved.group._version}.`);
+      const others = drafts(section);
+      renderGroup(saved, focusSel, others);
+      const kept = Object.keys(others).map((k) => app.page.sections[k].label);
+      notify(`${what} saved: the group is now at version ${saved.group._version}.` +
+        (kept.length ? ` Your unsaved changes in ${listWords(kept)} are still there, not saved.` : ''));
     } catch (e) {
       button.disabled = false;
-      showError(errors, e, () => viewGroup(g.group._id));
+      if (!app.session) return; // the session ended: the sign-in page says what was not saved
+      showError(errors, e, () => viewGroup(g.group._id), () => button.click());
+      if (onRefused) onRefused(e);
+    } finally {
+      app.saving = '';
     }
   }
 
-  function detailsSection(g, canWrite, reload) {
-    void reload;
+  // sectionState tracks the unsaved edits of one section: dirty() compares
+  // what the fields hold now with what they were drawn from; the marker
+  // ("Unsaved changes") follows it.
+  function sectionState(label, current, original, marker) {
+    const base = JSON.stringify(original);
+    const state = {
+      label,
+      dirty: () => JSON.stringify(current()) !== base,
+      draft: () => current(),
+      update: () => { marker.hidden = !state.dirty(); },
+    };
+    return state;
+  }
+
+  function detailsSection(g, canWrite, draft) {
     const gr = g.group;
     const system = gr.type === 'system';
+    const original = { name: gr.name || '', displayname: gr.displayname || {}, comment: gr.comment || '', reference: gr.reference || '' };
+    const shown = draft || original;
     const errors = h('div', { id: 'details-errors' });
-    const name = h('input', { id: 'edit-name', name: 'name', value: gr.name || '', disabled: !canWrite || system, autocomplete: 'off', maxlength: '256' });
-    const dn = displaynameEditor(gr.displayname, !canWrite);
-    const comment = h('textarea', { id: 'edit-comment', name: 'comment', rows: '3', disabled: !canWrite }, gr.comment || '');
-    const reference = h('input', { id: 'edit-reference', name: 'reference', value: gr.reference || '', disabled: !canWrite, autocomplete: 'off' });
+    const dirty = h('p', { class: 'dirty', id: 'details-dirty', hidden: true }, 'Unsaved changes.');
+    const name = h('input', { id: 'edit-name', name: 'name', value: shown.name, disabled: !canWrite || system, autocomplete: 'off', maxlength: '256' });
+    let state = null;
+    const changed = () => { if (state) state.update(); };
+    const dn = displaynameEditor(shown.displayname, !canWrite, changed);
+    const comment = h('textarea', { id: 'edit-comment', name: 'comment', rows: '3', disabled: !canWrite }, shown.comment);
+    const reference = h('input', { id: 'edit-reference', name: 'reference', value: shown.reference, disabled: !canWrite, autocomplete: 'off' });
     const save = h('button', { type: 'submit', class: 'button', id: 'save-details' }, 'Save changes');
     const form = h('form', { id: 'details-form', novalidate: true },
       errors,
@@ -958,17 +1262,42 @@
       dn.el,
       field('Comment', comment),
       field('Reference', reference),
-      canWrite ? h('div', { class: 'actions' }, save) : null);
+      canWrite ? h('div', { class: 'actions' }, save, dirty) : null);
+    if (canWrite) {
+      state = sectionState('Details',
+        () => ({ name: name.value, displayname: dn.value(), comment: comment.value, reference: reference.value }),
+        { name: original.name, displayname: normalDisplaynames(original.displayname), comment: original.comment, reference: original.reference },
+        dirty);
+      form.addEventListener('input', changed);
+      state.update();
+    }
+    const fields = { 'group.name': name, 'group.displayname': dn.firstText(), 'group.reference': reference, 'group.comment': comment };
     form.addEventListener('submit', (e) => {
       e.preventDefault();
+      clearFieldErrors(form);
       const group = { displayname: dn.value(), comment: nullIfEmpty(comment.value), reference: nullIfEmpty(reference.value) };
       if (!system) group.name = nullIfEmpty(name.value);
-      saveGroup(g, { group }, errors, save, 'Details', '#save-details');
+      saveGroup(g, { group }, errors, save, 'Details', '#save-details', 'details',
+        (err) => showFieldErrors(err, fields, group.displayname, gr._id));
     });
-    return h('section', { class: 'card area-details', id: 'details', 'aria-labelledby': 'details-title' },
-      h('h2', { id: 'details-title' }, 'Details'),
-      canWrite ? null : h('p', { class: 'note' }, 'You can see this group but not change it: that needs bag_write.'),
-      form);
+    return {
+      state,
+      el: h('section', { class: 'card area-details', id: 'details', 'aria-labelledby': 'details-title' },
+        h('h2', { id: 'details-title' }, 'Details'),
+        canWrite ? null : h('p', { class: 'note' }, 'You can see this group but not change it: that needs bag_write.'),
+        form),
+    };
+  }
+
+  // normalDisplaynames is a display name object as the editor gives it back
+  // (trimmed, no empty texts), so that an untouched form is not "changed".
+  function normalDisplaynames(d) {
+    const out = {};
+    for (const [c, t] of Object.entries(d || {})) {
+      const v = String(t || '').trim();
+      if (v) out[c.trim()] = v;
+    }
+    return out;
   }
 
   function membersSection(g) {
@@ -1016,7 +1345,7 @@
       } catch (e) {
         summary.textContent = '';
         clear(tbody);
-        showError(errors, e);
+        showError(errors, e, null, load);
       } finally {
         table.dataset.state = 'ready';
       }
@@ -1150,22 +1479,29 @@
       h('p', { class: 'note', id: id + '-hidden' }, `Only holders of bag_write on this group see its ${what}.`));
   }
 
-  function aclSection(g, reload) {
-    void reload;
+  function aclSection(g, draft) {
     if (!('_acl' in g)) return hiddenSection('acl', 'area-acl', 'Access control list', 'access control list');
     const rights = g._generated_rights || {};
     const editable = ('bag_write' in rights) && hasSys('system.group', 'edit_acl');
     const errors = h('div', { id: 'acl-errors' });
     const dirty = h('p', { class: 'dirty', id: 'acl-dirty', hidden: true }, 'Unsaved changes.');
     // The working copy: rows of {id, who, rights:{name:params}, active, from, to}.
-    const rows = (g._acl || []).map((e) => ({
+    const fromServer = (g._acl || []).map((e) => ({
       id: e._id, who: e.who, rights: Object.assign({}, e.rights), active: e.active,
-      from: e.when && e.when.from, to: e.when && e.when.to, created: e.date_created,
+      from: (e.when && e.when.from) || null, to: (e.when && e.when.to) || null,
     }));
+    // canonical: the rows in a form whose JSON does not depend on the order
+    // in which rights were ticked.
+    const canonical = (rs) => rs.map((r) => ({
+      id: r.id || null, who: r.who, active: !!r.active, from: r.from || null, to: r.to || null,
+      rights: Object.fromEntries(Object.keys(r.rights).sort().map((k) => [k, r.rights[k]])),
+    }));
+    const rows = draft ? JSON.parse(JSON.stringify(draft)) : canonical(fromServer);
     const tbody = h('tbody', { id: 'acl-body' });
     const save = h('button', { type: 'button', class: 'button', id: 'acl-save', hidden: !editable }, 'Save access control');
+    const state = editable ? sectionState('Access control', () => canonical(rows), canonical(fromServer), dirty) : null;
 
-    function markDirty() { dirty.hidden = false; }
+    function markDirty() { if (state) state.update(); }
 
     function draw() {
       clear(tbody);
@@ -1239,8 +1575,9 @@
         if (row.from || row.to) e.when = { from: row.from || null, to: row.to || null };
         return e;
       });
-      saveGroup(g, { _acl: acl }, errors, save, 'Access control', '#acl-save');
+      saveGroup(g, { _acl: acl }, errors, save, 'Access control', '#acl-save', 'acl');
     });
+    markDirty();
 
     let adder = null;
     if (editable) {
@@ -1265,7 +1602,7 @@
       adder = h('div', { class: 'acl-add' }, h('h3', null, 'Add an entry'), field('For', kind), pk.el);
     }
 
-    return h('section', { class: 'card area-acl', id: 'acl', 'aria-labelledby': 'acl-title' },
+    return { state, el: h('section', { class: 'card area-acl', id: 'acl', 'aria-labelledby': 'acl-title' },
       h('h2', { id: 'acl-title' }, 'Access control list'),
       h('p', { class: 'help' }, 'Rights imply others: bag_delete ⇒ bag_write ⇒ bag_read, and delete ⇒ write ⇒ read (on the group’s users). ' +
         'Implied rights are ticked and greyed. The owner always has bag_read, bag_write and bag_delete; members can see the group.'),
@@ -1277,17 +1614,17 @@
           h('th', { scope: 'col' }, 'Active'), h('th', { scope: 'col' }, 'When (your time zone)'), h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
         tbody)),
       adder,
-      editable ? h('div', { class: 'actions' }, save, dirty) : null);
+      editable ? h('div', { class: 'actions' }, save, dirty) : null) };
   }
 
   async function searchGroups(text, signal) {
     const r = await api('GET', '/api/v1/group', { signal, query: { name: text, limit: 10 } });
-    return r.data;
+    return { items: r.data, total: r.total === null ? r.data.length : r.total, searched: `groups whose name or display name contains “${text}”` };
   }
 
   // --- system rights ----------------------------------------------------------
 
-  function systemRightsSection(g) {
+  function systemRightsSection(g, draft) {
     if (!('_system_rights' in g)) return hiddenSection('sysrights', 'area-sysrights', 'System rights', 'system rights');
     const rights = g._generated_rights || {};
     const sr = g._system_rights || {};
@@ -1299,13 +1636,19 @@
       return h('div', null, h('dt', null, n), h('dd', null, params.length ? params.join(', ') : h('span', { class: 'muted' }, 'no parameters')));
     })) : h('p', { class: 'muted', id: 'sysrights-list' }, 'This group grants no system rights to its members.');
     let editor = null;
+    let state = null;
     if (editable) {
-      const ta = h('textarea', { id: 'sysrights-json', rows: '6', spellcheck: 'false', class: 'code' }, JSON.stringify(sr, null, 2));
+      const original = JSON.stringify(sr, null, 2);
+      const ta = h('textarea', { id: 'sysrights-json', rows: '6', spellcheck: 'false', class: 'code' }, draft === undefined ? original : draft);
       const save = h('button', { type: 'submit', class: 'button', id: 'sysrights-save' }, 'Save system rights');
+      const dirty = h('p', { class: 'dirty', id: 'sysrights-dirty', hidden: true }, 'Unsaved changes.');
+      state = sectionState('System rights', () => ta.value, original, dirty);
+      ta.addEventListener('input', state.update);
+      state.update();
       editor = h('form', { novalidate: true },
-        h('details', null, h('summary', null, 'Edit as JSON'),
+        h('details', { open: draft !== undefined }, h('summary', null, 'Edit as JSON'),
           field('System rights (JSON object: right → parameters)', ta, 'Example: {"system.group": {"create": true}}. Only holders of system.root may grant system.root.'),
-          h('div', { class: 'actions' }, save)));
+          h('div', { class: 'actions' }, save, dirty)));
       editor.addEventListener('submit', (e) => {
         e.preventDefault();
         let value;
@@ -1316,14 +1659,14 @@
           showError(errors, new ApiError(0, { realm: 'client', code: 'client.invalid_json', description: 'Not valid JSON: ' + err.message }));
           return;
         }
-        saveGroup(g, { _system_rights: value }, errors, save, 'System rights', '#sysrights-save');
+        saveGroup(g, { _system_rights: value }, errors, save, 'System rights', '#sysrights-save', 'sysrights');
       });
     }
-    return h('section', { class: 'card area-sysrights', id: 'sysrights', 'aria-labelledby': 'sysrights-title' },
+    return { state, el: h('section', { class: 'card area-sysrights', id: 'sysrights', 'aria-labelledby': 'sysrights-title' },
       h('h2', { id: 'sysrights-title' }, 'System rights'),
       h('p', { class: 'help' }, 'Every member of the group holds these.'),
       errors, list, editor,
-      editable ? null : h('p', { class: 'note' }, 'Changing them needs bag_write and the system right system.group with edit_system_rights.'));
+      editable ? null : h('p', { class: 'note' }, 'Changing them needs bag_write and the system right system.group with edit_system_rights.')) };
   }
 
   // --- audit trail -------------------------------------------------------------
@@ -1357,13 +1700,13 @@
           }
           if (data.length >= EVENT_PAGE) full = true;
         }
-        events.sort((a, b) => a._id - b._id);
+        events.sort((a, b) => b._id - a._id); // newest first
         clear(list);
         for (const ev of events) list.append(eventItem(ev));
         if (!events.length) list.append(h('li', { class: 'muted' }, 'No events.'));
         more.hidden = !full;
       } catch (e) {
-        showError(errors, e);
+        showError(errors, e, null, load);
       } finally {
         more.disabled = false;
       }
@@ -1371,7 +1714,8 @@
     more.addEventListener('click', load);
     app.refreshAudit = load; // new events after a change on this page
     load();
-    sec.append(h('p', { class: 'help' }, 'Every change of this group, oldest first.'), errors, list, more);
+    more.textContent = 'Load later events';
+    sec.append(h('p', { class: 'help' }, 'Every change of this group, newest first.'), errors, list, more);
     return sec;
   }
 
@@ -1395,23 +1739,67 @@
     const out = [];
     const b = (before && before.group) || {};
     const a = (after && after.group) || {};
-    if (!before && after) { out.push(`created as “${a.name || ''}”`); return out; }
+    if (!before && after) {
+      const names = Object.entries(a.displayname || {}).map(([c, t]) => `${c}: ${t}`).join(', ');
+      out.push(a.name ? `created as “${a.name}”` + (names ? ` (${names})` : '') : `created with the display name ${names || '—'}`);
+      return out;
+    }
     if (before && !after) { out.push('deleted'); return out; }
     const show = (v) => (v === null || v === undefined || v === '' ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v));
-    for (const k of ['name', 'displayname', 'comment', 'reference', 'type']) {
-      if (JSON.stringify(b[k]) !== JSON.stringify(a[k])) out.push(`${k}: ${show(b[k])} → ${show(a[k])}`);
+    // Display names read as “en-US: Readers, de-DE: Leser”, not as JSON.
+    const showNames = (d) => {
+      const e = Object.entries(d || {});
+      return e.length ? e.map(([c, t]) => `${c}: ${t}`).join(', ') : '—';
+    };
+    for (const [k, label] of [['name', 'name'], ['displayname', 'display name'], ['comment', 'comment'], ['reference', 'reference'], ['type', 'type']]) {
+      if (JSON.stringify(b[k]) === JSON.stringify(a[k])) continue;
+      out.push(k === 'displayname' ? `${label}: ${showNames(b[k])} → ${showNames(a[k])}` : `${label}: ${show(b[k])} → ${show(a[k])}`);
     }
-    const acl = (x) => JSON.stringify(((x && x._acl) || []).map((e) => [e.who, e.rights, e.active, e.when]));
-    if (acl(before) !== acl(after)) {
-      out.push(`access control: ${((before && before._acl) || []).length} → ${((after && after._acl) || []).length} entries`);
-    }
-    if (JSON.stringify((before && before._system_rights) || {}) !== JSON.stringify((after && after._system_rights) || {})) {
-      out.push('system rights: ' + show(after && after._system_rights));
+    out.push(...aclChanges((before && before._acl) || [], (after && after._acl) || []));
+    const srBefore = (before && before._system_rights) || {};
+    const srAfter = (after && after._system_rights) || {};
+    for (const n of Object.keys(srAfter)) if (!(n in srBefore)) out.push(`system right granted: ${n}`);
+    for (const n of Object.keys(srBefore)) if (!(n in srAfter)) out.push(`system right withdrawn: ${n}`);
+    for (const n of Object.keys(srAfter)) {
+      if (n in srBefore && JSON.stringify(srBefore[n]) !== JSON.stringify(srAfter[n])) out.push(`system right ${n}: ${show(srBefore[n])} → ${show(srAfter[n])}`);
     }
     if (JSON.stringify(before && before._owner) !== JSON.stringify(after && after._owner)) {
       out.push(`owner: ${subjectLabel(before && before._owner)} → ${subjectLabel(after && after._owner)}`);
     }
     if (b._version !== a._version) out.push(`version ${show(b._version)} → ${show(a._version)}`);
+    return out;
+  }
+
+  // aclChanges says who gained or lost which right between two ACLs
+  // (entries matched by who they are for).
+  function aclChanges(before, after) {
+    const byWho = (acl) => {
+      const m = new Map();
+      for (const e of acl) {
+        const k = subjectLabel(e.who);
+        const prev = m.get(k);
+        m.set(k, { rights: new Set([...(prev ? prev.rights : []), ...Object.keys(e.rights || {})]), active: e.active, when: e.when });
+      }
+      return m;
+    };
+    const b = byWho(before);
+    const a = byWho(after);
+    const order = (set) => ACL_RIGHTS.filter((r) => set.has(r)).concat([...set].filter((r) => !ACL_RIGHTS.includes(r)));
+    const out = [];
+    for (const [who, e] of a) {
+      const old = b.get(who);
+      if (!old) { out.push(`${who} gained ${order(e.rights).join(', ') || 'an entry without rights'}`); continue; }
+      const gained = order(new Set([...e.rights].filter((r) => !old.rights.has(r))));
+      const lost = order(new Set([...old.rights].filter((r) => !e.rights.has(r))));
+      if (gained.length) out.push(`${who} gained ${gained.join(', ')}`);
+      if (lost.length) out.push(`${who} lost ${lost.join(', ')}`);
+      if (!!old.active !== !!e.active) out.push(`${who}: entry ${e.active ? 'activated' : 'deactivated'}`);
+      if (JSON.stringify(old.when || null) !== JSON.stringify(e.when || null)) {
+        const w = e.when || {};
+        out.push(`${who}: valid ${w.from ? 'from ' + fmtTime(w.from) : 'from any time'} ${w.to ? 'until ' + fmtTime(w.to) : 'without end'}`);
+      }
+    }
+    for (const [who, e] of b) if (!a.has(who)) out.push(`${who} lost ${order(e.rights).join(', ') || 'its entry'} (entry removed)`);
     return out;
   }
 
@@ -1433,8 +1821,9 @@
       try {
         await api('DELETE', '/api/v1/group/' + g.group._id);
         dlg.close('ok');
+        app.page = null; // the group is gone, and its unsaved edits with it
+        notify(`Group “${title}” deleted.`, 'ok', '#/groups');
         location.hash = '#/groups';
-        notify(`Group “${title}” deleted.`);
       } catch (e) {
         showError($('#confirm-error'), e);
       } finally {
