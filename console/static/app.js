@@ -1480,7 +1480,7 @@
   }
 
   function aclSection(g, draft) {
-    if (!('_acl' in g)) return hiddenSection('acl', 'area-acl', 'Access control list', 'access control list');
+    if (!('_acl' in g)) return { el: hiddenSection('acl', 'area-acl', 'Access control list', 'access control list') };
     const rights = g._generated_rights || {};
     const editable = ('bag_write' in rights) && hasSys('system.group', 'edit_acl');
     const errors = h('div', { id: 'acl-errors' });
@@ -1625,7 +1625,7 @@
   // --- system rights ----------------------------------------------------------
 
   function systemRightsSection(g, draft) {
-    if (!('_system_rights' in g)) return hiddenSection('sysrights', 'area-sysrights', 'System rights', 'system rights');
+    if (!('_system_rights' in g)) return { el: hiddenSection('sysrights', 'area-sysrights', 'System rights', 'system rights') };
     const rights = g._generated_rights || {};
     const sr = g._system_rights || {};
     const editable = ('bag_write' in rights) && hasSys('system.group', 'edit_system_rights');
