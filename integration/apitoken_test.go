@@ -212,6 +212,8 @@ func TestAPITokens(t *testing.T) {
 	for _, s := range []*Server{b, a} {
 		if d := waitRefused(t, s, full.Secret, "/api/v1/group", revoked); d > 100*time.Millisecond {
 			t.Errorf("revocation took %v to reach a process", d)
+		} else {
+			t.Logf("revocation refused on %s after %v", s.URL(), d)
 		}
 	}
 	MustError(t, job.Do(t, "DELETE", fmt.Sprintf("/api/v1/token/%d", full.ID), nil), 400, "error.user.object_not_found")
@@ -235,6 +237,8 @@ func TestAPITokens(t *testing.T) {
 	for _, s := range []*Server{b, a} {
 		if d := waitRefused(t, s, ro.Secret, "/api/v1/group", disabled); d > 100*time.Millisecond {
 			t.Errorf("disabling took %v to reach a process", d)
+		} else {
+			t.Logf("disabled user's token refused on %s after %v", s.URL(), d)
 		}
 	}
 
