@@ -172,6 +172,20 @@ func TestAPITokens(t *testing.T) {
 	secrets = append(secrets, narrow.Secret)
 	MustError(t, (&Client{s: a, Token: narrow.Secret}).Do(t, "PUT", "/api/v1/group", `[{"group":{"name":"narrow"}}]`),
 		400, "error.user.no_system_right")
+	// A token made with the narrow token is no wider than it.
+	narrowClient := &Client{s: a, Token: narrow.Secret, UserID: uid}
+	MustError(t, narrowClient.Do(t, "PUT", "/api/v1/token", `{"name":"x","scope":{"system_rights":{"system.group":{"create":true}}}}`),
+		400, "error.user.no_system_right")
+	child := createAPIToken(t, narrowClient, `{"name":"child"}`)
+	secrets = append(secrets, child.Secret)
+	if fmt.Sprint(child.Scope.SystemRights) != "map[system.group:map[]]" {
+		t.Fatalf("a token made with a scoped token has scope %v", child.Scope.SystemRights)
+	}
+	MustError(t, (&Client{s: a, Token: child.Secret}).Do(t, "PUT", "/api/v1/group", `[{"group":{"name":"child"}}]`),
+		400, "error.user.no_system_right")
+	if r := narrowClient.Do(t, "DELETE", fmt.Sprintf("/api/v1/token/%d", child.ID), nil); r.StatusCode != 200 {
+		t.Fatalf("revoke child: %d %s", r.StatusCode, r.Body)
+	}
 	MustError(t, job.Do(t, "PUT", "/api/v1/token", `{"name":"x","scope":{"system_rights":{"system.root":{}}}}`),
 		400, "error.user.no_system_right")
 	MustError(t, job.Do(t, "PUT", "/api/v1/token", `{"name":"x","scope":{"system_rights":{"system.group":{"edit_acl":true}}}}`),
@@ -256,9 +270,10 @@ func TestAPITokens(t *testing.T) {
 		actions = append(actions, fmt.Sprintf("%s %d by %d", e.Action, e.ObjectID, e.Actor))
 	}
 	want := []string{fmt.Sprintf("create %d by %d", full.ID, uid), fmt.Sprintf("create %d by %d", ro.ID, uid),
-		fmt.Sprintf("create %d by %d", narrow.ID, uid), fmt.Sprintf("delete %d by %d", full.ID, uid)}
-	if len(actions) != 5 || strings.Join(actions[:4], ";") != strings.Join(want, ";") ||
-		!strings.HasPrefix(actions[4], fmt.Sprintf("delete %d by ", narrow.ID)) {
+		fmt.Sprintf("create %d by %d", narrow.ID, uid), fmt.Sprintf("create %d by %d", child.ID, uid),
+		fmt.Sprintf("delete %d by %d", child.ID, uid), fmt.Sprintf("delete %d by %d", full.ID, uid)}
+	if len(actions) != 7 || strings.Join(actions[:6], ";") != strings.Join(want, ";") ||
+		!strings.HasPrefix(actions[6], fmt.Sprintf("delete %d by ", narrow.ID)) || strings.HasSuffix(actions[6], fmt.Sprint(uid)) {
 		t.Fatalf("audit events: %v", actions)
 	}
 

@@ -135,7 +135,7 @@ func (s *Service) findAPIToken(ctx context.Context, secret, address string) (*Se
 	return &Session{
 		Token: secret, UserID: r.UserID, AuthMethod: MethodAPIToken, AuthenticatedAt: r.CreatedAt,
 		CreatedAt: r.CreatedAt, LastUsedAt: r.LastUsedAt, Principal: s.scopedPrincipal(r, id.principal),
-		APITokenID: r.ID, ReadOnly: r.ReadOnly, userLanguage: id.language,
+		APITokenID: r.ID, ReadOnly: r.ReadOnly, scopedRights: r.SystemRights != nil, userLanguage: id.language,
 	}, nil
 }
 

@@ -80,6 +80,11 @@ func (s *Service) handleCreateAPIToken(w http.ResponseWriter, r *http.Request) e
 			}
 		}
 	}
+	if sess := FromContext(r.Context()); sess != nil && sess.scopedRights && scope.SystemRights == nil {
+		// A token made with a scoped token is scoped no wider: "all of the
+		// user's rights" would be more than its maker may use.
+		scope.SystemRights = rights.Union(p.SystemRights)
+	}
 	t, secret, err := s.CreateAPIToken(r.Context(), p, name, expires, scope)
 	if err != nil {
 		return err

@@ -175,6 +175,9 @@ type Session struct {
 	APITokenID int64
 	// ReadOnly: the API token may only read (RequireAuth refuses writes).
 	ReadOnly bool
+	// scopedRights: the API token is limited to some system rights, so
+	// Principal.SystemRights are the token's, not the user's.
+	scopedRights bool
 
 	userLanguage string
 }
