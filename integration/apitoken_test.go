@@ -142,6 +142,23 @@ func TestAPITokens(t *testing.T) {
 		t.Fatalf("last_used %q", *list[0].LastUsed)
 	}
 
+	// A use within the touch interval (a minute) is served from memory:
+	// last_used_at is not written again.
+	var stored time.Time
+	if err := a.DB.QueryRow(`SELECT last_used_at FROM api_tokens WHERE id = $1`, full.ID).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if r := asToken.Do(t, "GET", "/api/v1/group", nil); r.StatusCode != 200 {
+			t.Fatalf("GET with the token: %d %s", r.StatusCode, r.Body)
+		}
+	}
+	var again time.Time
+	if err := a.DB.QueryRow(`SELECT last_used_at FROM api_tokens WHERE id = $1`, full.ID).Scan(&again); err != nil ||
+		!again.Equal(stored) {
+		t.Fatalf("last_used_at written again within the minute: %v -> %v (%v)", stored, again, err)
+	}
+
 	// Read-only scope: reads work, every write is refused with a typed error
 	// and writes nothing.
 	ro := createAPIToken(t, job, `{"name":"reader","scope":{"read_only":true}}`)
