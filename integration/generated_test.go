@@ -84,9 +84,10 @@ type hostileValue struct {
 const deepNesting = 10000
 
 // hostileText are the values sent as raw text: query and path parameters,
-// form fields. A request line and headers longer than server.MaxHeaderBytes
-// (64 KiB) are refused by net/http itself with a plain 431, before groupd
-// sees them, so "long" is 16 KiB here: 48 KiB once percent-encoded.
+// form fields. A query string longer than the server's header limit
+// (server.MaxHeaderBytes, 64 KiB) is refused by net/http itself, before
+// groupd, with a 431 and a closed connection, so "long" is 16 KiB here: 48
+// KiB once percent-encoded (6 bytes per "é").
 // One value of each kind: every value costs a request per field.
 var hostileText = []hostileValue{
 	{"NUL", []byte("a\x00b")}, {"invalid UTF-8", []byte("\xff\xfe")}, {"lone surrogate (CESU-8)", []byte("\xed\xa0\x80")},

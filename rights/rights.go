@@ -25,19 +25,22 @@ const (
 
 // System rights and their parameters used by groupd's decisions.
 const (
-	SystemRoot                = "system.root"
-	SystemGroup               = "system.group"
-	SystemUser                = "system.user"
-	SystemUserCreateNew       = "system.user.create_new"
-	SystemUserWriteSelf       = "system.user.write_self"
-	SystemUserChangePassword  = "system.user.change_password"
-	ParamCreate               = "create"
-	ParamCreateACL            = "create_acl"
-	ParamCreateSystemRights   = "create_system_rights"
-	ParamEditACL              = "edit_acl"
-	ParamEditSystemRights     = "edit_system_rights"
-	ParamGlobalCustomBagRead  = "global_custom_bag_read"
-	ParamHideFrontendApp      = "hide_frontend_app"
+	SystemRoot               = "system.root"
+	SystemGroup              = "system.group"
+	SystemUser               = "system.user"
+	SystemUserCreateNew      = "system.user.create_new"
+	SystemUserWriteSelf      = "system.user.write_self"
+	SystemUserChangePassword = "system.user.change_password"
+	ParamCreate              = "create"
+	ParamCreateACL           = "create_acl"
+	ParamCreateSystemRights  = "create_system_rights"
+	ParamEditACL             = "edit_acl"
+	ParamEditSystemRights    = "edit_system_rights"
+	ParamGlobalCustomBagRead = "global_custom_bag_read"
+	ParamHideFrontendApp     = "hide_frontend_app"
+	// ParamManageAPITokens, on system.user: list and revoke other users'
+	// API tokens (package session).
+	ParamManageAPITokens      = "manage_api_tokens"
 	CreateNewTypeCustom       = "custom_type"
 	CreateNewTypeCustomLegacy = "custom" // the spelling of the group API and error docs
 )

@@ -39,7 +39,8 @@ var systemRights = map[string]map[string]paramKind{
 		ParamEditACL: kindBool, ParamEditSystemRights: kindBool, ParamHideFrontendApp: kindBool,
 		ParamGlobalCustomBagRead: kindBool},
 	SystemUser: {ParamCreate: kindBool, ParamCreateACL: kindBool, ParamCreateSystemRights: kindBool,
-		ParamEditACL: kindBool, ParamEditSystemRights: kindBool, ParamHideFrontendApp: kindBool},
+		ParamEditACL: kindBool, ParamEditSystemRights: kindBool, ParamHideFrontendApp: kindBool,
+		ParamManageAPITokens: kindBool},
 	SystemUserWriteSelf:      selfFields(),
 	SystemUserChangePassword: {},
 	SystemUserCreateNew: merge(selfFields(), map[string]paramKind{

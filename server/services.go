@@ -43,6 +43,7 @@ func (m *Main) registerServices(ctx context.Context, r *mux.Router) error {
 	m.Sessions = sessions
 	m.closers = append(m.closers, sessions.Close)
 	sessions.Register(r)
+	sessions.RegisterAPITokens(r, sessions.RequireAuth)
 
 	engine, err := policy.New()
 	if err != nil {

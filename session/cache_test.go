@@ -112,6 +112,8 @@ func TestApplyNotifications(t *testing.T) {
 		log:        slog.New(slog.DiscardHandler),
 		sessions:   newCache[[tokenHashLen]byte, *sessionRow](100),
 		principals: newCache[int64, *identity](100),
+		apiTokens:  newCache[[tokenHashLen]byte, *apiTokenRow](100),
+		scoped:     newCache[int64, *scopedEntry](100),
 	}
 	s.setCaching(true)
 	fill := func() {
@@ -121,6 +123,9 @@ func TestApplyNotifications(t *testing.T) {
 			s.principals.Put(uid, &identity{principal: p}, s.principals.Epoch())
 			s.sessions.Put([tokenHashLen]byte{byte(uid)}, &sessionRow{userID: uid, hash: [tokenHashLen]byte{byte(uid)}},
 				s.sessions.Epoch())
+			row := &apiTokenRow{hash: [tokenHashLen]byte{byte(uid)}}
+			row.UserID = uid
+			s.apiTokens.Put(row.hash, row, s.apiTokens.Epoch())
 		}
 	}
 	principals := func() (ids []int64) {
@@ -134,6 +139,15 @@ func TestApplyNotifications(t *testing.T) {
 	sessions := func() (ids []int64) {
 		for _, id := range []int64{10, 11, 12} {
 			if _, ok := s.sessions.Get([tokenHashLen]byte{byte(id)}); ok {
+				ids = append(ids, id)
+			}
+		}
+		return ids
+	}
+	// API tokens are dropped as sessions are: by user (s:) and by hash (t:).
+	apiTokens := func() (ids []int64) {
+		for _, id := range []int64{10, 11, 12} {
+			if _, ok := s.apiTokens.Get([tokenHashLen]byte{byte(id)}); ok {
 				ids = append(ids, id)
 			}
 		}
@@ -163,6 +177,9 @@ func TestApplyNotifications(t *testing.T) {
 		}
 		if got := sessions(); !slices.Equal(got, c.sessions) {
 			t.Errorf("%s: sessions left %v, want %v", c.payload, got, c.sessions)
+		}
+		if got := apiTokens(); !slices.Equal(got, c.sessions) {
+			t.Errorf("%s: API tokens left %v, want %v", c.payload, got, c.sessions)
 		}
 	}
 }

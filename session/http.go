@@ -43,6 +43,11 @@ func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case token == "":
 		sess, err = s.Create(r.Context(), language, s.ClientAddress(r))
+	case IsAPIToken(token) && language != "":
+		// An API token has no session to keep a language in.
+		err = errors.InvalidValue("language", "an API token has no session language")
+	case IsAPIToken(token):
+		sess, err = s.Find(context.WithValue(r.Context(), addressKey{}, s.ClientAddress(r)), token)
 	case language != "":
 		sess, err = s.SetLanguage(r.Context(), token, language, s.ClientAddress(r))
 	default:
@@ -126,6 +131,9 @@ func (s *Service) respond(w http.ResponseWriter, r *http.Request, sess *Session)
 		Instance:              instance{API: web.APIVersion, ServerVersion: s.cfg.ServerVersion, Name: s.cfg.InstanceName},
 		AuthenticationMethods: []method{{Method: MethodEasydb}},
 		FrontendLanguage:      sess.FrontendLanguage(),
+	}
+	if sess.APITokenID != 0 { // the secret is shown once, when the token is created
+		b.Token = redactedToken
 	}
 	if p := sess.Principal; p != nil {
 		user, groups, ok, err := findSessionView(r.Context(), s.db, p.UserID, p.SubjectGroups())
@@ -296,7 +304,8 @@ func (s *Service) RequireAuth(next http.Handler) http.Handler {
 		if token == "" {
 			return errors.NotAuthenticated()
 		}
-		sess, err := s.Find(r.Context(), token)
+		ctx := context.WithValue(r.Context(), addressKey{}, s.ClientAddress(r))
+		sess, err := s.Find(ctx, token)
 		if err != nil {
 			return err
 		}
@@ -304,8 +313,10 @@ func (s *Service) RequireAuth(next http.Handler) http.Handler {
 			return errors.NotAuthenticated()
 		}
 		web.SetUserID(r.Context(), sess.UserID)
-		ctx := context.WithValue(NewContext(r.Context(), sess), addressKey{}, s.ClientAddress(r))
-		next.ServeHTTP(w, r.WithContext(ctx))
+		if sess.ReadOnly && r.Method != http.MethodGet && r.Method != http.MethodHead {
+			return ReadOnlyRefusal(r.Method, sess.APITokenID)
+		}
+		next.ServeHTTP(w, r.WithContext(NewContext(ctx, sess)))
 		return nil
 	})
 }

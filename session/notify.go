@@ -23,7 +23,7 @@ const (
 	kindUsers        = "u" // principals of these users
 	kindGroups       = "g" // principals of every member of these groups
 	kindUserSessions = "s" // sessions of these users
-	kindToken        = "t" // one session, by the hex SHA-256 of its token
+	kindToken        = "t" // one session or API token, by the hex SHA-256 of its token
 	kindAll          = "*" // everything (not sent by groupd itself; for operators: NOTIFY groupd_invalidate, '*')
 	idsPerNotify     = 300
 )
@@ -179,6 +179,7 @@ func (s *Service) apply(payload string) {
 			return
 		}
 		s.sessions.Drop([tokenHashLen]byte(h))
+		s.apiTokens.Drop([tokenHashLen]byte(h))
 		return
 	}
 	var ids []int64
@@ -205,11 +206,15 @@ func (s *Service) apply(payload string) {
 func (s *Service) setCaching(on bool) {
 	s.sessions.SetEnabled(on)
 	s.principals.SetEnabled(on)
+	s.apiTokens.SetEnabled(on)
+	s.scoped.SetEnabled(on)
 }
 
 func (s *Service) dropAll() {
 	s.sessions.Clear()
 	s.principals.Clear()
+	s.apiTokens.Clear()
+	s.scoped.Clear()
 }
 
 func (s *Service) dropUsers(ids []int64) { s.principals.Drop(ids...) }
@@ -225,7 +230,17 @@ func (s *Service) dropGroups(ids []int64) {
 	})
 }
 
+// dropUserSessions drops the cached sessions and API tokens of these users
+// (deleted, or their sessions ended).
 func (s *Service) dropUserSessions(ids []int64) {
+	s.apiTokens.DropIf(func(_ [tokenHashLen]byte, r *apiTokenRow) bool {
+		for _, id := range ids {
+			if r.UserID == id {
+				return true
+			}
+		}
+		return false
+	})
 	s.sessions.DropIf(func(_ [tokenHashLen]byte, r *sessionRow) bool {
 		for _, id := range ids {
 			if r.userID == id {

@@ -170,6 +170,14 @@ type Session struct {
 	// Principal is the authenticated user as the policy engine sees it; nil
 	// when not authenticated. Shared between requests: never modify it.
 	Principal *policy.Principal
+	// APITokenID is the API token the request was made with (apitoken.go);
+	// 0 for a session.
+	APITokenID int64
+	// ReadOnly: the API token may only read (RequireAuth refuses writes).
+	ReadOnly bool
+	// scopedRights: the API token is limited to some system rights, so
+	// Principal.SystemRights are the token's, not the user's.
+	scopedRights bool
 
 	userLanguage string
 }
@@ -207,6 +215,10 @@ type Service struct {
 
 	sessions   *cache[[tokenHashLen]byte, *sessionRow]
 	principals *cache[int64, *identity]
+	// apiTokens caches API tokens by the hash of their secret, scoped the
+	// narrowed principals of scoped tokens by token id (apitoken.go).
+	apiTokens *cache[[tokenHashLen]byte, *apiTokenRow]
+	scoped    *cache[int64, *scopedEntry]
 
 	// preauthKey signs pre-authentication tokens (preauth.go).
 	preauthKey []byte
@@ -236,6 +248,8 @@ func New(d *db.DB, cfg Config, log *slog.Logger) (*Service, error) {
 		log:        log,
 		sessions:   newCache[[tokenHashLen]byte, *sessionRow](cfg.CacheSize),
 		principals: newCache[int64, *identity](cfg.CacheSize),
+		apiTokens:  newCache[[tokenHashLen]byte, *apiTokenRow](cfg.CacheSize),
+		scoped:     newCache[int64, *scopedEntry](cfg.CacheSize),
 		stop:       make(chan struct{}),
 		// A minute per refill of the bucket; 100,000 addresses bound its memory to a
 		// few MiB.
@@ -373,7 +387,15 @@ func (s *Service) Create(ctx context.Context, language, address string) (*Sessio
 // the call as a use. An unknown or expired token is
 // error.user.session_not_found with the token as id. A session whose user
 // has been disabled is returned as not authenticated.
+//
+// An API token (APITokenPrefix) is found as the authenticated session of
+// its user, narrowed by its scope, used from ClientAddressFrom(ctx); an
+// unknown, revoked or expired one, or one whose user is disabled, is
+// error.user.session_not_found without the secret.
 func (s *Service) Find(ctx context.Context, token string) (*Session, error) {
+	if IsAPIToken(token) {
+		return s.findAPIToken(ctx, token, ClientAddressFrom(ctx))
+	}
 	row, err := s.findRow(ctx, token)
 	if err != nil {
 		return nil, err
@@ -385,6 +407,9 @@ func (s *Service) Find(ctx context.Context, token string) (*Session, error) {
 // written less than TouchInterval ago, else touched in the database; for a
 // live pre-authentication token that is not stored, a row with id 0.
 func (s *Service) findRow(ctx context.Context, token string) (*sessionRow, error) {
+	if IsAPIToken(token) { // an API token is no session to log in, out, or give a language
+		return nil, errors.SessionNotFound(redactedToken)
+	}
 	hash, ok := hashToken(token)
 	if !ok {
 		return nil, errors.SessionNotFound(token)
@@ -860,6 +885,9 @@ func (s *Service) janitor() {
 	}
 	if err == nil {
 		err = deleteSpentPreauth(ctx, s.db, now)
+	}
+	if err == nil {
+		err = deleteExpiredAPITokens(ctx, s.db, now)
 	}
 	if err == nil && s.cfg.KnownAddressAge > 0 {
 		err = deleteOldLoginAddresses(ctx, s.db, now.Add(-s.cfg.KnownAddressAge))

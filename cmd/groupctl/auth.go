@@ -11,8 +11,9 @@ import (
 )
 
 func (a *app) cmdLogin(args []string) error {
-	fs := a.flags("login", "--url URL --login NAME")
+	fs := a.flags("login", "--url URL --login NAME | --url URL --token")
 	login := fs.String("login", "", "login name (default: the last one used)")
+	useToken := fs.Bool("token", false, "log in with an API token (GROUPCTL_TOKEN, the prompt, or the first line of standard input) instead of a password")
 	if _, err := a.parse(fs, args, 0, 0); err != nil {
 		return err
 	}
@@ -28,6 +29,12 @@ func (a *app) cmdLogin(args []string) error {
 	}
 	if url == "" {
 		return usagef("login: --url is required (e.g. --url http://127.0.0.1:8080)")
+	}
+	if *useToken {
+		if *login != "" {
+			return usagef("login: --login or --token, not both")
+		}
+		return a.loginWithToken(url, ctxName)
 	}
 	if *login == "" && url == cfg.URL {
 		*login = cfg.Login
@@ -70,18 +77,25 @@ func (a *app) cmdLogin(args []string) error {
 // else the first line of standard input. An empty password is refused here:
 // it cannot be right, and the server would count it as a failed login.
 func (a *app) password(login string) (string, error) {
-	if p := a.getenv("GROUPCTL_PASSWORD"); p != "" {
+	return a.secret("GROUPCTL_PASSWORD", "password for "+login, "password")
+}
+
+// secret is environment variable envName, else typed at the terminal
+// without echo after prompt, else the first line of standard input; what
+// names it in the refusal of an empty one.
+func (a *app) secret(envName, prompt, what string) (string, error) {
+	if p := a.getenv(envName); p != "" {
 		return p, nil
 	}
 	if a.stdinTerminal != nil && a.stdinTerminal() && a.readPassword != nil {
-		fmt.Fprintf(a.stderr, "password for %s: ", login)
+		fmt.Fprintf(a.stderr, "%s: ", prompt)
 		p, err := a.readPassword()
 		fmt.Fprintln(a.stderr)
 		if err != nil {
 			return "", err
 		}
 		if p == "" {
-			return "", usagef("login: empty password")
+			return "", usagef("login: empty %s", what)
 		}
 		return p, nil
 	}
@@ -91,9 +105,45 @@ func (a *app) password(login string) (string, error) {
 	}
 	line = strings.TrimRight(line, "\r\n")
 	if line == "" {
-		return "", usagef("login: no password: type it at the prompt, pipe it on standard input, or set GROUPCTL_PASSWORD")
+		return "", usagef("login: no %s: type it at the prompt, pipe it on standard input, or set %s", what, envName)
 	}
 	return line, nil
+}
+
+// loginWithToken saves an API token (GROUPCTL_TOKEN, the prompt or standard
+// input) as the credential of context ctxName at url, once the server has
+// said whose it is. The token is not a session: logout forgets it here but
+// does not revoke it ("groupctl token revoke" does).
+func (a *app) loginWithToken(url, ctxName string) error {
+	token, err := a.secret("GROUPCTL_TOKEN", "API token", "API token")
+	if err != nil {
+		return err
+	}
+	a.tokens = append(a.tokens, token)
+	c := client.New(url, token)
+	c.HTTP, c.UserAgent = a.http, "groupctl"
+	a.what = "login failed"
+	s, err := c.Session(a.ctx)
+	if err != nil {
+		return err
+	}
+	if s.User == nil || s.User.User == nil {
+		return &client.Error{Realm: "user", Code: "error.user.not_authenticated",
+			Description: "the token is no API token of a user: create one with \"groupctl token create\""}
+	}
+	next := &config{URL: url, Token: token, UserID: s.User.User.ID}
+	if s.User.User.Login != nil {
+		next.Login = *s.User.User.Login
+	}
+	if err := a.saveConfig(ctxName, next, true); err != nil {
+		return fmt.Errorf("logged in, but the token could not be saved: %w", err)
+	}
+	if a.json {
+		return a.printJSON(s)
+	}
+	fmt.Fprintf(a.stdout, "logged in to %s as %s with an API token (user %d, context %s)\n", url,
+		s.User.Label(), next.UserID, ctxName)
+	return nil
 }
 
 func (a *app) cmdLogout(args []string) error {

@@ -31,9 +31,14 @@ type section struct {
 func commandSections() []section {
 	return []section{
 		{"Session", []*command{
-			{name: "login", summary: "log in (password: prompt, standard input, or GROUPCTL_PASSWORD)", run: (*app).cmdLogin},
+			{name: "login", summary: "log in (password: prompt, standard input, or GROUPCTL_PASSWORD; --token: an API token)", run: (*app).cmdLogin},
 			{name: "logout", summary: "end the session", run: (*app).cmdLogout},
 			{name: "whoami", summary: "the logged-in user, its groups and system rights", run: (*app).cmdWhoami},
+			{name: "token", aliases: []string{"tokens"}, summary: "personal API tokens for jobs: create, list, revoke", subs: []*command{
+				{name: "create", summary: "create an API token and print its secret (shown only once)", run: (*app).tokenCreate},
+				{name: "list", summary: "list API tokens (never their secrets)", run: (*app).tokenList},
+				{name: "revoke", summary: "revoke API tokens", run: (*app).tokenRevoke},
+			}},
 			{name: "context", summary: "saved servers: list, use, delete", subs: []*command{
 				{name: "list", summary: "list the saved servers (contexts)", run: (*app).contextList},
 				{name: "use", summary: "make a saved server the current one", run: (*app).contextUse},
