@@ -24,8 +24,8 @@ func DecodeRef(v any, path string) (Subject, error) {
 	if err != nil {
 		return Subject{}, err
 	}
-	if err := o.Only("_basetype", "user", "group"); err != nil {
-		return Subject{}, err
+	if onlyErr := o.Only("_basetype", "user", "group"); onlyErr != nil {
+		return Subject{}, onlyErr
 	}
 	bt, _, err := o.String("_basetype")
 	if err != nil {
@@ -80,34 +80,34 @@ func Decode(v any, path string, allowed []string) (entries []Entry, ok bool, err
 		}
 		// date_created is read-only and sticky/tagfilter mean nothing for
 		// user and group ACLs: accepted so that output can be sent back.
-		if err := o.Only("_id", "who", "rights", "active", "when", "date_created", "sticky", "tagfilter"); err != nil {
-			return nil, false, err
+		if onlyErr := o.Only("_id", "who", "rights", "active", "when", "date_created", "sticky", "tagfilter"); onlyErr != nil {
+			return nil, false, onlyErr
 		}
 		e := Entry{Active: true}
 		if e.ID, _, err = o.ID("_id"); err != nil {
 			return nil, false, err
 		}
 		if w := o.M["who"]; w != nil {
-			wo, err := input.AsObject(w, o.At("who"))
-			if err != nil {
-				return nil, false, err
+			wo, asObjectErr := input.AsObject(w, o.At("who"))
+			if asObjectErr != nil {
+				return nil, false, asObjectErr
 			}
 			if wo.Has("_owner") {
-				if err := wo.Only("_owner"); err != nil {
-					return nil, false, err
+				if onlyErr := wo.Only("_owner"); onlyErr != nil {
+					return nil, false, onlyErr
 				}
-				b, _, err := wo.Bool("_owner")
-				if err != nil {
-					return nil, false, err
+				b, _, boolErr := wo.Bool("_owner")
+				if boolErr != nil {
+					return nil, false, boolErr
 				}
 				if !b {
 					return nil, false, errors.InvalidValue(wo.At("_owner"), "must be true")
 				}
 				e.WhoOwner = true
 			} else {
-				s, err := DecodeRef(w, o.At("who"))
-				if err != nil {
-					return nil, false, err
+				s, decodeRefErr := DecodeRef(w, o.At("who"))
+				if decodeRefErr != nil {
+					return nil, false, decodeRefErr
 				}
 				if s.Kind == "user" {
 					e.WhoUserID = s.ID

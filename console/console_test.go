@@ -45,8 +45,8 @@ func TestServe(t *testing.T) {
 		if w.Header().Get("Content-Security-Policy") != ContentSecurityPolicy || w.Header().Get("ETag") == "" {
 			t.Fatalf("%s: headers %v", path, w.Header())
 		}
-		if w := serve(t, h, "GET", path, "If-None-Match", w.Header().Get("ETag")); w.Code != http.StatusNotModified {
-			t.Fatalf("%s with its ETag: %d", path, w.Code)
+		if revalidated := serve(t, h, "GET", path, "If-None-Match", w.Header().Get("ETag")); revalidated.Code != http.StatusNotModified {
+			t.Fatalf("%s with its ETag: %d", path, revalidated.Code)
 		}
 		if w := serve(t, h, "HEAD", path); w.Code != 200 || w.Body.Len() != 0 {
 			t.Fatalf("HEAD %s: %d, %d bytes", path, w.Code, w.Body.Len())

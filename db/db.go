@@ -146,14 +146,14 @@ func (db *DB) Migrate(ctx context.Context, log *slog.Logger) error {
 		return errors.Errorf("migrate: %w", err)
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLockKey); err != nil {
-		return errors.Errorf("migrate: take lock: %w", err)
+	if _, execContextErr := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLockKey); execContextErr != nil {
+		return errors.Errorf("migrate: take lock: %w", execContextErr)
 	}
 	defer conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1)`, migrationLockKey)
 
-	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
-		return errors.Errorf("migrate: %w", err)
+	if _, execContextErr := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`); execContextErr != nil {
+		return errors.Errorf("migrate: %w", execContextErr)
 	}
 	applied := map[int]bool{}
 	rows, err := conn.QueryContext(ctx, `SELECT version FROM schema_migrations`)

@@ -20,8 +20,8 @@ func TestDeadlineSilentServer(t *testing.T) {
 	defer ln.Close()
 	go func() {
 		for {
-			c, err := ln.Accept()
-			if err != nil {
+			c, acceptErr := ln.Accept()
+			if acceptErr != nil {
 				return
 			}
 			defer c.Close() // silent until the test ends

@@ -117,8 +117,8 @@ func StartManaged(ctx context.Context, opts ManagedOptions) (*Managed, error) {
 	m := &Managed{opts: opts, binDir: binDir, dataDir: filepath.Join(dir, "pg"), log: log,
 		exited: make(chan struct{})}
 	m.sockDir = m.dataDir
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, errors.Errorf("data dir: %w", err)
+	if mkdirAllErr := os.MkdirAll(dir, 0o700); mkdirAllErr != nil {
+		return nil, errors.Errorf("data dir: %w", mkdirAllErr)
 	}
 	if os.Geteuid() == 0 {
 		if m.cred, err = unprivilegedCredential(user.Lookup); err != nil {
@@ -497,9 +497,9 @@ func (m *Managed) ensureDatabase(ctx context.Context, name string) error {
 	}
 	defer db.Close()
 	var exists bool
-	if err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).
-		Scan(&exists); err != nil {
-		return err
+	if scanErr := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).
+		Scan(&exists); scanErr != nil {
+		return scanErr
 	}
 	if exists {
 		return nil

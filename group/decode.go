@@ -70,12 +70,12 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 	top.Path = "" // attribute paths are relative to the item, as easydb names them
 	// _has_acl and _generated_rights are read-only: accepted and ignored, so
 	// that a group read with GET can be sent back as it is.
-	if err := top.Only("_basetype", "group", "_owner", "_acl", "_system_rights", "_has_acl",
-		"_generated_rights"); err != nil {
-		return nil, err
+	if onlyErr := top.Only("_basetype", "group", "_owner", "_acl", "_system_rights", "_has_acl",
+		"_generated_rights"); onlyErr != nil {
+		return nil, onlyErr
 	}
-	if bt, has, err := top.String("_basetype"); err != nil {
-		return nil, err
+	if bt, has, stringErr := top.String("_basetype"); stringErr != nil {
+		return nil, stringErr
 	} else if has && bt != "group" {
 		return nil, errors.InvalidValue("_basetype", `must be "group"`)
 	}
@@ -83,9 +83,9 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := g.Only("_id", "_version", "type", "name", "displayname", "comment", "reference", "frontend_prefs",
-		"authorization_info", "created_timestamp", "last_updated_timestamp"); err != nil {
-		return nil, err
+	if onlyErr := g.Only("_id", "_version", "type", "name", "displayname", "comment", "reference", "frontend_prefs",
+		"authorization_info", "created_timestamp", "last_updated_timestamp"); onlyErr != nil {
+		return nil, onlyErr
 	}
 	in := &Input{Index: index}
 	if in.ID, _, err = g.ID("_id"); err != nil {
@@ -94,8 +94,8 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 	if createOnly && in.ID != 0 {
 		return nil, errors.AttributeNotAccepted("group._id")
 	}
-	if ver, has, err := g.Int64("_version"); err != nil {
-		return nil, err
+	if ver, has, int64Err := g.Int64("_version"); int64Err != nil {
+		return nil, int64Err
 	} else if has {
 		if ver < 1 {
 			return nil, errors.InvalidValue("group._version", "positive integer expected")
@@ -106,25 +106,25 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 		return nil, errors.AttributeExpected("group._version")
 	}
 
-	if t, has, err := g.String("type"); err != nil {
-		return nil, err
+	if t, has, stringErr := g.String("type"); stringErr != nil {
+		return nil, stringErr
 	} else if has {
 		// "system" is accepted here so that a system group read with GET can
 		// be sent back; the store refuses it anywhere else.
 		if t != "easydb" && t != "system" && !rights.IsCustomGroupType(t) {
 			return nil, errors.InvalidValue("group.type", `"easydb" or "custom-<name>" expected`)
 		}
-		if err := input.Text(t, "group.type", MaxNameLength); err != nil {
-			return nil, err
+		if textErr := input.Text(t, "group.type", MaxNameLength); textErr != nil {
+			return nil, textErr
 		}
 		in.Type = t
 	}
 	if in.NameSet = g.Has("name"); in.NameSet {
-		if s, has, err := g.String("name"); err != nil {
-			return nil, err
+		if s, has, stringErr := g.String("name"); stringErr != nil {
+			return nil, stringErr
 		} else if has {
-			if err := input.Text(s, "group.name", MaxNameLength); err != nil {
-				return nil, err
+			if textErr := input.Text(s, "group.name", MaxNameLength); textErr != nil {
+				return nil, textErr
 			}
 			in.Name = &s
 		}
@@ -132,14 +132,14 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 	if in.DisplaynameSet = g.Has("displayname"); in.DisplaynameSet {
 		in.Displayname = map[string]string{}
 		if dv := g.M["displayname"]; dv != nil {
-			d, err := input.AsObject(dv, "group.displayname")
-			if err != nil {
-				return nil, err
+			d, asObjectErr := input.AsObject(dv, "group.displayname")
+			if asObjectErr != nil {
+				return nil, asObjectErr
 			}
 			for culture, val := range d.M {
 				at := d.At(culture)
-				if err := input.Culture(culture, at); err != nil {
-					return nil, err
+				if cultureErr := input.Culture(culture, at); cultureErr != nil {
+					return nil, cultureErr
 				}
 				if val == nil {
 					continue // a null culture is no text for that culture
@@ -148,28 +148,28 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 				if !ok {
 					return nil, errors.TypeMismatch(at, "string")
 				}
-				if err := input.Text(s, at, MaxNameLength); err != nil {
-					return nil, err
+				if textErr := input.Text(s, at, MaxNameLength); textErr != nil {
+					return nil, textErr
 				}
 				in.Displayname[culture] = s
 			}
 		}
 	}
-	if err := optionalText(g, "comment", MaxCommentLength, &in.Comment, &in.CommentSet, input.LongText); err != nil {
-		return nil, err
+	if optionalTextErr := optionalText(g, "comment", MaxCommentLength, &in.Comment, &in.CommentSet, input.LongText); optionalTextErr != nil {
+		return nil, optionalTextErr
 	}
-	if err := optionalText(g, "authorization_info", MaxCommentLength, &in.AuthorizationInfo,
-		&in.AuthorizationInfoSet, input.LongText); err != nil {
-		return nil, err
+	if optionalTextErr := optionalText(g, "authorization_info", MaxCommentLength, &in.AuthorizationInfo,
+		&in.AuthorizationInfoSet, input.LongText); optionalTextErr != nil {
+		return nil, optionalTextErr
 	}
-	if err := optionalText(g, "reference", MaxRefLength, &in.Reference, &in.ReferenceSet, input.Text); err != nil {
-		return nil, err
+	if optionalTextErr := optionalText(g, "reference", MaxRefLength, &in.Reference, &in.ReferenceSet, input.Text); optionalTextErr != nil {
+		return nil, optionalTextErr
 	}
 	if in.FrontendPrefsSet = g.Has("frontend_prefs"); in.FrontendPrefsSet {
 		if pv := g.M["frontend_prefs"]; pv != nil {
-			raw, err := input.FrontendPrefs(pv, "group.frontend_prefs")
-			if err != nil {
-				return nil, err
+			raw, frontendPrefsErr := input.FrontendPrefs(pv, "group.frontend_prefs")
+			if frontendPrefsErr != nil {
+				return nil, frontendPrefsErr
 			}
 			in.FrontendPrefs = raw
 		}
@@ -182,9 +182,9 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 		if top.IsNull("_owner") {
 			return nil, errors.InvalidValue("_owner", "a group always has an owner")
 		}
-		s, err := acl.DecodeRef(top.M["_owner"], "_owner")
-		if err != nil {
-			return nil, err
+		s, decodeRefErr := acl.DecodeRef(top.M["_owner"], "_owner")
+		if decodeRefErr != nil {
+			return nil, decodeRefErr
 		}
 		in.Owner = &s
 	}

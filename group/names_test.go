@@ -30,15 +30,15 @@ func TestNamesCacheIsExact(t *testing.T) {
 	defer store.Close()
 	exec := func(q string, args ...any) {
 		t.Helper()
-		if _, err := d.ExecContext(ctx, q, args...); err != nil {
-			t.Fatalf("%s: %v", q, err)
+		if _, execContextErr := d.ExecContext(ctx, q, args...); execContextErr != nil {
+			t.Fatalf("%s: %v", q, execContextErr)
 		}
 	}
 	version := func() int64 {
 		t.Helper()
 		var v int64
-		if err := d.QueryRowContext(ctx, `SELECT version FROM names_version`).Scan(&v); err != nil {
-			t.Fatal(err)
+		if scanErr := d.QueryRowContext(ctx, `SELECT version FROM names_version`).Scan(&v); scanErr != nil {
+			t.Fatal(scanErr)
 		}
 		return v
 	}
@@ -50,9 +50,9 @@ func TestNamesCacheIsExact(t *testing.T) {
 		SystemRights: rights.Map{rights.SystemRoot: rights.Params{}}}
 	subjects := func() (string, string) {
 		t.Helper()
-		gs, _, err := store.List(ctx, root, Filter{IDs: []int64{7102}, Limit: MaxLimit})
-		if err != nil || len(gs) != 1 || len(gs[0].ACLWho) != 2 {
-			t.Fatalf("list: %v %+v", err, gs)
+		gs, _, listErr := store.List(ctx, root, Filter{IDs: []int64{7102}, Limit: MaxLimit})
+		if listErr != nil || len(gs) != 1 || len(gs[0].ACLWho) != 2 {
+			t.Fatalf("list: %v %+v", listErr, gs)
 		}
 		return gs[0].ACLWho[0].Name, gs[0].ACLWho[1].Name
 	}
@@ -94,8 +94,8 @@ func TestNamesCacheIsExact(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE users SET login = 'ghost' WHERE id = 7001`); err != nil {
-		t.Fatal(err)
+	if _, execContextErr := tx.ExecContext(ctx, `UPDATE users SET login = 'ghost' WHERE id = 7001`); execContextErr != nil {
+		t.Fatal(execContextErr)
 	}
 	tx.Rollback()
 	want("alice3", "s3")

@@ -60,8 +60,8 @@ func FuzzSQLParameters(f *testing.F) {
 		}
 		// Names and free text.
 		for _, check := range []func(string, string, int) error{input.Text, input.LongText} {
-			if err := check(s, "p", 1024); err != nil {
-				mustInvalid(t, err, "p")
+			if checkErr := check(s, "p", 1024); checkErr != nil {
+				mustInvalid(t, checkErr, "p")
 			} else if !storable {
 				t.Fatalf("a text check accepted %q", s)
 			} else {
@@ -75,11 +75,11 @@ func FuzzSQLParameters(f *testing.F) {
 		if dec.Decode(&v) != nil || dec.More() {
 			v = map[string]any{"k": s, s: []any{s}}
 		}
-		if err := input.StorableJSON(v, "p"); err != nil {
-			mustInvalid(t, err, "p")
+		if storableJSONErr := input.StorableJSON(v, "p"); storableJSONErr != nil {
+			mustInvalid(t, storableJSONErr, "p")
 		} else {
-			b, err := json.Marshal(v)
-			if err != nil {
+			b, marshalErr := json.Marshal(v)
+			if marshalErr != nil {
 				return // numbers beyond float64 are web.checkRange's to refuse
 			}
 			if hasNUL(v) {
@@ -87,8 +87,8 @@ func FuzzSQLParameters(f *testing.F) {
 			}
 			if pg != nil {
 				var back string
-				if err := pg.QueryRowContext(context.Background(), `SELECT $1::jsonb::text`, string(b)).Scan(&back); err != nil {
-					t.Fatalf("PostgreSQL refused accepted jsonb %s: %v", b, err)
+				if scanErr := pg.QueryRowContext(context.Background(), `SELECT $1::jsonb::text`, string(b)).Scan(&back); scanErr != nil {
+					t.Fatalf("PostgreSQL refused accepted jsonb %s: %v", b, scanErr)
 				}
 				var x, y any
 				json.Unmarshal(b, &x)

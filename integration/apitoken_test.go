@@ -149,8 +149,8 @@ func TestAPITokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 3; i++ {
-		if r := asToken.Do(t, "GET", "/api/v1/group", nil); r.StatusCode != 200 {
-			t.Fatalf("GET with the token: %d %s", r.StatusCode, r.Body)
+		if resp := asToken.Do(t, "GET", "/api/v1/group", nil); resp.StatusCode != 200 {
+			t.Fatalf("GET with the token: %d %s", resp.StatusCode, resp.Body)
 		}
 	}
 	var again time.Time
@@ -164,8 +164,8 @@ func TestAPITokens(t *testing.T) {
 	ro := createAPIToken(t, job, `{"name":"reader","scope":{"read_only":true}}`)
 	secrets = append(secrets, ro.Secret)
 	readOnly := &Client{s: a, Token: ro.Secret, UserID: uid}
-	if r := readOnly.Do(t, "GET", fmt.Sprintf("/api/v1/group/%d", made.Group.ID), nil); r.StatusCode != 200 {
-		t.Fatalf("read with a read-only token: %d %s", r.StatusCode, r.Body)
+	if resp := readOnly.Do(t, "GET", fmt.Sprintf("/api/v1/group/%d", made.Group.ID), nil); resp.StatusCode != 200 {
+		t.Fatalf("read with a read-only token: %d %s", resp.StatusCode, resp.Body)
 	}
 	e := MustError(t, readOnly.Do(t, "PUT", "/api/v1/group", `[{"group":{"name":"must-not-exist"}}]`),
 		400, "error.user.insufficient_rights")
@@ -200,8 +200,8 @@ func TestAPITokens(t *testing.T) {
 	}
 	MustError(t, (&Client{s: a, Token: child.Secret}).Do(t, "PUT", "/api/v1/group", `[{"group":{"name":"child"}}]`),
 		400, "error.user.no_system_right")
-	if r := narrowClient.Do(t, "DELETE", fmt.Sprintf("/api/v1/token/%d", child.ID), nil); r.StatusCode != 200 {
-		t.Fatalf("revoke child: %d %s", r.StatusCode, r.Body)
+	if resp := narrowClient.Do(t, "DELETE", fmt.Sprintf("/api/v1/token/%d", child.ID), nil); resp.StatusCode != 200 {
+		t.Fatalf("revoke child: %d %s", resp.StatusCode, resp.Body)
 	}
 	MustError(t, job.Do(t, "PUT", "/api/v1/token", `{"name":"x","scope":{"system_rights":{"system.root":{}}}}`),
 		400, "error.user.no_system_right")
@@ -250,8 +250,8 @@ func TestAPITokens(t *testing.T) {
 	MustError(t, job.Do(t, "DELETE", fmt.Sprintf("/api/v1/token/%d", full.ID), nil), 400, "error.user.object_not_found")
 
 	// An administrator revokes another user's token.
-	if r := admin.Do(t, "DELETE", fmt.Sprintf("/api/v1/token/%d", narrow.ID), nil); r.StatusCode != 200 {
-		t.Fatalf("admin revokes: %d %s", r.StatusCode, r.Body)
+	if resp := admin.Do(t, "DELETE", fmt.Sprintf("/api/v1/token/%d", narrow.ID), nil); resp.StatusCode != 200 {
+		t.Fatalf("admin revokes: %d %s", resp.StatusCode, resp.Body)
 	}
 
 	// Disabling the user stops its tokens on every process within 100 ms.
@@ -296,8 +296,8 @@ func TestAPITokens(t *testing.T) {
 
 	// Deleting the user deletes its tokens.
 	var left int
-	if r := root.Do(t, "DELETE", fmt.Sprintf("/api/v1/group/%d", made.Group.ID), nil); r.StatusCode != 200 {
-		t.Fatalf("delete the user's group: %d %s", r.StatusCode, r.Body)
+	if resp := root.Do(t, "DELETE", fmt.Sprintf("/api/v1/group/%d", made.Group.ID), nil); resp.StatusCode != 200 {
+		t.Fatalf("delete the user's group: %d %s", resp.StatusCode, resp.Body)
 	}
 	r = root.Do(t, "DELETE", fmt.Sprintf("/api/v1/user/%d", uid), nil)
 	if r.StatusCode != 200 {

@@ -284,7 +284,7 @@ func trickle(t *testing.T, addr, path, token string, contentLength int, interval
 				return
 			case <-time.After(interval):
 			}
-			if _, err := c.Write([]byte(" ")); err != nil {
+			if _, writeErr := c.Write([]byte(" ")); writeErr != nil {
 				return
 			}
 			mu.Lock()
@@ -412,8 +412,8 @@ func TestSlowBodyCutOff(t *testing.T) {
 		"Content-Length: %d\r\n\r\n", len(body))
 	for rest := body; rest != ""; {
 		n := min(50, len(rest))
-		if _, err := c.Write([]byte(rest[:n])); err != nil {
-			t.Fatalf("slow but sufficient client cut off: %v", err)
+		if _, writeErr := c.Write([]byte(rest[:n])); writeErr != nil {
+			t.Fatalf("slow but sufficient client cut off: %v", writeErr)
 		}
 		rest = rest[n:]
 		time.Sleep(100 * time.Millisecond)
@@ -574,15 +574,15 @@ func TestManagedPostgresSecretsAndAuth(t *testing.T) {
 		t.Fatalf("postmaster.pid: %q", pidFile)
 	}
 	connect := func(role string) (*sql.DB, error) {
-		d, err := sql.Open("postgres", fmt.Sprintf("postgres:///postgres?host=%s&user=%s&sslmode=disable", lines[4], role))
-		if err != nil {
-			return nil, err
+		d, openErr := sql.Open("postgres", fmt.Sprintf("postgres:///postgres?host=%s&user=%s&sslmode=disable", lines[4], role))
+		if openErr != nil {
+			return nil, openErr
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := d.PingContext(ctx); err != nil {
+		if pingContextErr := d.PingContext(ctx); pingContextErr != nil {
 			d.Close()
-			return nil, err
+			return nil, pingContextErr
 		}
 		return d, nil
 	}

@@ -376,8 +376,8 @@ func TestFaultDatabaseRestart(t *testing.T) {
 	time.Sleep(time.Second)
 
 	stopAt := time.Now()
-	if err := pg.Stop(); err != nil {
-		t.Fatal(err)
+	if stopErr := pg.Stop(); stopErr != nil {
+		t.Fatal(stopErr)
 	}
 	downAt := time.Now()
 	time.Sleep(2 * time.Second)

@@ -385,8 +385,8 @@ func TestVisibilityAndFilters(t *testing.T) {
 		{"limit=2&offset=1", ":non_system,team"},
 		{"offset=100", ""},
 	} {
-		r := root.Do(t, "GET", "/api/v1/group?"+c.query, nil)
-		if got := strings.Join(names(groups(t, r)), ","); got != c.want {
+		resp := root.Do(t, "GET", "/api/v1/group?"+c.query, nil)
+		if got := strings.Join(names(groups(t, resp)), ","); got != c.want {
 			t.Errorf("?%s: got %q want %q", c.query, got, c.want)
 		}
 	}

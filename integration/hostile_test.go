@@ -177,9 +177,9 @@ func TestHostileStrings(t *testing.T) {
 	} {
 		body, _ := json.Marshal(map[string]string{"token": sess, "login": p.Get("login"), "password": p.Get("password"),
 			"method": p.Get("method")})
-		r := hostileDo(t, s, nil, "POST", "/api/v1/session/authenticate", string(body))
-		notServerError(t, "100 kB session parameter", r)
-		if r.StatusCode == 200 {
+		resp := hostileDo(t, s, nil, "POST", "/api/v1/session/authenticate", string(body))
+		notServerError(t, "100 kB session parameter", resp)
+		if resp.StatusCode == 200 {
 			t.Errorf("100 kB session parameter logged in")
 		}
 	}

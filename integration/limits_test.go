@@ -178,11 +178,11 @@ func TestBulkPasswordsStopWithTheClient(t *testing.T) {
 	sent := make(chan error, 1)
 	start := time.Now()
 	go func() {
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
+		resp, doErr := http.DefaultClient.Do(req)
+		if doErr == nil {
 			resp.Body.Close()
 		}
-		sent <- err
+		sent <- doErr
 	}()
 	// For the time of two hashes the server hashes, with no transaction
 	// open (the old code hashed inside its transaction, after its reads).
@@ -194,7 +194,7 @@ func TestBulkPasswordsStopWithTheClient(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	cancel()
-	if err := <-sent; err == nil {
+	if sendErr := <-sent; sendErr == nil {
 		t.Fatal("the request was answered before it was cancelled")
 	}
 	line := regexp.MustCompile(`method=PUT route=/api/v1/user status=499 duration=(\S+)`)

@@ -517,7 +517,7 @@ func TestSessionLockout(t *testing.T) {
 	})
 	sessUser(t, s, "bob", "bob-pw", "")
 	token := sessNew(t, s).Token
-	sessAuth := func(tb testing.TB, s *Server, token, login, password string) *Response {
+	sessAuthFromClient := func(tb testing.TB, s *Server, token, login, password string) *Response {
 		return sessAuthFrom(tb, s, "192.0.2.7", token, login, password)
 	}
 
@@ -575,7 +575,7 @@ func TestSessionLockout(t *testing.T) {
 	}
 
 	// The right password is blocked too, and the session stays as it was.
-	e := MustError(t, sessAuth(t, s, token, "bob", "bob-pw"), 400, "error.user.login_blocked")
+	e := MustError(t, sessAuthFromClient(t, s, token, "bob", "bob-pw"), 400, "error.user.login_blocked")
 	until, _ := time.Parse(time.RFC3339, e.Parameters["until"])
 	if o := sessDecode(t, sessDeauth(t, s, token)); o.User != nil {
 		t.Fatal("blocked session has a user")
@@ -591,15 +591,15 @@ func TestSessionLockout(t *testing.T) {
 
 	// Other logins are not affected; an unknown login is blocked the same
 	// way, so the block reveals nothing either.
-	sessDecode(t, sessAuth(t, s, sessNew(t, s).Token, "root", RootPassword))
+	sessDecode(t, sessAuthFromClient(t, s, sessNew(t, s).Token, "root", RootPassword))
 	for range maxFailures {
-		MustError(t, sessAuth(t, s, token, "ghost", "x"), 400, "error.user.login_failed")
+		MustError(t, sessAuthFromClient(t, s, token, "ghost", "x"), 400, "error.user.login_failed")
 	}
-	MustError(t, sessAuth(t, s, token, "ghost", "x"), 400, "error.user.login_blocked")
+	MustError(t, sessAuthFromClient(t, s, token, "ghost", "x"), 400, "error.user.login_blocked")
 
 	// Once the window has passed, the right password works.
 	time.Sleep(time.Until(until) + 50*time.Millisecond)
-	if o := sessDecode(t, sessAuth(t, s, token, "bob", "bob-pw")); o.User == nil {
+	if o := sessDecode(t, sessAuthFromClient(t, s, token, "bob", "bob-pw")); o.User == nil {
 		t.Fatal("not authenticated after the block")
 	}
 }

@@ -164,8 +164,8 @@ func TestUserMigrationClient(t *testing.T) {
 	if c.UserID != jane.id() {
 		t.Fatalf("logged in as %d, want %d", c.UserID, jane.id())
 	}
-	if c := s.Login(t, "Jane@Example.com", password); c.UserID != jane.id() {
-		t.Fatalf("login by e-mail: %d", c.UserID)
+	if byEmail := s.Login(t, "Jane@Example.com", password); byEmail.UserID != jane.id() {
+		t.Fatalf("login by e-mail: %d", byEmail.UserID)
 	}
 	// Jane reads herself without system.user; no password in any answer.
 	r := c.Do(t, "GET", fmt.Sprintf("/api/v1/user/%d", jane.id()), nil)

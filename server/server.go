@@ -180,8 +180,8 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		return err
 	}
 	m.closers = append(m.closers, m.DB.Close)
-	if err := m.DB.Migrate(ctx, m.Log); err != nil {
-		return err
+	if migrateErr := m.DB.Migrate(ctx, m.Log); migrateErr != nil {
+		return migrateErr
 	}
 
 	m.Registry = prometheus.NewRegistry()
@@ -197,8 +197,8 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 
 	if m.Config.PprofAddr != "" && !m.Config.PprofAllowRemote {
-		if err := requireLoopback(ctx, m.Config.PprofAddr); err != nil {
-			return err
+		if requireLoopbackErr := requireLoopback(ctx, m.Config.PprofAddr); requireLoopbackErr != nil {
+			return requireLoopbackErr
 		}
 	}
 	m.listener, err = net.Listen("tcp", m.Config.Addr)

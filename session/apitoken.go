@@ -260,22 +260,22 @@ func (s *Service) CreateAPIToken(ctx context.Context, p *policy.Principal, name 
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		// The user's row lock serialises the creates of one user, so that
 		// the count below is exact.
-		if _, err := tx.ExecContext(ctx, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, p.UserID); err != nil {
-			return errors.Database(err)
+		if _, execContextErr := tx.ExecContext(ctx, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, p.UserID); execContextErr != nil {
+			return errors.Database(execContextErr)
 		}
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM api_tokens WHERE user_id = $1`, p.UserID).
-			Scan(&n); err != nil {
-			return errors.Database(err)
+		if scanErr := tx.QueryRowContext(ctx, `SELECT count(*) FROM api_tokens WHERE user_id = $1`, p.UserID).
+			Scan(&n); scanErr != nil {
+			return errors.Database(scanErr)
 		}
 		if n >= MaxAPITokensPerUser {
 			return errors.InvalidValue("name", "a user may hold at most "+strconv.Itoa(MaxAPITokensPerUser)+
 				" API tokens; revoke one first")
 		}
-		var err error
-		t, err = insertAPIToken(ctx, tx, p.UserID, name, hash[:], scope, now, expires)
-		if err != nil {
-			return err
+		var insertErr error
+		t, insertErr = insertAPIToken(ctx, tx, p.UserID, name, hash[:], scope, now, expires)
+		if insertErr != nil {
+			return insertErr
 		}
 		return audit.Record(ctx, tx, []audit.Event{{ActorUserID: p.UserID, ObjectType: AuditObjectType,
 			ObjectID: t.ID, Action: "create", After: auditView(t)}})

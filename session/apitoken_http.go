@@ -37,16 +37,16 @@ func (s *Service) handleCreateAPIToken(w http.ResponseWriter, r *http.Request) e
 	}
 	r.Body = io.NopCloser(bytes.NewReader(raw))
 	var v any
-	if err := web.DecodeJSON(r, &v); err != nil {
-		return err
+	if decodeJSONErr := web.DecodeJSON(r, &v); decodeJSONErr != nil {
+		return decodeJSONErr
 	}
 	o, err := input.AsObject(v, "body")
 	if err != nil {
 		return err
 	}
 	o.Path = ""
-	if err := o.Only("name", "expires", "scope"); err != nil {
-		return err
+	if onlyErr := o.Only("name", "expires", "scope"); onlyErr != nil {
+		return onlyErr
 	}
 	name, ok, err := o.String("name")
 	if err != nil {
@@ -55,8 +55,8 @@ func (s *Service) handleCreateAPIToken(w http.ResponseWriter, r *http.Request) e
 	if !ok {
 		return errors.AttributeExpected("name")
 	}
-	if err := input.Text(name, "name", MaxAPITokenName); err != nil {
-		return err
+	if textErr := input.Text(name, "name", MaxAPITokenName); textErr != nil {
+		return textErr
 	}
 	expires, _, err := o.Time("expires")
 	if err != nil {
@@ -64,19 +64,19 @@ func (s *Service) handleCreateAPIToken(w http.ResponseWriter, r *http.Request) e
 	}
 	var scope APITokenScope
 	if o.Has("scope") && !o.IsNull("scope") {
-		so, err := o.Object("scope")
-		if err != nil {
-			return err
+		so, objectErr := o.Object("scope")
+		if objectErr != nil {
+			return objectErr
 		}
-		if err := so.Only("read_only", "system_rights"); err != nil {
-			return err
+		if onlyErr := so.Only("read_only", "system_rights"); onlyErr != nil {
+			return onlyErr
 		}
-		if scope.ReadOnly, _, err = so.Bool("read_only"); err != nil {
-			return err
+		if scope.ReadOnly, _, objectErr = so.Bool("read_only"); objectErr != nil {
+			return objectErr
 		}
 		if so.Has("system_rights") && !so.IsNull("system_rights") {
-			if scope.SystemRights, err = rights.DecodeSystemRights(so.M["system_rights"], so.At("system_rights")); err != nil {
-				return err
+			if scope.SystemRights, objectErr = rights.DecodeSystemRights(so.M["system_rights"], so.At("system_rights")); objectErr != nil {
+				return objectErr
 			}
 		}
 	}

@@ -35,11 +35,11 @@ func ensureRootPassword(ctx context.Context, d *db.DB, password string, minLen i
 	if generated {
 		// 18 random bytes are 24 characters; more when the policy asks.
 		b := make([]byte, max(18, (minLen*3+3)/4))
-		if _, err := rand.Read(b); err != nil {
-			return errors.Errorf("root password: %w", err)
+		if _, readErr := rand.Read(b); readErr != nil {
+			return errors.Errorf("root password: %w", readErr)
 		}
 		password = base64.RawURLEncoding.EncodeToString(b)
-	} else if err := checkPasswordLength("GROUPD_ROOT_PASSWORD", password, minLen); err != nil {
+	} else if checkPasswordLengthErr := checkPasswordLength("GROUPD_ROOT_PASSWORD", password, minLen); checkPasswordLengthErr != nil {
 		return errors.Errorf("root password: GROUPD_ROOT_PASSWORD must have at least %d characters", minLen)
 	}
 	phc, err := HashPassword(password)

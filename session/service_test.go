@@ -114,12 +114,12 @@ func TestRequireAuth(t *testing.T) {
 		if c.header != "" {
 			header = []string{"X-Easydb-Token", c.header}
 		}
-		status, out := call("POST", c.path, c.body, c.ct, header...)
-		if status != 200 || out["user"] != 1.0 || out["root"] != true || out["session"] != float64(root.ID) {
-			t.Fatalf("%s: %d %v", name, status, out)
+		gotStatus, gotOut := call("POST", c.path, c.body, c.ct, header...)
+		if gotStatus != 200 || gotOut["user"] != 1.0 || gotOut["root"] != true || gotOut["session"] != float64(root.ID) {
+			t.Fatalf("%s: %d %v", name, gotStatus, gotOut)
 		}
-		if out["body"] != c.body {
-			t.Fatalf("%s: the handler got body %q, want it untouched", name, out["body"])
+		if gotOut["body"] != c.body {
+			t.Fatalf("%s: the handler got body %q, want it untouched", name, gotOut["body"])
 		}
 	}
 
@@ -129,8 +129,8 @@ func TestRequireAuth(t *testing.T) {
 	var uid int64
 	d.QueryRow(`INSERT INTO users (login, password_hash) VALUES ('u', $1) RETURNING id`, hash).Scan(&uid)
 	u := login(t, s, "u", "pw")
-	if status, out := call("GET", "/probe?token="+u.Token, "", ""); status != 200 || out["user"] != float64(uid) {
-		t.Fatalf("user: %d %v", status, out)
+	if gotStatus, gotOut := call("GET", "/probe?token="+u.Token, "", ""); gotStatus != 200 || gotOut["user"] != float64(uid) {
+		t.Fatalf("user: %d %v", gotStatus, gotOut)
 	}
 	setDisabled := func(on bool) {
 		t.Helper()
@@ -148,8 +148,8 @@ func TestRequireAuth(t *testing.T) {
 	status, out = call("GET", "/probe?token="+u.Token, "", "")
 	wantError("error.user.not_authenticated", status, out)
 	setDisabled(false)
-	if status, _ := call("GET", "/probe?token="+u.Token, "", ""); status != 200 {
-		t.Fatalf("re-enabled user: %d", status)
+	if gotStatus, _ := call("GET", "/probe?token="+u.Token, "", ""); gotStatus != 200 {
+		t.Fatalf("re-enabled user: %d", gotStatus)
 	}
 
 	// A deleted user's sessions are gone with it; u's token, a

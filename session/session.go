@@ -431,13 +431,13 @@ func (s *Service) findRow(ctx context.Context, token string) (*sessionRow, error
 		if _, cached := s.sessions.Get(hash); cached {
 			s.sessions.Drop(hash)
 		}
-		if r := s.preauthRow(token, hash, now); r != nil {
+		if preauthRow := s.preauthRow(token, hash, now); preauthRow != nil {
 			spent, err := isPreauthSpent(ctx, s.db, hash[:])
 			if err != nil {
 				return nil, err
 			}
 			if !spent {
-				return r, nil
+				return preauthRow, nil
 			}
 		}
 		return nil, errors.SessionNotFound(token)
@@ -739,9 +739,9 @@ func (s *Service) checkLogin(ctx context.Context, login, password, address strin
 	}
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
-		cur, err := findLoginUserByID(ctx, tx, u.id)
-		if err != nil {
-			return err
+		cur, findLoginUserByIDErr := findLoginUserByID(ctx, tx, u.id)
+		if findLoginUserByIDErr != nil {
+			return findLoginUserByIDErr
 		}
 		if cur == nil || cur.passwordHash != u.passwordHash { // gone, or the password changed while hashing
 			outcome = errors.LoginFailed()
@@ -755,12 +755,12 @@ func (s *Service) checkLogin(ctx context.Context, login, password, address strin
 			return nil
 		}
 		if counting {
-			if err := deleteLoginFailures(ctx, tx, key, address); err != nil {
-				return err
+			if deleteLoginFailuresErr := deleteLoginFailures(ctx, tx, key, address); deleteLoginFailuresErr != nil {
+				return deleteLoginFailuresErr
 			}
 			if address != "" && s.cfg.KnownAddressAge > 0 {
-				if err := rememberAddress(ctx, tx, key, address, now); err != nil {
-					return err
+				if rememberAddressErr := rememberAddress(ctx, tx, key, address, now); rememberAddressErr != nil {
+					return rememberAddressErr
 				}
 			}
 		}
@@ -834,9 +834,9 @@ func (s *Service) Deauthenticate(ctx context.Context, token string) (*Session, e
 	}
 	hash := r.hash
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		if r, err = setSessionUser(ctx, tx, r.id, 0, "", s.now()); err != nil {
-			return err
+		var setUserErr error
+		if r, setUserErr = setSessionUser(ctx, tx, r.id, 0, "", s.now()); setUserErr != nil {
+			return setUserErr
 		}
 		if r == nil {
 			return errors.SessionNotFound(token)

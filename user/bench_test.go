@@ -97,12 +97,12 @@ func buildMemberBench(tb testing.TB) (*memberBench, error) {
 			SELECT g, 0, 502, '{"link":{},"unlink":{},"bag_read":{}}', %d FROM unnest(ARRAY[500, 501]) g`,
 			rights.MaskLink|rights.MaskUnlink|rights.MaskBagRead),
 	} {
-		if _, err := d.ExecContext(ctx, q); err != nil {
-			return nil, fmt.Errorf("%s: %w", q, err)
+		if _, execContextErr := d.ExecContext(ctx, q); execContextErr != nil {
+			return nil, fmt.Errorf("%s: %w", q, execContextErr)
 		}
 	}
-	if err := vacuum(ctx, d); err != nil {
-		return nil, err
+	if vacuumErr := vacuum(ctx, d); vacuumErr != nil {
+		return nil, vacuumErr
 	}
 	engine, err := policy.New()
 	if err != nil {

@@ -149,12 +149,12 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 		return nil, err
 	}
 	top.Path = "" // attribute paths are relative to the item, as easydb names them
-	if err := top.Only("_basetype", "user", "_owner", "_acl", "_system_rights", "_groups", "_emails", "_password",
-		"_old_password", "_has_acl", "_generated_rights"); err != nil {
-		return nil, err
+	if onlyErr := top.Only("_basetype", "user", "_owner", "_acl", "_system_rights", "_groups", "_emails", "_password",
+		"_old_password", "_has_acl", "_generated_rights"); onlyErr != nil {
+		return nil, onlyErr
 	}
-	if bt, has, err := top.String("_basetype"); err != nil {
-		return nil, err
+	if bt, has, stringErr := top.String("_basetype"); stringErr != nil {
+		return nil, stringErr
 	} else if has && bt != "user" {
 		return nil, errors.InvalidValue("_basetype", `must be "user"`)
 	}
@@ -162,8 +162,8 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := u.Only(userAttributes...); err != nil {
-		return nil, err
+	if onlyErr := u.Only(userAttributes...); onlyErr != nil {
+		return nil, onlyErr
 	}
 	in := &Input{Index: index, Texts: map[string]*string{}}
 	if in.ID, _, err = u.ID("_id"); err != nil {
@@ -172,8 +172,8 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 	if createOnly && in.ID != 0 {
 		return nil, errors.AttributeNotAccepted("user._id")
 	}
-	if ver, has, err := u.Int64("_version"); err != nil {
-		return nil, err
+	if ver, has, int64Err := u.Int64("_version"); int64Err != nil {
+		return nil, int64Err
 	} else if has {
 		if ver < 1 {
 			return nil, errors.InvalidValue("user._version", "positive integer expected")
@@ -183,8 +183,8 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 	if !in.IsCreate() && in.Version == 0 {
 		return nil, errors.AttributeExpected("user._version")
 	}
-	if t, has, err := u.String("type"); err != nil {
-		return nil, err
+	if t, has, stringErr := u.String("type"); stringErr != nil {
+		return nil, stringErr
 	} else if has {
 		if !validType(t) {
 			return nil, errors.InvalidValue("user.type", `"easydb", "easydb_self_register" or "custom-<name>" expected`)
@@ -196,39 +196,39 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 		if !u.Has(name) {
 			continue
 		}
-		s, has, err := u.String(name)
-		if err != nil {
-			return nil, err
+		s, has, stringErr := u.String(name)
+		if stringErr != nil {
+			return nil, stringErr
 		}
 		if !has {
 			in.Texts[name] = nil
 			continue
 		}
-		if err := f.check(s, u.At(name), f.max); err != nil {
-			return nil, err
+		if checkErr := f.check(s, u.At(name), f.max); checkErr != nil {
+			return nil, checkErr
 		}
 		in.Texts[name] = &s
 	}
-	if b, has, err := u.Bool("login_disabled"); err != nil {
-		return nil, err
+	if b, has, boolErr := u.Bool("login_disabled"); boolErr != nil {
+		return nil, boolErr
 	} else if has {
 		in.LoginDisabled, in.LoginDisabledSet = b, true
 	}
 	if in.FrontendPrefsSet = u.Has("frontend_prefs"); in.FrontendPrefsSet {
 		if pv := u.M["frontend_prefs"]; pv != nil {
-			raw, err := input.FrontendPrefs(pv, "user.frontend_prefs")
-			if err != nil {
-				return nil, err
+			raw, frontendPrefsErr := input.FrontendPrefs(pv, "user.frontend_prefs")
+			if frontendPrefsErr != nil {
+				return nil, frontendPrefsErr
 			}
 			in.FrontendPrefs = raw
 		}
 	}
 
-	if err := decodePassword(top, in); err != nil {
-		return nil, err
+	if decodePasswordErr := decodePassword(top, in); decodePasswordErr != nil {
+		return nil, decodePasswordErr
 	}
-	if err := decodeOldPassword(top, in); err != nil {
-		return nil, err
+	if decodeOldPasswordErr := decodeOldPassword(top, in); decodeOldPasswordErr != nil {
+		return nil, decodeOldPasswordErr
 	}
 	if in.Emails, in.EmailsSet, err = decodeEmails(top.M["_emails"]); err != nil {
 		return nil, err
@@ -240,9 +240,9 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 		if top.IsNull("_owner") {
 			return nil, errors.InvalidValue("_owner", "a user's owner cannot be set to null")
 		}
-		s, err := acl.DecodeRef(top.M["_owner"], "_owner")
-		if err != nil {
-			return nil, err
+		s, decodeRefErr := acl.DecodeRef(top.M["_owner"], "_owner")
+		if decodeRefErr != nil {
+			return nil, decodeRefErr
 		}
 		in.Owner = &s
 	}
@@ -331,10 +331,10 @@ func decodeEmails(v any) ([]Email, bool, error) {
 		if err != nil {
 			return nil, false, err
 		}
-		if err := o.Only("email", "use_for_login", "use_for_email", "needs_confirmation", "cancel_confirmation",
+		if onlyErr := o.Only("email", "use_for_login", "use_for_email", "needs_confirmation", "cancel_confirmation",
 			"send_email", "send_email_include_password", "is_primary", "intended_primary",
-			"requested_confirmation_date", "confirmed_date"); err != nil {
-			return nil, false, err
+			"requested_confirmation_date", "confirmed_date"); onlyErr != nil {
+			return nil, false, onlyErr
 		}
 		addr, has, err := o.String("email")
 		if err != nil {
@@ -401,11 +401,11 @@ func decodeGroups(v any) ([]int64, bool, error) {
 		if err != nil {
 			return nil, false, err
 		}
-		if err := o.Only("_basetype", "group", "_automatic_auth"); err != nil {
-			return nil, false, err
+		if onlyErr := o.Only("_basetype", "group", "_automatic_auth"); onlyErr != nil {
+			return nil, false, onlyErr
 		}
-		if bt, has, err := o.String("_basetype"); err != nil {
-			return nil, false, err
+		if bt, has, stringErr := o.String("_basetype"); stringErr != nil {
+			return nil, false, stringErr
 		} else if has && bt != "group" {
 			return nil, false, errors.InvalidValue(o.At("_basetype"), `must be "group"`)
 		}

@@ -87,8 +87,8 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) error {
 	}
 	self := id == p.UserID
 	if !self {
-		if err := h.requireSystemUser(p); err != nil {
-			return err
+		if requireSystemUserErr := h.requireSystemUser(p); requireSystemUserErr != nil {
+			return requireSystemUserErr
 		}
 	}
 	u, err := h.store.Get(r.Context(), p, id)
@@ -178,8 +178,8 @@ func (h *Handler) changeMembers(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var body any
-	if err := web.DecodeJSON(r, &body); err != nil {
-		return err
+	if decodeJSONErr := web.DecodeJSON(r, &body); decodeJSONErr != nil {
+		return decodeJSONErr
 	}
 	mc, err := DecodeMembers(body)
 	if err != nil {
@@ -206,8 +206,8 @@ func parseFilter(r *http.Request) (Filter, error) {
 	if g := q.Get("groupids"); g != "" {
 		f.GroupIDs = []int64{}
 		for _, s := range strings.Split(g, ",") {
-			id, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-			if err != nil || id <= 0 {
+			id, parseIntErr := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+			if parseIntErr != nil || id <= 0 {
 				return f, errors.InvalidValue("groupids", "comma list of group ids expected")
 			}
 			f.GroupIDs = append(f.GroupIDs, id)

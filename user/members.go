@@ -76,8 +76,8 @@ func (s *Store) ListMembers(ctx context.Context, p *policy.Principal, groupID in
 	if !ok {
 		return nil, 0, errors.GroupNotFound(strconv.FormatInt(groupID, 10))
 	}
-	if ok, err := s.authz.Can(p, rights.BagRead, g.obj); err != nil {
-		return nil, 0, errors.ServerGeneric(err)
+	if ok, canErr := s.authz.Can(p, rights.BagRead, g.obj); canErr != nil {
+		return nil, 0, errors.ServerGeneric(canErr)
 	} else if !ok {
 		return nil, 0, errors.InsufficientRights("read", "group", strconv.FormatInt(groupID, 10), rights.BagRead)
 	}
@@ -157,13 +157,13 @@ func (s *Store) ChangeMembers(ctx context.Context, p *policy.Principal, groupID 
 			return nil
 		}
 		if len(mc.Add) > 0 {
-			if err := s.mayChangeMembers(p, g, rights.Link, mc.Add[0], false); err != nil {
-				return err
+			if mayChangeMembersErr := s.mayChangeMembers(p, g, rights.Link, mc.Add[0], false); mayChangeMembersErr != nil {
+				return mayChangeMembersErr
 			}
 		}
 		if len(mc.Remove) > 0 {
-			if err := s.mayChangeMembers(p, g, rights.Unlink, mc.Remove[0], false); err != nil {
-				return err
+			if mayChangeMembersErr := s.mayChangeMembers(p, g, rights.Unlink, mc.Remove[0], false); mayChangeMembersErr != nil {
+				return mayChangeMembersErr
 			}
 		}
 		// Which users exist, and which are system users (never linked).
@@ -177,9 +177,9 @@ func (s *Store) ChangeMembers(ctx context.Context, p *policy.Principal, groupID 
 		for rows.Next() {
 			var id int64
 			var system bool
-			if err := rows.Scan(&id, &system); err != nil {
+			if scanErr := rows.Scan(&id, &system); scanErr != nil {
 				rows.Close()
-				return errors.Database(err)
+				return errors.Database(scanErr)
 			}
 			exists[id] = true
 			if system && systemUser == 0 {
@@ -187,8 +187,8 @@ func (s *Store) ChangeMembers(ctx context.Context, p *policy.Principal, groupID 
 			}
 		}
 		rows.Close()
-		if err := rows.Err(); err != nil {
-			return errors.Database(err)
+		if rowsErr := rows.Err(); rowsErr != nil {
+			return errors.Database(rowsErr)
 		}
 		if systemUser != 0 {
 			return errors.UserUpdateSystemGroup(systemUser, groupID)

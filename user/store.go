@@ -516,8 +516,8 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Use
 	where := " WHERE " + strings.Join(conds, " AND ")
 
 	var total int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users u`+where, args...).Scan(&total); err != nil {
-		return nil, 0, errors.Database(err)
+	if scanErr := tx.QueryRowContext(ctx, `SELECT count(*) FROM users u`+where, args...).Scan(&total); scanErr != nil {
+		return nil, 0, errors.Database(scanErr)
 	}
 	if total == 0 || f.Offset >= total {
 		return []*User{}, total, nil

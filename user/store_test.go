@@ -360,8 +360,8 @@ func TestListLoginMatchQuality(t *testing.T) {
 		`INSERT INTO users (id, login, owner_user_id) VALUES (2000, 'old-user1', 1), (2001, 'USER1', 1),
 			(2002, 'user1x', 1), (2003, 'user2', 1), (900, 'auser10', 1)`,
 	} {
-		if _, err := d.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
+		if _, execErr := d.Exec(q); execErr != nil {
+			t.Fatalf("%s: %v", q, execErr)
 		}
 	}
 	root := &policy.Principal{UserID: 1, UserType: "system", Groups: []int64{},

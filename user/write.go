@@ -82,12 +82,12 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, sessionID int64,
 		linked = append(linked, in.Groups...)
 	}
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if err := lockForDecision(ctx, tx, updateIDs, lockUpdate, linked); err != nil {
-			return err
+		if lockForDecisionErr := lockForDecision(ctx, tx, updateIDs, lockUpdate, linked); lockForDecisionErr != nil {
+			return lockForDecisionErr
 		}
-		current, err := findUsers(ctx, tx, p, now, updateIDs, true)
-		if err != nil {
-			return err
+		current, findUsersErr := findUsers(ctx, tx, p, now, updateIDs, true)
+		if findUsersErr != nil {
+			return findUsersErr
 		}
 		byID := make(map[int64]*User, len(current))
 		groupIDs := slices.Clone(linked)
@@ -95,47 +95,47 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, sessionID int64,
 			byID[u.ID] = u
 			groupIDs = append(groupIDs, u.GroupIDs()...)
 		}
-		groups, err := loadGroups(ctx, tx, groupIDs)
-		if err != nil {
-			return err
+		groups, findUsersErr := loadGroups(ctx, tx, groupIDs)
+		if findUsersErr != nil {
+			return findUsersErr
 		}
 		plans := make([]*plan, len(items))
 		for i, in := range items {
-			pl, err := s.decide(p, in, byID, groups)
-			if err != nil {
-				return errors.WithIndex(err, in.Index)
+			pl, decideErr := s.decide(p, in, byID, groups)
+			if decideErr != nil {
+				return errors.WithIndex(decideErr, in.Index)
 			}
 			plans[i] = pl
 		}
-		if err := checkReferences(ctx, tx, plans); err != nil {
-			return err
+		if checkReferencesErr := checkReferences(ctx, tx, plans); checkReferencesErr != nil {
+			return checkReferencesErr
 		}
 		if slices.ContainsFunc(plans, changesLogins) {
 			// Logins are unique across users' logins and login e-mails, two
 			// tables no index spans: writes that change them take turns,
 			// each checking what the one before committed.
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, loginLockKey); err != nil {
-				return errors.Database(err)
+			if _, execContextErr := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, loginLockKey); execContextErr != nil {
+				return errors.Database(execContextErr)
 			}
 		}
-		if err := checkUnique(ctx, tx, plans); err != nil {
-			return err
+		if checkUniqueErr := checkUnique(ctx, tx, plans); checkUniqueErr != nil {
+			return checkUniqueErr
 		}
 		for _, pl := range plans {
 			if h, ok := hashes[pl.in]; ok {
 				pl.passwordHash = &h
 			}
 		}
-		if err := s.writePlans(ctx, tx, plans, now); err != nil {
-			return err
+		if writePlansErr := s.writePlans(ctx, tx, plans, now); writePlansErr != nil {
+			return writePlansErr
 		}
 		ids := make([]int64, len(plans))
 		for i, pl := range plans {
 			ids[i] = pl.id
 		}
-		written, err := findUsers(ctx, tx, p, now, ids, false)
-		if err != nil {
-			return err
+		written, findUsersErr := findUsers(ctx, tx, p, now, ids, false)
+		if findUsersErr != nil {
+			return findUsersErr
 		}
 		after := make(map[int64]*User, len(written))
 		for _, u := range written {
@@ -158,11 +158,11 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, sessionID int64,
 			events = append(events, ev)
 			events = append(events, membershipEvents(p.UserID, pl.id, pl.add, pl.remove)...)
 		}
-		if err := audit.Record(ctx, tx, events); err != nil {
-			return err
+		if recordErr := audit.Record(ctx, tx, events); recordErr != nil {
+			return recordErr
 		}
-		if err := endSessions(ctx, tx, s.notify, passwords, sessionID); err != nil {
-			return err
+		if endSessionsErr := endSessions(ctx, tx, s.notify, passwords, sessionID); endSessionsErr != nil {
+			return endSessionsErr
 		}
 		if len(updated) > 0 && s.notify != nil {
 			// What a principal holds (groups, system rights, login, type,

@@ -55,9 +55,9 @@ func TestDecodeJSONArray(t *testing.T) {
 		t.Fatalf("array: %v %v %v %#v", whole, array, err, got)
 	}
 	for body, want := range map[string]any{`{"a":1}`: map[string]any{}, `null`: nil, `"s"`: "s"} {
-		whole, array, err := decode(body, func(int, any) error { t.Fatalf("%s: element", body); return nil })
-		if err != nil || array {
-			t.Fatalf("%s: %v %v", body, array, err)
+		whole, array, decodeErr := decode(body, func(int, any) error { t.Fatalf("%s: element", body); return nil })
+		if decodeErr != nil || array {
+			t.Fatalf("%s: %v %v", body, array, decodeErr)
 		}
 		if _, isMap := want.(map[string]any); isMap != (func() bool { _, ok := whole.(map[string]any); return ok })() ||
 			(!isMap && whole != want) {

@@ -60,11 +60,11 @@ func startFloor(dbURL string) (*floorServer, error) {
 	// GET /group/{id}: the group row and its ACL rows, the same rows
 	// groupd's full format carries, by one plain SELECT on the primary key.
 	mux.HandleFunc("GET /group/{id}", func(w http.ResponseWriter, r *http.Request) {
-		rows, err := db.QueryContext(r.Context(), `SELECT g.id, g.version, g.type, g.name, g.displayname, g.reference,
+		rows, queryContextErr := db.QueryContext(r.Context(), `SELECT g.id, g.version, g.type, g.name, g.displayname, g.reference,
 			COALESCE(g.owner_user_id, 0), a.id, a.who_user_id, a.who_group_id, a.rights::text, a.active
 			FROM groups g LEFT JOIN group_acl a ON a.group_id = g.id WHERE g.id = $1 ORDER BY a.position`, r.PathValue("id"))
-		if err != nil {
-			http.Error(w, err.Error(), 500)
+		if queryContextErr != nil {
+			http.Error(w, queryContextErr.Error(), 500)
 			return
 		}
 		defer rows.Close()
@@ -81,9 +81,9 @@ func startFloor(dbURL string) (*floorServer, error) {
 			var dn []byte
 			var a aclRow
 			var rights *string
-			if err := rows.Scan(&g.ID, &g.Version, &g.Type, &g.Name, &dn, &g.Reference, &g.Owner,
-				&a.ID, &a.WhoUser, &a.WhoGroup, &rights, &a.Active); err != nil {
-				http.Error(w, err.Error(), 500)
+			if scanErr := rows.Scan(&g.ID, &g.Version, &g.Type, &g.Name, &dn, &g.Reference, &g.Owner,
+				&a.ID, &a.WhoUser, &a.WhoGroup, &rights, &a.Active); scanErr != nil {
+				http.Error(w, scanErr.Error(), 500)
 				return
 			}
 			g.Displayname = dn
@@ -100,21 +100,21 @@ func startFloor(dbURL string) (*floorServer, error) {
 		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
 		offset, _ := strconv.Atoi(r.URL.Query().Get("offset"))
 		var rows *sql.Rows
-		var err error
+		var queryErr error
 		if r.URL.Query().Get("visible") == "1" {
-			rows, err = db.QueryContext(r.Context(), floorSelect+` WHERE id = ANY($3) ORDER BY id LIMIT $1 OFFSET $2`,
+			rows, queryErr = db.QueryContext(r.Context(), floorSelect+` WHERE id = ANY($3) ORDER BY id LIMIT $1 OFFSET $2`,
 				limit, offset, pq.Array(f.visible))
 		} else {
-			rows, err = db.QueryContext(r.Context(), floorSelect+` ORDER BY id LIMIT $1 OFFSET $2`, limit, offset)
+			rows, queryErr = db.QueryContext(r.Context(), floorSelect+` ORDER BY id LIMIT $1 OFFSET $2`, limit, offset)
 		}
-		if err != nil {
-			http.Error(w, err.Error(), 500)
+		if queryErr != nil {
+			http.Error(w, queryErr.Error(), 500)
 			return
 		}
-		gs, err := scanFloor(rows)
+		gs, queryErr := scanFloor(rows)
 		rows.Close()
-		if err != nil {
-			http.Error(w, err.Error(), 500)
+		if queryErr != nil {
+			http.Error(w, queryErr.Error(), 500)
 			return
 		}
 		ids := make([]int64, len(gs))
@@ -130,10 +130,10 @@ func startFloor(dbURL string) (*floorServer, error) {
 			Active    bool            `json:"active"`
 			CreatedAt time.Time       `json:"date_created"`
 		}
-		rows, err = db.QueryContext(r.Context(), `SELECT group_id, id, who_user_id, who_group_id, rights::text, active,
+		rows, queryErr = db.QueryContext(r.Context(), `SELECT group_id, id, who_user_id, who_group_id, rights::text, active,
 			created_at FROM group_acl WHERE group_id = ANY($1) ORDER BY group_id, position`, pq.Array(ids))
-		if err != nil {
-			http.Error(w, err.Error(), 500)
+		if queryErr != nil {
+			http.Error(w, queryErr.Error(), 500)
 			return
 		}
 		defer rows.Close()
@@ -141,8 +141,8 @@ func startFloor(dbURL string) (*floorServer, error) {
 		for rows.Next() {
 			var a aclRow
 			var rights string
-			if err := rows.Scan(&a.GroupID, &a.ID, &a.WhoUser, &a.WhoGroup, &rights, &a.Active, &a.CreatedAt); err != nil {
-				http.Error(w, err.Error(), 500)
+			if scanErr := rows.Scan(&a.GroupID, &a.ID, &a.WhoUser, &a.WhoGroup, &rights, &a.Active, &a.CreatedAt); scanErr != nil {
+				http.Error(w, scanErr.Error(), 500)
 				return
 			}
 			a.Rights = json.RawMessage(rights)
@@ -151,17 +151,17 @@ func startFloor(dbURL string) (*floorServer, error) {
 		json.NewEncoder(w).Encode(map[string]any{"groups": gs, "acl": acl})
 	})
 	mux.HandleFunc("POST /group/{id}", func(w http.ResponseWriter, r *http.Request) {
-		rows, err := db.QueryContext(r.Context(), `UPDATE groups SET version = version + 1, comment = $2, updated_at = now()
+		rows, queryContextErr := db.QueryContext(r.Context(), `UPDATE groups SET version = version + 1, comment = $2, updated_at = now()
 			WHERE id = $1 RETURNING id, version, type, name, displayname, reference, COALESCE(owner_user_id, 0)`,
 			r.PathValue("id"), time.Now().String())
-		if err != nil {
-			http.Error(w, err.Error(), 500)
+		if queryContextErr != nil {
+			http.Error(w, queryContextErr.Error(), 500)
 			return
 		}
 		defer rows.Close()
-		gs, err := scanFloor(rows)
-		if err != nil {
-			http.Error(w, err.Error(), 500)
+		gs, queryContextErr := scanFloor(rows)
+		if queryContextErr != nil {
+			http.Error(w, queryContextErr.Error(), 500)
 			return
 		}
 		json.NewEncoder(w).Encode(gs)
@@ -192,12 +192,12 @@ func copyFloor(db *sql.DB, groups []benchGroup, firstID int64) (time.Duration, e
 	}
 	for i, g := range groups {
 		dn, _ := json.Marshal(g.Displayname)
-		if _, err := stmt.Exec(firstID+int64(i), g.Name, string(dn), g.Reference, 1); err != nil {
-			return 0, err
+		if _, execErr := stmt.Exec(firstID+int64(i), g.Name, string(dn), g.Reference, 1); execErr != nil {
+			return 0, execErr
 		}
 	}
-	if _, err := stmt.Exec(); err != nil {
-		return 0, err
+	if _, execErr := stmt.Exec(); execErr != nil {
+		return 0, execErr
 	}
 	stmt.Close()
 	stmt, err = tx.Prepare(pq.CopyIn("group_acl", "group_id", "position", "who_user_id", "who_group_id", "rights", "mask"))

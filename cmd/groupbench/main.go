@@ -153,45 +153,45 @@ func runBench(sc scale, tgt target, write bool, docsDir string, keep bool, only 
 	b := &bench{sc: sc, base: tgt.URL, dbURL: tgt.DatabaseURL, rootPassword: tgt.RootPassword, runID: time.Now().Unix()}
 	var logFile *os.File
 	if tgt.URL == "" {
-		dir, err := os.MkdirTemp("", "groupbench-")
-		if err != nil {
-			return err
+		dir, mkdirTempErr := os.MkdirTemp("", "groupbench-")
+		if mkdirTempErr != nil {
+			return mkdirTempErr
 		}
 		defer os.RemoveAll(dir)
 		quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-		pg, err := db.StartManaged(ctx, db.ManagedOptions{Dir: dir, Log: quiet,
+		pg, mkdirTempErr := db.StartManaged(ctx, db.ManagedOptions{Dir: dir, Log: quiet,
 			Settings: map[string]string{"max_connections": "300", "shared_buffers": "512MB"}})
-		if err != nil {
-			return err
+		if mkdirTempErr != nil {
+			return mkdirTempErr
 		}
 		defer pg.Stop()
 		b.dbURL, b.rootPassword = pg.URL("groupd"), benchPassword
 
-		addr, err := freeAddr()
-		if err != nil {
-			return err
+		addr, mkdirTempErr := freeAddr()
+		if mkdirTempErr != nil {
+			return mkdirTempErr
 		}
-		self, err := os.Executable()
-		if err != nil {
-			return err
+		self, mkdirTempErr := os.Executable()
+		if mkdirTempErr != nil {
+			return mkdirTempErr
 		}
-		if logFile, err = os.Create(filepath.Join(dir, "groupd.log")); err != nil {
-			return err
+		if logFile, mkdirTempErr = os.Create(filepath.Join(dir, "groupd.log")); mkdirTempErr != nil {
+			return mkdirTempErr
 		}
 		defer logFile.Close()
 		srv := exec.Command(self)
 		srv.Env = append(os.Environ(), "GROUPBENCH_SERVE=1", "GROUPD_ADDR="+addr, "GROUPD_DATABASE_URL="+b.dbURL,
 			"GROUPD_ROOT_PASSWORD="+benchPassword)
 		srv.Stdout, srv.Stderr = logFile, logFile
-		if err := srv.Start(); err != nil {
-			return err
+		if startErr := srv.Start(); startErr != nil {
+			return startErr
 		}
 		defer func() { srv.Process.Kill(); srv.Wait() }()
 		b.serverPID = srv.Process.Pid
 		b.base = "http://" + addr
 	}
-	if err := waitReady(b.base); err != nil {
-		return fmt.Errorf("%w (see the groupd log)", err)
+	if waitReadyErr := waitReady(b.base); waitReadyErr != nil {
+		return fmt.Errorf("%w (see the groupd log)", waitReadyErr)
 	}
 	if b.db, err = sql.Open("postgres", b.dbURL); err != nil {
 		return err
@@ -211,8 +211,8 @@ func runBench(sc scale, tgt target, write bool, docsDir string, keep bool, only 
 		sc.Name, sc.Groups, sc.Users, sc.Groups*sc.ACLPerGroup, sc.BigGroups, sc.BigMembers, runtime.NumCPU(),
 		time.Now().UTC().Format("2006-01-02"))
 	t0 := time.Now()
-	if err := b.dataset(); err != nil {
-		return fmt.Errorf("dataset: %w", err)
+	if datasetErr := b.dataset(); datasetErr != nil {
+		return fmt.Errorf("dataset: %w", datasetErr)
 	}
 	fmt.Printf("dataset built in %v\n", time.Since(t0).Round(time.Millisecond))
 	if keep {
@@ -234,8 +234,8 @@ func runBench(sc scale, tgt target, write bool, docsDir string, keep bool, only 
 		if only != "" && !strings.Contains(","+only+",", ","+strconv.Itoa(i+1)+",") {
 			continue
 		}
-		if err := s(); err != nil {
-			return err
+		if scenarioErr := s(); scenarioErr != nil {
+			return scenarioErr
 		}
 	}
 	mem, err := memory(b.serverPID, b.base)
@@ -396,8 +396,8 @@ func (b *bench) dataset() error {
 	if b.rootTok, err = login(b.base, "root", b.rootPassword); err != nil {
 		return err
 	}
-	if found, err := b.existingDataset(); err != nil || found {
-		return err
+	if found, existingDatasetErr := b.existingDataset(); existingDatasetErr != nil || found {
+		return existingDatasetErr
 	}
 	// Users through COPY (the bulk path; the user API is another issue's).
 	hash, err := session.HashPassword(benchPassword)
@@ -412,24 +412,24 @@ func (b *bench) dataset() error {
 	if err != nil {
 		return err
 	}
-	if _, err := stmt.Exec("reader", hash, `{"system.group":{}}`, 1); err != nil {
-		return err
+	if _, execErr := stmt.Exec("reader", hash, `{"system.group":{}}`, 1); execErr != nil {
+		return execErr
 	}
 	for i := 1; i < b.sc.Users; i++ {
-		if _, err := stmt.Exec(fmt.Sprintf("user-%07d", i), nil, "{}", 1); err != nil {
-			return err
+		if _, execErr := stmt.Exec(fmt.Sprintf("user-%07d", i), nil, "{}", 1); execErr != nil {
+			return execErr
 		}
 	}
-	if _, err := stmt.Exec(); err != nil {
-		return err
+	if _, execErr := stmt.Exec(); execErr != nil {
+		return execErr
 	}
 	stmt.Close()
-	if err := tx.Commit(); err != nil {
-		return err
+	if commitErr := tx.Commit(); commitErr != nil {
+		return commitErr
 	}
 	var readerID, firstUser int64
-	if err := b.db.QueryRow(`SELECT id FROM users WHERE login = 'reader'`).Scan(&readerID); err != nil {
-		return err
+	if scanErr := b.db.QueryRow(`SELECT id FROM users WHERE login = 'reader'`).Scan(&readerID); scanErr != nil {
+		return scanErr
 	}
 	firstUser = readerID
 
@@ -439,17 +439,17 @@ func (b *bench) dataset() error {
 		return err
 	}
 	b.readers = ids[0]
-	if _, err := b.db.Exec(`INSERT INTO memberships (group_id, user_id) VALUES ($1, $2)`, b.readers, readerID); err != nil {
-		return err
+	if _, execErr := b.db.Exec(`INSERT INTO memberships (group_id, user_id) VALUES ($1, $2)`, b.readers, readerID); execErr != nil {
+		return execErr
 	}
 
 	// Groups through PUT, 10,000 per request.
 	all := b.makeGroups("g", b.sc.Groups, firstUser)
 	for start := 0; start < len(all); start += 10000 {
 		end := min(start+10000, len(all))
-		_, ids, err := b.put(groupsJSON(all[start:end]))
-		if err != nil {
-			return err
+		_, ids, putErr := b.put(groupsJSON(all[start:end]))
+		if putErr != nil {
+			return putErr
 		}
 		for i, id := range ids {
 			b.allIDs = append(b.allIDs, id)
@@ -461,13 +461,13 @@ func (b *bench) dataset() error {
 	// Big groups: BigMembers members each, through COPY.
 	for k := 0; k < b.sc.BigGroups; k++ {
 		gid := b.allIDs[1+k]
-		if _, err := b.db.Exec(`INSERT INTO memberships (group_id, user_id)
-			SELECT $1, id FROM users WHERE id NOT IN (1, $3) ORDER BY id LIMIT $2`, gid, b.sc.BigMembers, readerID); err != nil {
-			return err
+		if _, execErr := b.db.Exec(`INSERT INTO memberships (group_id, user_id)
+			SELECT $1, id FROM users WHERE id NOT IN (1, $3) ORDER BY id LIMIT $2`, gid, b.sc.BigMembers, readerID); execErr != nil {
+			return execErr
 		}
 	}
-	if _, err := b.db.Exec(`ANALYZE`); err != nil {
-		return err
+	if _, execErr := b.db.Exec(`ANALYZE`); execErr != nil {
+		return execErr
 	}
 	b.readTok, err = login(b.base, "reader", benchPassword)
 	return err
@@ -484,8 +484,8 @@ func (b *bench) existingDataset() (bool, error) {
 	} else if err != nil {
 		return false, err
 	}
-	if err := b.db.QueryRow(`SELECT id FROM groups WHERE name = 'readers'`).Scan(&b.readers); err != nil {
-		return false, fmt.Errorf("a user reader exists but no group readers: not a groupbench dataset (%w)", err)
+	if scanErr := b.db.QueryRow(`SELECT id FROM groups WHERE name = 'readers'`).Scan(&b.readers); scanErr != nil {
+		return false, fmt.Errorf("a user reader exists but no group readers: not a groupbench dataset (%w)", scanErr)
 	}
 	rows, err := b.db.Query(`SELECT id FROM groups WHERE name LIKE 'g-%' ORDER BY id`)
 	if err != nil {
@@ -494,16 +494,16 @@ func (b *bench) existingDataset() (bool, error) {
 	defer rows.Close()
 	for rows.Next() {
 		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return false, err
+		if scanErr := rows.Scan(&id); scanErr != nil {
+			return false, scanErr
 		}
 		if len(b.allIDs)%10 == 0 {
 			b.visible = append(b.visible, id)
 		}
 		b.allIDs = append(b.allIDs, id)
 	}
-	if err := rows.Err(); err != nil {
-		return false, err
+	if rowsErr := rows.Err(); rowsErr != nil {
+		return false, rowsErr
 	}
 	if len(b.allIDs) != b.sc.Groups {
 		return false, fmt.Errorf("the target holds a groupbench dataset of %d groups, not the %d of -scale=%s", len(b.allIDs), b.sc.Groups, b.sc.Name)

@@ -71,8 +71,8 @@ func (b *bench) bulkPut() error {
 		}
 		puts = append(puts, r.Elapsed)
 		var next int64
-		if err := b.db.QueryRow(`SELECT last_value + 1000000 FROM groups_id_seq`).Scan(&next); err != nil {
-			return err
+		if scanErr := b.db.QueryRow(`SELECT last_value + 1000000 FROM groups_id_seq`).Scan(&next); scanErr != nil {
+			return scanErr
 		}
 		floorGroups := b.makeGroups(fmt.Sprintf("copy%d-%d", b.runID, round), 10000, b.allUsersFirst())
 		d, err := copyFloor(b.db, floorGroups, next)
@@ -197,15 +197,15 @@ func (b *bench) mixed() error {
 	if err != nil {
 		return err
 	}
-	if err := b.add(row{Scenario: "6a. mixed 90% read / 10% write, 64 connections, closed loop (capacity)", Groupd: g, Floor: f,
-		FloorName: "the same mix against the floor's GET by id, page of 100 and UPDATE"}); err != nil {
-		return err
+	if addErr := b.add(row{Scenario: "6a. mixed 90% read / 10% write, 64 connections, closed loop (capacity)", Groupd: g, Floor: f,
+		FloorName: "the same mix against the floor's GET by id, page of 100 and UPDATE"}); addErr != nil {
+		return addErr
 	}
 	rate := g.RPS() / 2
 	open := func(base string, floor bool) (result, error) {
-		next, err := b.mixRequests(clients, base, floor)
-		if err != nil {
-			return result{}, err
+		next, mixRequestsErr := b.mixRequests(clients, base, floor)
+		if mixRequestsErr != nil {
+			return result{}, mixRequestsErr
 		}
 		return runPaced(newClient(clients), clients, rate, b.sc.Mixed, next), nil
 	}

@@ -147,10 +147,10 @@ func (b *bench) soak(d time.Duration) error {
 						"x-easydb-token", b.readTok)
 				}
 				t0 := time.Now()
-				resp, err := client.Do(req)
+				resp, doErr := client.Do(req)
 				took := time.Since(t0)
 				status := 0
-				if err == nil {
+				if doErr == nil {
 					status = resp.StatusCode
 					io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
@@ -168,7 +168,7 @@ func (b *bench) soak(d time.Duration) error {
 					eOther++
 				}
 				if status != 200 && firstErr == "" {
-					firstErr = fmt.Sprintf("%s %s: %d %v", req.Method, req.URL.Path, status, err)
+					firstErr = fmt.Sprintf("%s %s: %d %v", req.Method, req.URL.Path, status, doErr)
 				}
 				mu.Unlock()
 			}

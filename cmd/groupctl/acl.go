@@ -161,16 +161,16 @@ func (a *app) aclChange(op string, args []string) error {
 	var whoID int64
 	var who map[string]any
 	if kind == "user" {
-		u, err := a.resolveUser(c, key)
-		if err != nil {
-			return err
+		u, resolveUserErr := a.resolveUser(c, key)
+		if resolveUserErr != nil {
+			return resolveUserErr
 		}
 		whoID = u.User.ID
 		who = map[string]any{"_basetype": "user", "user": map[string]int64{"_id": whoID}}
 	} else {
-		wg, err := a.resolveGroup(c, key)
-		if err != nil {
-			return err
+		wg, resolveGroupErr := a.resolveGroup(c, key)
+		if resolveGroupErr != nil {
+			return resolveGroupErr
 		}
 		whoID = wg.Group.ID
 		who = map[string]any{"_basetype": "group", "group": map[string]int64{"_id": whoID}}

@@ -46,8 +46,8 @@ func (a *app) cmdLogin(args []string) error {
 	// server that is down is said before anyone types a password.
 	c := client.New(url, "")
 	c.HTTP, c.UserAgent = a.http, "groupctl"
-	if _, err := c.NewSession(a.ctx); err != nil {
-		return err
+	if _, newSessionErr := c.NewSession(a.ctx); newSessionErr != nil {
+		return newSessionErr
 	}
 	a.tokens = append(a.tokens, c.Token)
 	password, err := a.password(*login)

@@ -126,8 +126,8 @@ func (f *configFile) write(e *env) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return err
+	if mkdirAllErr := os.MkdirAll(filepath.Dir(p), 0o700); mkdirAllErr != nil {
+		return mkdirAllErr
 	}
 	b, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {

@@ -89,9 +89,9 @@ func (a *app) groupList(args []string) error {
 		f.Reference = ref
 	}
 	if *member != "" {
-		u, err := a.resolveUser(c, *member)
-		if err != nil {
-			return err
+		u, resolveUserErr := a.resolveUser(c, *member)
+		if resolveUserErr != nil {
+			return resolveUserErr
 		}
 		f.Member = u.User.ID
 	}

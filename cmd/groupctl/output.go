@@ -36,8 +36,8 @@ func (a *app) printData(v any) error {
 		return err
 	}
 	var doc any
-	if err := json.Unmarshal(b, &doc); err != nil {
-		return err
+	if unmarshalErr := json.Unmarshal(b, &doc); unmarshalErr != nil {
+		return unmarshalErr
 	}
 	y, err := yaml.Marshal(doc)
 	if err != nil {

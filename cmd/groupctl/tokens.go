@@ -28,7 +28,7 @@ func (a *app) tokenCreate(args []string) error {
 		}
 	}
 	if *rightsJSON != "" {
-		if err := json.Unmarshal([]byte(*rightsJSON), &spec.SystemRights); err != nil || spec.SystemRights == nil {
+		if unmarshalErr := json.Unmarshal([]byte(*rightsJSON), &spec.SystemRights); unmarshalErr != nil || spec.SystemRights == nil {
 			return usagef(`token create: --rights must be a JSON object of system rights, e.g. '{"system.group":{}}'`)
 		}
 	}
@@ -79,9 +79,9 @@ func (a *app) tokenList(args []string) error {
 	}
 	var userID int64
 	if *user != "" {
-		u, err := a.resolveUser(c, *user)
-		if err != nil {
-			return err
+		u, resolveUserErr := a.resolveUser(c, *user)
+		if resolveUserErr != nil {
+			return resolveUserErr
 		}
 		userID = u.User.ID
 	}

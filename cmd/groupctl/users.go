@@ -108,9 +108,9 @@ func (a *app) userList(args []string) error {
 		f.Types = strings.Split(*typ, ",")
 	}
 	if *group != "" {
-		g, err := a.resolveGroup(c, *group)
-		if err != nil {
-			return err
+		g, resolveGroupErr := a.resolveGroup(c, *group)
+		if resolveGroupErr != nil {
+			return resolveGroupErr
 		}
 		f.GroupIDs = []int64{g.Group.ID}
 	}
@@ -384,9 +384,9 @@ func (a *app) membersList(args []string) error {
 	total := 0
 	if *all {
 		for off := 0; ; off += client.MaxPage {
-			page, _, err := c.Members(a.ctx, g.Group.ID, client.MaxPage, off)
-			if err != nil {
-				return err
+			page, _, membersErr := c.Members(a.ctx, g.Group.ID, client.MaxPage, off)
+			if membersErr != nil {
+				return membersErr
 			}
 			members = append(members, page...)
 			if len(page) < client.MaxPage {

@@ -54,8 +54,8 @@ func run(m *testing.M) int {
 	}
 	// The cluster's data is deleted next: no shutdown checkpoint.
 	defer cluster.StopImmediately()
-	if err := cluster.CreateDatabase(ctx, templateName, ""); err != nil {
-		fmt.Fprintln(os.Stderr, "dbtest: create template:", err)
+	if createDatabaseErr := cluster.CreateDatabase(ctx, templateName, ""); createDatabaseErr != nil {
+		fmt.Fprintln(os.Stderr, "dbtest: create template:", createDatabaseErr)
 		return 1
 	}
 	tdb, err := db.Open(ctx, cluster.URL(templateName), db.Options{MaxOpenConns: 2})

@@ -70,9 +70,9 @@ func TestReadCSV(t *testing.T) {
 	if recs[2].Err == nil || recs[2].Err.Code != "error.api.invalid_content" {
 		t.Fatalf("c: %+v", recs[2].Err)
 	}
-	if _, err := Read([]byte("name,colour\nx,red\n"), FormatCSV, ""); err == nil ||
-		!strings.Contains(err.Error(), `unknown column "colour"`) {
-		t.Fatalf("unknown column: %v", err)
+	if _, readErr := Read([]byte("name,colour\nx,red\n"), FormatCSV, ""); readErr == nil ||
+		!strings.Contains(readErr.Error(), `unknown column "colour"`) {
+		t.Fatalf("unknown column: %v", readErr)
 	}
 	users, err := Read([]byte("login,email,groups,login_disabled\nalice,a@x;b@x,g1;g2,true\n"), FormatCSV, "")
 	if err != nil || users[0].Kind != KindUser || len(users[0].U.Emails) != 2 || len(users[0].U.Groups) != 2 ||

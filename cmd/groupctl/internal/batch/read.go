@@ -237,9 +237,9 @@ func parseGroup(top map[string]json.RawMessage) (*GroupSpec, *client.Error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := only(g, "group.", "_id", "_version", "type", "name", "displayname", "comment", "reference",
-		"frontend_prefs", "authorization_info", "created_timestamp", "last_updated_timestamp"); err != nil {
-		return nil, err
+	if onlyErr := only(g, "group.", "_id", "_version", "type", "name", "displayname", "comment", "reference",
+		"frontend_prefs", "authorization_info", "created_timestamp", "last_updated_timestamp"); onlyErr != nil {
+		return nil, onlyErr
 	}
 	s := &GroupSpec{}
 	if raw, ok := g["type"]; ok && !isNull(raw) {
@@ -305,8 +305,8 @@ func parseUser(top map[string]json.RawMessage) (*UserSpec, *client.Error) {
 	}
 	allowed := append([]string{"_id", "_version", "type", "login_disabled", "frontend_prefs",
 		"_generated_displayname", "created_timestamp", "last_updated_timestamp"}, client.UserTextAttributes...)
-	if err := only(u, "user.", allowed...); err != nil {
-		return nil, err
+	if onlyErr := only(u, "user.", allowed...); onlyErr != nil {
+		return nil, onlyErr
 	}
 	s := &UserSpec{Text: map[string]Str{}}
 	if raw, ok := u["type"]; ok && !isNull(raw) {
@@ -315,9 +315,9 @@ func parseUser(top map[string]json.RawMessage) (*UserSpec, *client.Error) {
 		}
 	}
 	for _, a := range client.UserTextAttributes {
-		v, err := optText(u, a, "user."+a)
-		if err != nil {
-			return nil, err
+		v, optTextErr := optText(u, a, "user."+a)
+		if optTextErr != nil {
+			return nil, optTextErr
 		}
 		if v.Set {
 			s.Text[a] = v
