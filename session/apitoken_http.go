@@ -64,19 +64,19 @@ func (s *Service) handleCreateAPIToken(w http.ResponseWriter, r *http.Request) e
 	}
 	var scope APITokenScope
 	if o.Has("scope") && !o.IsNull("scope") {
-		so, objectErr := o.Object("scope")
-		if objectErr != nil {
-			return objectErr
+		so, scopeErr := o.Object("scope")
+		if scopeErr != nil {
+			return scopeErr
 		}
 		if onlyErr := so.Only("read_only", "system_rights"); onlyErr != nil {
 			return onlyErr
 		}
-		if scope.ReadOnly, _, objectErr = so.Bool("read_only"); objectErr != nil {
-			return objectErr
+		if scope.ReadOnly, _, scopeErr = so.Bool("read_only"); scopeErr != nil {
+			return scopeErr
 		}
 		if so.Has("system_rights") && !so.IsNull("system_rights") {
-			if scope.SystemRights, objectErr = rights.DecodeSystemRights(so.M["system_rights"], so.At("system_rights")); objectErr != nil {
-				return objectErr
+			if scope.SystemRights, scopeErr = rights.DecodeSystemRights(so.M["system_rights"], so.At("system_rights")); scopeErr != nil {
+				return scopeErr
 			}
 		}
 	}

@@ -85,9 +85,9 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, sessionID int64,
 		if lockForDecisionErr := lockForDecision(ctx, tx, updateIDs, lockUpdate, linked); lockForDecisionErr != nil {
 			return lockForDecisionErr
 		}
-		current, findUsersErr := findUsers(ctx, tx, p, now, updateIDs, true)
-		if findUsersErr != nil {
-			return findUsersErr
+		current, txErr := findUsers(ctx, tx, p, now, updateIDs, true)
+		if txErr != nil {
+			return txErr
 		}
 		byID := make(map[int64]*User, len(current))
 		groupIDs := slices.Clone(linked)
@@ -95,9 +95,9 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, sessionID int64,
 			byID[u.ID] = u
 			groupIDs = append(groupIDs, u.GroupIDs()...)
 		}
-		groups, findUsersErr := loadGroups(ctx, tx, groupIDs)
-		if findUsersErr != nil {
-			return findUsersErr
+		groups, txErr := loadGroups(ctx, tx, groupIDs)
+		if txErr != nil {
+			return txErr
 		}
 		plans := make([]*plan, len(items))
 		for i, in := range items {
@@ -133,9 +133,9 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, sessionID int64,
 		for i, pl := range plans {
 			ids[i] = pl.id
 		}
-		written, findUsersErr := findUsers(ctx, tx, p, now, ids, false)
-		if findUsersErr != nil {
-			return findUsersErr
+		written, txErr := findUsers(ctx, tx, p, now, ids, false)
+		if txErr != nil {
+			return txErr
 		}
 		after := make(map[int64]*User, len(written))
 		for _, u := range written {
