@@ -212,7 +212,11 @@ func (db *DB) Ready(ctx context.Context) error {
 // PostgreSQL for many rows (it is the floor of the bulk benchmarks). For a
 // handful of rows a single INSERT costs fewer round trips.
 func CopyIn(ctx context.Context, tx *sql.Tx, table string, columns []string, rows [][]any) error {
-	stmt, err := tx.PrepareContext(ctx, pq.CopyIn(table, columns...))
+	quoted := make([]string, len(columns))
+	for i, c := range columns {
+		quoted[i] = pq.QuoteIdentifier(c)
+	}
+	stmt, err := tx.PrepareContext(ctx, "COPY "+pq.QuoteIdentifier(table)+" ("+strings.Join(quoted, ", ")+") FROM STDIN")
 	if err != nil {
 		return err
 	}

@@ -273,8 +273,13 @@ func (s *deadlineStmt) Close() error {
 
 func (s *deadlineStmt) NumInput() int { return s.inner.NumInput() }
 
+// Exec and Query are driver.Stmt's required methods; database/sql calls the
+// context variants below, and these pass through for anything that does not.
+//
+//lint:ignore SA1019 driver.Stmt requires Exec; it passes through to the inner statement unchanged
 func (s *deadlineStmt) Exec(args []driver.Value) (driver.Result, error) { return s.inner.Exec(args) }
 
+//lint:ignore SA1019 driver.Stmt requires Query; it passes through to the inner statement unchanged
 func (s *deadlineStmt) Query(args []driver.Value) (driver.Rows, error) { return s.inner.Query(args) }
 
 func (s *deadlineStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
@@ -288,6 +293,7 @@ func (s *deadlineStmt) ExecContext(ctx context.Context, args []driver.NamedValue
 	if err != nil {
 		return nil, err
 	}
+	//lint:ignore SA1019 lib/pq's COPY statement implements only the deprecated Exec
 	return s.inner.Exec(values)
 }
 
@@ -300,6 +306,7 @@ func (s *deadlineStmt) QueryContext(ctx context.Context, args []driver.NamedValu
 	} else {
 		var values []driver.Value
 		if values, err = plainValues(args); err == nil {
+			//lint:ignore SA1019 a statement without StmtQueryContext offers only the deprecated Query
 			rows, err = s.inner.Query(values)
 		}
 	}

@@ -60,11 +60,11 @@ func startFloor(dbURL string) (*floorServer, error) {
 	// GET /group/{id}: the group row and its ACL rows, the same rows
 	// groupd's full format carries, by one plain SELECT on the primary key.
 	mux.HandleFunc("GET /group/{id}", func(w http.ResponseWriter, r *http.Request) {
-		rows, queryContextErr := db.QueryContext(r.Context(), `SELECT g.id, g.version, g.type, g.name, g.displayname, g.reference,
+		rows, handlerErr := db.QueryContext(r.Context(), `SELECT g.id, g.version, g.type, g.name, g.displayname, g.reference,
 			COALESCE(g.owner_user_id, 0), a.id, a.who_user_id, a.who_group_id, a.rights::text, a.active
 			FROM groups g LEFT JOIN group_acl a ON a.group_id = g.id WHERE g.id = $1 ORDER BY a.position`, r.PathValue("id"))
-		if queryContextErr != nil {
-			http.Error(w, queryContextErr.Error(), 500)
+		if handlerErr != nil {
+			http.Error(w, handlerErr.Error(), 500)
 			return
 		}
 		defer rows.Close()
@@ -151,17 +151,17 @@ func startFloor(dbURL string) (*floorServer, error) {
 		json.NewEncoder(w).Encode(map[string]any{"groups": gs, "acl": acl})
 	})
 	mux.HandleFunc("POST /group/{id}", func(w http.ResponseWriter, r *http.Request) {
-		rows, queryContextErr := db.QueryContext(r.Context(), `UPDATE groups SET version = version + 1, comment = $2, updated_at = now()
+		rows, handlerErr := db.QueryContext(r.Context(), `UPDATE groups SET version = version + 1, comment = $2, updated_at = now()
 			WHERE id = $1 RETURNING id, version, type, name, displayname, reference, COALESCE(owner_user_id, 0)`,
 			r.PathValue("id"), time.Now().String())
-		if queryContextErr != nil {
-			http.Error(w, queryContextErr.Error(), 500)
+		if handlerErr != nil {
+			http.Error(w, handlerErr.Error(), 500)
 			return
 		}
 		defer rows.Close()
-		gs, queryContextErr := scanFloor(rows)
-		if queryContextErr != nil {
-			http.Error(w, queryContextErr.Error(), 500)
+		gs, handlerErr := scanFloor(rows)
+		if handlerErr != nil {
+			http.Error(w, handlerErr.Error(), 500)
 			return
 		}
 		json.NewEncoder(w).Encode(gs)
@@ -186,7 +186,7 @@ func copyFloor(db *sql.DB, groups []benchGroup, firstID int64) (time.Duration, e
 		return 0, err
 	}
 	defer tx.Rollback()
-	stmt, err := tx.Prepare(pq.CopyIn("groups", "id", "name", "displayname", "reference", "owner_user_id"))
+	stmt, err := tx.Prepare("COPY groups (id, name, displayname, reference, owner_user_id) FROM STDIN")
 	if err != nil {
 		return 0, err
 	}
@@ -200,7 +200,7 @@ func copyFloor(db *sql.DB, groups []benchGroup, firstID int64) (time.Duration, e
 		return 0, execErr
 	}
 	stmt.Close()
-	stmt, err = tx.Prepare(pq.CopyIn("group_acl", "group_id", "position", "who_user_id", "who_group_id", "rights", "mask"))
+	stmt, err = tx.Prepare("COPY group_acl (group_id, position, who_user_id, who_group_id, rights, mask) FROM STDIN")
 	if err != nil {
 		return 0, err
 	}

@@ -34,7 +34,6 @@ import (
 	"github.com/groupd/groupd/db"
 	"github.com/groupd/groupd/server"
 	"github.com/groupd/groupd/session"
-	"github.com/lib/pq"
 )
 
 type scale struct {
@@ -153,30 +152,30 @@ func runBench(sc scale, tgt target, write bool, docsDir string, keep bool, only 
 	b := &bench{sc: sc, base: tgt.URL, dbURL: tgt.DatabaseURL, rootPassword: tgt.RootPassword, runID: time.Now().Unix()}
 	var logFile *os.File
 	if tgt.URL == "" {
-		dir, mkdirTempErr := os.MkdirTemp("", "groupbench-")
-		if mkdirTempErr != nil {
-			return mkdirTempErr
+		dir, setupErr := os.MkdirTemp("", "groupbench-")
+		if setupErr != nil {
+			return setupErr
 		}
 		defer os.RemoveAll(dir)
 		quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-		pg, mkdirTempErr := db.StartManaged(ctx, db.ManagedOptions{Dir: dir, Log: quiet,
+		pg, setupErr := db.StartManaged(ctx, db.ManagedOptions{Dir: dir, Log: quiet,
 			Settings: map[string]string{"max_connections": "300", "shared_buffers": "512MB"}})
-		if mkdirTempErr != nil {
-			return mkdirTempErr
+		if setupErr != nil {
+			return setupErr
 		}
 		defer pg.Stop()
 		b.dbURL, b.rootPassword = pg.URL("groupd"), benchPassword
 
-		addr, mkdirTempErr := freeAddr()
-		if mkdirTempErr != nil {
-			return mkdirTempErr
+		addr, setupErr := freeAddr()
+		if setupErr != nil {
+			return setupErr
 		}
-		self, mkdirTempErr := os.Executable()
-		if mkdirTempErr != nil {
-			return mkdirTempErr
+		self, setupErr := os.Executable()
+		if setupErr != nil {
+			return setupErr
 		}
-		if logFile, mkdirTempErr = os.Create(filepath.Join(dir, "groupd.log")); mkdirTempErr != nil {
-			return mkdirTempErr
+		if logFile, setupErr = os.Create(filepath.Join(dir, "groupd.log")); setupErr != nil {
+			return setupErr
 		}
 		defer logFile.Close()
 		srv := exec.Command(self)
@@ -408,7 +407,7 @@ func (b *bench) dataset() error {
 	if err != nil {
 		return err
 	}
-	stmt, err := tx.Prepare(pq.CopyIn("users", "login", "password_hash", "system_rights", "owner_user_id"))
+	stmt, err := tx.Prepare("COPY users (login, password_hash, system_rights, owner_user_id) FROM STDIN")
 	if err != nil {
 		return err
 	}
