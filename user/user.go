@@ -331,8 +331,7 @@ type Short struct {
 
 // MarshalJSON writes s as {"_basetype":"user","user":{...}}.
 func (s Short) MarshalJSON() ([]byte, error) {
-	return json.Marshal(shortOut{Basetype: "user", User: shortUser{ID: s.ID, Version: s.Version, Type: s.Type,
-		Login: s.Login, Displayname: s.Displayname}})
+	return json.Marshal(shortOut{Basetype: "user", User: shortUser(s)})
 }
 
 type shortOut struct {

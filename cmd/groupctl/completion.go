@@ -121,10 +121,6 @@ complete -o default -F _groupctl groupctl
 func (a *app) fishCompletion(w io.Writer) {
 	fmt.Fprintln(w, "# fish completion for groupctl\ncomplete -c groupctl -f")
 	top := commandTree()
-	var names []string
-	for _, c := range top {
-		names = append(names, c.name)
-	}
 	for _, c := range top {
 		fmt.Fprintf(w, "complete -c groupctl -n '__fish_use_subcommand' -a %s -d %q\n", c.name, c.summary)
 	}

@@ -223,11 +223,10 @@ func (a *app) showGroup(g *client.Group) error {
 
 // groupFields are the flags of group create and update.
 type groupFields struct {
-	fs                                         *flag.FlagSet
-	name, reference, comment, typ, authInfo    *string
-	displayname                                multiFlag
-	systemRights                               *string
-	nameSet, refSet, commentSet, authSet, sset bool
+	fs                                      *flag.FlagSet
+	name, reference, comment, typ, authInfo *string
+	displayname                             multiFlag
+	systemRights                            *string
 }
 
 type multiFlag []string
