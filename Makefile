@@ -18,9 +18,19 @@ test: ## the whole test suite, race detector on, against a real PostgreSQL (and 
 build:
 	$(GO) build -o bin/ ./cmd/...
 
-lint:
+# The linters at pinned versions, installed into bin/lint from the Go module
+# proxy (GOFLAGS cleared: `go install pkg@version` builds outside this module).
+STATICCHECK_VERSION = v0.8.2
+SHADOW_VERSION = v0.52.0
+LINT_BIN = $(CURDIR)/bin/lint
+
+lint: ## gofmt, go vet, go vet's shadow analyzer and staticcheck, all clean
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
+	GOFLAGS= GOBIN=$(LINT_BIN) $(GO) install golang.org/x/tools/go/analysis/passes/shadow/cmd/shadow@$(SHADOW_VERSION)
+	GOFLAGS= GOBIN=$(LINT_BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	$(GO) vet -vettool=$(LINT_BIN)/shadow ./...
+	$(LINT_BIN)/staticcheck ./...
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
