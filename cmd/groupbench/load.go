@@ -22,9 +22,9 @@ type result struct {
 	Elapsed  time.Duration
 	P50, P99 time.Duration
 	firstErr string
-	// byKind is the p99 of each kind of request in a mixed open loop
-	// (runPaced): what makes the tail.
-	byKind map[string]time.Duration
+	// byKind is the load of each kind of request in a mixed open loop
+	// (runPaced) on its own: what makes the tail.
+	byKind map[string]result
 }
 
 // kind names a request of the mix: a write, a page, or a read by id.
@@ -136,6 +136,7 @@ func runPaced(client *http.Client, clients int, rate float64, d time.Duration, n
 		mu       sync.Mutex
 		lat      = make([]time.Duration, 0, total)
 		kinds    = map[string][]time.Duration{}
+		kindErrs = map[string]int{}
 		errs     int
 		firstErr string
 		wg       sync.WaitGroup
@@ -161,6 +162,7 @@ func runPaced(client *http.Client, clients int, rate float64, d time.Duration, n
 				mu.Lock()
 				if err != nil || resp.StatusCode != 200 {
 					errs++
+					kindErrs[kind(req)]++
 					if firstErr == "" {
 						if err != nil {
 							firstErr = err.Error()
@@ -183,11 +185,12 @@ func runPaced(client *http.Client, clients int, rate float64, d time.Duration, n
 	}
 	close(due)
 	wg.Wait()
-	r := result{Requests: len(lat), Errors: errs, Elapsed: time.Since(start), firstErr: firstErr,
-		byKind: map[string]time.Duration{}}
+	elapsed := time.Since(start)
+	r := result{Requests: len(lat), Errors: errs, Elapsed: elapsed, firstErr: firstErr, byKind: map[string]result{}}
 	for k, l := range kinds {
 		slices.Sort(l)
-		r.byKind[k] = l[min(len(l)-1, len(l)*99/100)]
+		r.byKind[k] = result{Requests: len(l), Errors: kindErrs[k], Elapsed: elapsed, P50: l[len(l)/2],
+			P99: l[min(len(l)-1, len(l)*99/100)]}
 	}
 	if len(lat) > 0 {
 		slices.Sort(lat)

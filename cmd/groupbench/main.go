@@ -64,6 +64,8 @@ func main() {
 	docs := flag.String("docs", "docs", "directory of benchmarks.md and bench.svg")
 	only := flag.String("only", "", "run only these scenarios, e.g. 1,4 (default: all)")
 	keep := flag.Bool("keep", false, "after building the dataset, print groupd's URL and database and wait (for profiling)")
+	profileDir := flag.String("profile", "", "write, per profiled scenario (1, 3, 4, 6b), groupd's CPU profile and the statements "+
+		"PostgreSQL ran (pg_stat_statements) into this directory; with -url, groupd's pprof address comes from GROUPD_PPROF_ADDR")
 	var tgt target
 	flag.StringVar(&tgt.URL, "url", "", "a running groupd to measure (default: start one on a managed PostgreSQL); needs -database-url")
 	flag.StringVar(&tgt.DatabaseURL, "database-url", "", "with -url: its database, for the floors and the dataset's users")
@@ -80,7 +82,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "groupbench: -url needs -database-url and -root-password, and -database-url needs -url")
 		os.Exit(2)
 	}
-	if err := runBench(sc, tgt, *write, *docs, *keep, *only); err != nil {
+	if err := runBench(sc, tgt, *write, *docs, *keep, *only, *profileDir); err != nil {
 		fmt.Fprintln(os.Stderr, "groupbench:", err)
 		os.Exit(1)
 	}
@@ -125,7 +127,8 @@ type bench struct {
 	visible      []int64 // groups the reader sees (and may write)
 	allIDs       []int64
 	rows         []row
-	serverPID    int // 0 when the target was already running (-url)
+	serverPID    int       // 0 when the target was already running (-url)
+	profile      *profiler // nil without -profile
 	// runID makes the names of what a run creates its own, so that runs
 	// can repeat on one dataset (-url)
 	runID int64
@@ -147,10 +150,11 @@ type target struct {
 	URL, DatabaseURL, RootPassword string
 }
 
-func runBench(sc scale, tgt target, write bool, docsDir string, keep bool, only string) (err error) {
+func runBench(sc scale, tgt target, write bool, docsDir string, keep bool, only, profileDir string) (err error) {
 	ctx := context.Background()
 	b := &bench{sc: sc, base: tgt.URL, dbURL: tgt.DatabaseURL, rootPassword: tgt.RootPassword, runID: time.Now().Unix()}
 	var logFile *os.File
+	pprofAddr := os.Getenv("GROUPD_PPROF_ADDR")
 	if tgt.URL == "" {
 		dir, setupErr := os.MkdirTemp("", "groupbench-")
 		if setupErr != nil {
@@ -158,8 +162,16 @@ func runBench(sc scale, tgt target, write bool, docsDir string, keep bool, only 
 		}
 		defer os.RemoveAll(dir)
 		quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-		pg, setupErr := db.StartManaged(ctx, db.ManagedOptions{Dir: dir, Log: quiet,
-			Settings: map[string]string{"max_connections": "300", "shared_buffers": "512MB"}})
+		settings := map[string]string{"max_connections": "300", "shared_buffers": "512MB"}
+		if profileDir != "" {
+			for k, v := range profileSettings {
+				settings[k] = v
+			}
+			if pprofAddr, setupErr = freeAddr(); setupErr != nil {
+				return setupErr
+			}
+		}
+		pg, setupErr := db.StartManaged(ctx, db.ManagedOptions{Dir: dir, Log: quiet, Settings: settings})
 		if setupErr != nil {
 			return setupErr
 		}
@@ -180,7 +192,7 @@ func runBench(sc scale, tgt target, write bool, docsDir string, keep bool, only 
 		defer logFile.Close()
 		srv := exec.Command(self)
 		srv.Env = append(os.Environ(), "GROUPBENCH_SERVE=1", "GROUPD_ADDR="+addr, "GROUPD_DATABASE_URL="+b.dbURL,
-			"GROUPD_ROOT_PASSWORD="+benchPassword)
+			"GROUPD_ROOT_PASSWORD="+benchPassword, "GROUPD_PPROF_ADDR="+pprofAddr)
 		srv.Stdout, srv.Stderr = logFile, logFile
 		if startErr := srv.Start(); startErr != nil {
 			return startErr
@@ -196,6 +208,14 @@ func runBench(sc scale, tgt target, write bool, docsDir string, keep bool, only 
 		return err
 	}
 	defer b.db.Close()
+	if profileDir != "" {
+		if pprofAddr == "" {
+			return fmt.Errorf("-profile with -url needs groupd's pprof address in GROUPD_PPROF_ADDR")
+		}
+		if b.profile, err = newProfiler(profileDir, pprofAddr, b.db); err != nil {
+			return err
+		}
+	}
 	if b.floor, err = startFloor(b.dbURL); err != nil {
 		return err
 	}
@@ -217,7 +237,7 @@ func runBench(sc scale, tgt target, write bool, docsDir string, keep bool, only 
 	if keep {
 		fmt.Printf("groupd %s (pprof %s), database %s, floor %s\nreader token %s, root token %s\n"+
 			"run again on this dataset: groupbench -scale=%s -url %s -database-url '%s' -root-password %s\nCtrl-C to end\n",
-			b.base, os.Getenv("GROUPD_PPROF_ADDR"), b.dbURL, b.floor.url, b.readTok, b.rootTok,
+			b.base, pprofAddr, b.dbURL, b.floor.url, b.readTok, b.rootTok,
 			sc.Name, b.base, b.dbURL, b.rootPassword)
 		sig := make(chan os.Signal, 1)
 		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
