@@ -3,8 +3,11 @@ package group
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/groupd/groupd/db"
 	"github.com/groupd/groupd/db/dbtest"
@@ -46,7 +49,12 @@ var errNotRowOnly = errors.New("not a row-only update")
 // the version moved, the item is decided again on the row as it is now,
 // which then fails with version_mismatch (every write counts the version
 // up, and the client named the one it saw) or group_not_found.
-func (s *Store) updateInOneStatement(ctx context.Context, p *policy.Principal, in *Input) (*Group, error) {
+//
+// generated, when set, computes the caller's rights on the group for the
+// answer (policy.Engine.Rights) in place of the read's SQL mask (a store
+// whose getOne is rowQuery).
+func (s *Store) updateInOneStatement(ctx context.Context, p *policy.Principal, in *Input,
+	generated func(*policy.Principal, *policy.Object) (rights.Mask, error)) (*Group, error) {
 	stmt, err := s.db.Prepared(ctx, updateStatement)
 	if err != nil {
 		return nil, errors.Database(err)
@@ -59,6 +67,11 @@ func (s *Store) updateInOneStatement(ctx context.Context, p *policy.Principal, i
 		}
 		if cur == nil {
 			return nil, errors.WithIndex(errors.GroupNotFound(strconv.FormatInt(in.ID, 10)), in.Index)
+		}
+		if generated != nil {
+			if cur.Generated, err = generated(p, cur.PolicyObject()); err != nil {
+				return nil, errors.ServerGeneric(err)
+			}
 		}
 		pl, err := s.decide(p, in, map[int64]*Group{cur.ID: cur})
 		if err != nil {
@@ -92,10 +105,33 @@ func (s *Store) updateInOneStatement(ctx context.Context, p *policy.Principal, i
 	}
 }
 
+// rowQuery is getQuery without the caller's rights: its parameters other
+// than the id ($7) do not change its plan, so that PostgreSQL settles on the
+// generic plan of the prepared statement after five runs instead of planning
+// the rights expression anew at every run (the principal CTE only gives
+// the unused parameters their types).
+var rowQuery = `WITH principal AS (SELECT $1::bigint, $2::bigint[], $3::bigint[], $4::boolean, $5::boolean, $6::timestamptz) ` +
+	strings.Replace(getQuery, maskExpr, "0", 1)
+
+// withRowQuery is a second store on d whose Get reads with rowQuery.
+func withRowQuery(t testing.TB, d *db.DB, authz Authorizer) *Store {
+	t.Helper()
+	s, err := NewStore(context.Background(), d, authz, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.getOne.Close()
+	if s.getOne, err = d.PrepareContext(context.Background(), rowQuery); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 // singleUpdateWorld: user 1000 in group 2000, which holds bag_write on group
 // 2001 (owned by root) through an ACL entry; another group 2002 named
 // "taken".
-func singleUpdateWorld(t *testing.T, d *db.DB) (*Store, *policy.Principal) {
+func singleUpdateWorld(t testing.TB, d *db.DB) (*Store, *policy.Principal) {
 	t.Helper()
 	for _, q := range []string{
 		`INSERT INTO users (id, login, type, system_rights) VALUES (1000, 'writer', 'easydb', '{"system.group": {}}')`,
@@ -141,7 +177,7 @@ func TestSingleUpdateRoundTrips(t *testing.T) {
 	}
 	oneStatement := func() error {
 		version++
-		_, err := store.updateInOneStatement(ctx, p, commentUpdate(2001, version, "one "+strconv.FormatInt(version, 10)))
+		_, err := store.updateInOneStatement(ctx, p, commentUpdate(2001, version, "one "+strconv.FormatInt(version, 10)), nil)
 		return err
 	}
 	writeTrips := dbtest.MinRoundTrips(t, trips, 3, 5, write)
@@ -170,7 +206,7 @@ func TestUpdateInOneStatement(t *testing.T) {
 		return n
 	}
 
-	g, err := store.updateInOneStatement(ctx, p, commentUpdate(2001, 2, "first"))
+	g, err := store.updateInOneStatement(ctx, p, commentUpdate(2001, 2, "first"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +255,7 @@ func TestUpdateInOneStatement(t *testing.T) {
 	}
 	for _, c := range refused {
 		n := events()
-		_, err := store.updateInOneStatement(ctx, c.p, c.in)
+		_, err := store.updateInOneStatement(ctx, c.p, c.in, nil)
 		if errors.CodeOf(err) != c.code {
 			t.Fatalf("%s: %v, want %s", c.name, err, c.code)
 		}
@@ -244,7 +280,7 @@ func TestUpdateInOneStatementLosesNoUpdate(t *testing.T) {
 		errs := make(chan error, writers)
 		for w := 0; w < writers; w++ {
 			go func() {
-				_, err := store.updateInOneStatement(ctx, p, commentUpdate(2001, version, "race "+strconv.Itoa(w)))
+				_, err := store.updateInOneStatement(ctx, p, commentUpdate(2001, version, "race "+strconv.Itoa(w)), nil)
 				errs <- err
 			}()
 		}
@@ -288,3 +324,77 @@ func jsonEqual(t *testing.T, a, b []byte) bool {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// BenchmarkSingleUpdate: one comment update by a non-root writer, one at a
+// time, through Write as it is, through the one-statement prototype (its
+// read with the rights in SQL, and with the rights from Casbin), and the
+// floor of groupbench's scenario 4 (UPDATE ... RETURNING by id, unprepared
+// as lib/pq sends it: two round trips). The four run in turn, each timed on
+// its own, so that a shared machine's load falls on all of them alike:
+// <name>-p50-ns is each one's median, <name>/floor its ratio to the floor's,
+// <name>-round-trips counted on the socket (dbtest.OpenCounted).
+func BenchmarkSingleUpdate(b *testing.B) {
+	d, trips := dbtest.OpenCounted(b)
+	store, p := singleUpdateWorld(b, d)
+	engine, err := policy.New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	plain := withRowQuery(b, d, engine)
+	ctx := context.Background()
+	version := int64(1)
+	variants := []struct {
+		name   string
+		update func() error
+	}{
+		{"write", func() error {
+			_, err := store.Write(ctx, p, []*Input{commentUpdate(2001, version, "write")})
+			return err
+		}},
+		{"one", func() error {
+			_, err := store.updateInOneStatement(ctx, p, commentUpdate(2001, version, "one"), nil)
+			return err
+		}},
+		{"one-casbin-rights", func() error {
+			_, err := plain.updateInOneStatement(ctx, p, commentUpdate(2001, version, "one"), engine.Rights)
+			return err
+		}},
+		{"floor", func() error {
+			rows, err := d.QueryContext(ctx, `UPDATE groups SET version = version + 1, comment = $2, updated_at = now()
+				WHERE id = $1 RETURNING id, version, type, name, displayname, reference, COALESCE(owner_user_id, 0)`, 2001, "floor")
+			if err != nil {
+				return err
+			}
+			return rows.Close()
+		}},
+	}
+	times := make([][]time.Duration, len(variants))
+	roundTrips := make([]int64, len(variants))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for k := range variants {
+			v := (i + k) % len(variants)
+			version++
+			before, t0 := trips.Count(), time.Now()
+			if err := variants[v].update(); err != nil {
+				b.Fatal(err)
+			}
+			times[v] = append(times[v], time.Since(t0))
+			roundTrips[v] += trips.Count() - before
+		}
+	}
+	b.StopTimer()
+	median := func(ds []time.Duration) float64 {
+		slices.Sort(ds)
+		return float64(ds[len(ds)/2])
+	}
+	floor := median(times[len(variants)-1])
+	for v, c := range variants {
+		m := median(times[v])
+		b.ReportMetric(m, c.name+"-p50-ns")
+		b.ReportMetric(float64(roundTrips[v])/float64(b.N), c.name+"-round-trips")
+		if v < len(variants)-1 {
+			b.ReportMetric(m/floor, c.name+"/floor")
+		}
+	}
+}

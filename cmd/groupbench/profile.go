@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 )
@@ -17,7 +18,9 @@ import (
 // /debug/pprof (DIR/<name>.cpu.pprof, read it with `go tool pprof -top`) and
 // the statements PostgreSQL ran, from pg_stat_statements
 // (DIR/<name>.statements.txt: calls and planning and execution time per
-// request). A nil profiler records nothing.
+// request), and what groupd's database sessions were doing, sampled from
+// pg_stat_activity every 10 ms (DIR/<name>.statements.txt, after the
+// statements). A nil profiler records nothing.
 type profiler struct {
 	dir   string
 	pprof string // groupd's pprof address
@@ -55,11 +58,60 @@ func (b *bench) profiled(name string, d time.Duration, load func() result) (resu
 	cpu := make(chan error, 1)
 	go func() { cpu <- p.cpuProfile(name, int(math.Ceil(d.Seconds()))) }()
 	time.Sleep(100 * time.Millisecond) // the profile has started before the load does
+	stop, waits := make(chan struct{}), make(chan sessionSamples, 1)
+	go func() { waits <- p.sampleSessions(stop) }()
 	r := load()
+	close(stop)
+	w := <-waits
 	if err := <-cpu; err != nil {
 		return r, err
 	}
-	return r, p.statements(name, r.Requests)
+	return r, p.statements(name, r.Requests, w)
+}
+
+// sessionSamples counts, over samples of pg_stat_activity, the database
+// sessions of groupd in each state: "active" with its wait event ("CPU"
+// when it waits for none: running, or runnable and waiting for a core),
+// "idle in transaction" (a transaction open while PostgreSQL waits for the
+// client's next statement: a round trip, or groupd's own work between two
+// statements, with the transaction's row locks held).
+type sessionSamples struct {
+	samples int
+	counts  map[string]int
+	err     error
+}
+
+func (p *profiler) sampleSessions(stop chan struct{}) sessionSamples {
+	out := sessionSamples{counts: map[string]int{}}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return out
+		case <-tick.C:
+		}
+		rows, err := p.db.Query(`SELECT CASE WHEN state = 'active' THEN 'active: ' || COALESCE(wait_event_type || ' ' || wait_event, 'CPU')
+				ELSE state END, count(*)
+			FROM pg_stat_activity
+			WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+				AND state IN ('active', 'idle in transaction')
+			GROUP BY 1`)
+		if err != nil {
+			out.err = err
+			return out
+		}
+		for rows.Next() {
+			var k string
+			var n int
+			if err := rows.Scan(&k, &n); err != nil {
+				out.err = err
+			}
+			out.counts[k] += n
+		}
+		rows.Close()
+		out.samples++
+	}
 }
 
 func (p *profiler) cpuProfile(name string, seconds int) error {
@@ -87,11 +139,14 @@ func (p *profiler) cpuProfile(name string, seconds int) error {
 // statements (track_utility); a statement is one round trip when prepared
 // and two when lib/pq sends it unnamed with parameters (parse, then bind and
 // execute).
-func (p *profiler) statements(name string, requests int) error {
+func (p *profiler) statements(name string, requests int, w sessionSamples) error {
+	if w.err != nil {
+		return w.err
+	}
 	rows, err := p.db.Query(`SELECT calls, total_plan_time, total_exec_time, rows, regexp_replace(query, '\s+', ' ', 'g')
 		FROM pg_stat_statements
 		WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-			AND query NOT LIKE '%pg_stat_statements%'
+			AND query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE '%pg_stat_activity%'
 		ORDER BY total_plan_time + total_exec_time DESC`)
 	if err != nil {
 		return err
@@ -119,5 +174,14 @@ func (p *profiler) statements(name string, requests int) error {
 	head := fmt.Sprintf("%s: %d requests, %.2f statements/request, PostgreSQL %.3f ms/request (planning %.3f, execution %.3f)",
 		name, requests, calls/n, (plan+exec)/n, plan/n, exec/n)
 	fmt.Printf("  profile %s; %s\n", head, filepath.Join(p.dir, name+".cpu.pprof"))
+	keys := make([]string, 0, len(w.counts))
+	for k := range w.counts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return w.counts[keys[i]] > w.counts[keys[j]] })
+	fmt.Fprintf(&sb, "\ngroupd's database sessions, %d samples of pg_stat_activity (mean sessions in each state):\n", w.samples)
+	for _, k := range keys {
+		fmt.Fprintf(&sb, "%8.2f  %s\n", float64(w.counts[k])/float64(max(1, w.samples)), k)
+	}
 	return os.WriteFile(filepath.Join(p.dir, name+".statements.txt"), []byte(head+"\n\n"+sb.String()), 0o644)
 }
