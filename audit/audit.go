@@ -8,6 +8,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/groupd/groupd/db"
@@ -173,4 +174,24 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Event, error) {
 		return nil, errors.Database(err)
 	}
 	return events, nil
+}
+
+// WithEvent is write, a statement that changes at most one row and returns
+// its id (RETURNING id), made into one statement that also records an event
+// for the row it returns: the event is written exactly when the row is, and
+// both take one round trip. write's parameters are $1 to $params; the
+// event's (EventArgs) follow them. The statement's rows affected are 1 when
+// the row was written, 0 when write changed none (and nothing was recorded).
+func WithEvent(write string, params int) string {
+	p := func(i int) string { return "$" + strconv.Itoa(params+i) }
+	return `WITH written AS (` + write + `)
+	INSERT INTO events (actor_user_id, object_type, object_id, action, before, after)
+	SELECT ` + p(1) + `::bigint, ` + p(2) + `, id, ` + p(3) + `, ` + p(4) + `::jsonb, ` + p(5) + `::jsonb FROM written`
+}
+
+// EventArgs are e's parameters for a WithEvent statement, after the
+// write's; the event's object is the row the write returns (e.ObjectID is
+// not used).
+func EventArgs(e Event) []any {
+	return []any{nullID(e.ActorUserID), e.ObjectType, e.Action, nullJSON(e.Before), nullJSON(e.After)}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/groupd/groupd/audit"
 	"github.com/groupd/groupd/db"
 	"github.com/groupd/groupd/db/dbtest"
 	"github.com/groupd/groupd/errors"
@@ -18,17 +19,14 @@ import (
 
 // updateStatement is the single update of issue 20 in one statement: the
 // row changes only if it is still at the version the decision was made on,
-// and the audit event is written by the same statement, so both or neither
-// happen. $1 id, $2 the version read, $3 the new version, $4..$8 the
-// columns a row-only update may change, $9 updated_at, $10 the actor,
-// $11 before, $12 after.
-const updateStatement = `WITH updated AS (
-		UPDATE groups SET version = $3, name = $4, comment = $5, reference = $6, frontend_prefs = $7,
-			authorization_info = $8, updated_at = $9
+// and the audit event is written by the same statement (audit.WithEvent),
+// so both or neither happen. $1 id, $2 the version read, $3 the new
+// version, $4..$8 the columns a row-only update may change, $9 updated_at;
+// the event's parameters after them.
+var updateStatement = audit.WithEvent(`UPDATE groups SET version = $3, name = $4, comment = $5, reference = $6,
+		frontend_prefs = $7, authorization_info = $8, updated_at = $9
 		WHERE id = $1 AND version = $2
-		RETURNING id)
-	INSERT INTO events (actor_user_id, object_type, object_id, action, before, after)
-	SELECT $10, 'group', id, 'update', $11, $12 FROM updated`
+		RETURNING id`, 9)
 
 // errNotRowOnly: the update changes more than the group's own row (ACL,
 // owner, type, displaynames, system rights) and takes the general path.
@@ -92,8 +90,10 @@ func (s *Store) updateInOneStatement(ctx context.Context, p *policy.Principal, i
 		if after.FrontendPrefs != nil {
 			prefs = string(after.FrontendPrefs)
 		}
-		res, err := stmt.ExecContext(ctx, cur.ID, cur.Version, after.Version, after.Name, after.Comment,
-			after.Reference, prefs, after.AuthorizationInfo, now, p.UserID, string(before), string(after.encoded))
+		event := audit.Event{ActorUserID: p.UserID, ObjectType: "group", Action: "update", Before: before,
+			After: after.encoded}
+		res, err := stmt.ExecContext(ctx, append([]any{cur.ID, cur.Version, after.Version, after.Name, after.Comment,
+			after.Reference, prefs, after.AuthorizationInfo, now}, audit.EventArgs(event)...)...)
 		if err != nil {
 			return nil, errors.WithIndex(groupUnique.Error(err), in.Index)
 		}
