@@ -77,3 +77,45 @@ func TestFeedSkipsNoEventCommittedOutOfOrder(t *testing.T) {
 		t.Fatalf("at the end of the feed: objects %v, want none", got)
 	}
 }
+
+// TestWithEvent: the write and its event are one statement: the event is
+// recorded, for the row the write returns, exactly when the write changes a
+// row, and not at all when the write changes none or fails.
+func TestWithEvent(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.MustOpenDB(t)
+	if _, err := d.Exec(`INSERT INTO groups (id, name, owner_user_id) VALUES (500, 'a', 1), (501, 'b', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	rename := WithEvent(`UPDATE groups SET name = $2, version = version + 1 WHERE id = $1 AND version = $3 RETURNING id`, 3)
+	event := Event{ActorUserID: 1, ObjectType: "group", Action: "update", Before: []byte(`{"v": 1}`), After: []byte(`{"v": 2}`)}
+	run := func(id int64, name string, version int64) (int64, error) {
+		res, err := d.ExecContext(ctx, rename, append([]any{id, name, version}, EventArgs(event)...)...)
+		if err != nil {
+			return 0, err
+		}
+		return res.RowsAffected()
+	}
+	events := func() (n int, last string) {
+		if err := d.QueryRow(`SELECT count(*), COALESCE(max(object_id::text || ' ' || action || ' ' || actor_user_id::text || ' ' ||
+			before::text || ' ' || after::text), '') FROM events`).Scan(&n, &last); err != nil {
+			t.Fatal(err)
+		}
+		return n, last
+	}
+	if n, err := run(500, "a2", 1); err != nil || n != 1 {
+		t.Fatalf("write at the current version: %d rows, %v", n, err)
+	}
+	if n, last := events(); n != 1 || last != `500 update 1 {"v": 1} {"v": 2}` {
+		t.Fatalf("%d events, %q", n, last)
+	}
+	if n, err := run(500, "a3", 1); err != nil || n != 0 {
+		t.Fatalf("write at a stale version: %d rows, %v", n, err)
+	}
+	if _, err := run(501, "a2", 1); err == nil {
+		t.Fatal("a write that violates a unique constraint succeeded")
+	}
+	if n, _ := events(); n != 1 {
+		t.Fatalf("%d events after a write that changed nothing and one that failed, want 1", n)
+	}
+}
