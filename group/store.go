@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"github.com/groupd/groupd/group/bulk"
 	"strconv"
 	"strings"
 	"time"
@@ -39,16 +40,11 @@ type Authorizer interface {
 	HasSystemRight(p *policy.Principal, name, param string) bool
 }
 
-// Notifier tells every groupd process, in the write's transaction, that the
-// system rights or the existence of groups changed (session.NotifyGroups,
-// with pg_notify, delivered at commit).
-type Notifier func(ctx context.Context, tx *sql.Tx, groupIDs ...int64) error
-
 // Store keeps groups in PostgreSQL. Each method runs in one transaction.
 type Store struct {
 	db     *db.DB
 	authz  Authorizer
-	notify Notifier
+	notify bulk.Notifier // nil: tell nobody
 	// The statements that load groups by id, prepared once: planning them
 	// costs PostgreSQL more than running them (0.9 ms against 0.2 ms for one
 	// group), and they run on every read and write of a group.
@@ -56,8 +52,9 @@ type Store struct {
 	names                             names // ACL subjects' short formats
 }
 
-// NewStore returns a Store; Close releases its prepared statements.
-func NewStore(ctx context.Context, d *db.DB, authz Authorizer, notify Notifier) (*Store, error) {
+// NewStore returns a Store; Close releases its prepared statements. notify
+// may be nil (tests without sessions).
+func NewStore(ctx context.Context, d *db.DB, authz Authorizer, notify bulk.Notifier) (*Store, error) {
 	s := &Store{db: d, authz: authz, notify: notify}
 	var err error
 	if s.find, err = d.PrepareContext(ctx, findQuery); err != nil {
@@ -234,8 +231,17 @@ var findOneQuery = selectFull + ` WHERE g.id = $7`
 
 const forUpdate = ` FOR UPDATE OF g`
 
+// findOptions say how findGroups reads.
+type findOptions struct {
+	// lock: lock the groups for update.
+	lock bool
+	// afterWrite: the transaction has written already; it may see a rename
+	// of its own, which must not reach the names cache.
+	afterWrite bool
+}
+
 // findGroups loads the groups with the given ids in full format, in id order,
-// locking them for update when lock is set (in id order, so that concurrent
+// locking them for update with opt.lock (in id order, so that concurrent
 // bulk writes cannot deadlock). The lock is taken by the statement that
 // reads: after waiting for a concurrent write of a group, that statement
 // sees the group's row as the write committed it (READ COMMITTED re-reads
@@ -243,11 +249,13 @@ const forUpdate = ` FOR UPDATE OF g`
 // A decision uses only the row's own columns (type, owner, system rights,
 // version) and the ACL, which loadACLs reads in a statement of its own,
 // after the lock; the subqueries feed only _generated_rights and owner
-// names. wrote: tx has written already (it may see a
-// rename of its own, which must not reach the names cache).
-func (s *Store) findGroups(ctx context.Context, tx *sql.Tx, p *policy.Principal, now time.Time, ids []int64, lock, wrote bool) ([]*Group, error) {
+// names.
+func (s *Store) findGroups(ctx context.Context, tx *sql.Tx, p *policy.Principal, now time.Time, ids []int64, opt findOptions) ([]*Group, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
 	stmt, arg := s.find, any(pq.Array(ids))
-	if lock {
+	if opt.lock {
 		stmt = s.findLocked
 	}
 	if len(ids) == 1 {
@@ -256,7 +264,7 @@ func (s *Store) findGroups(ctx context.Context, tx *sql.Tx, p *policy.Principal,
 		// its generic plan assumes an array of ten: 1.9 ms of planning for
 		// 0.5 ms of work.
 		q := findOneQuery
-		if lock {
+		if opt.lock {
 			q += forUpdate
 		}
 		var err error
@@ -282,7 +290,7 @@ func (s *Store) findGroups(ctx context.Context, tx *sql.Tx, p *policy.Principal,
 		return nil, errors.Database(err)
 	}
 	rows.Close()
-	return out, s.loadACLs(ctx, tx, !wrote, out)
+	return out, s.loadACLs(ctx, tx, !opt.afterWrite, out)
 }
 
 // aclQuery reads the ACL entries of groups with the count of renames its

@@ -183,7 +183,7 @@ func TestSQLMatchesPolicy(t *testing.T) {
 				got = append(got, g.ID)
 			}
 			tx, _ := d.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-			all, err := store.findGroups(ctx, tx, p, now, append(slices.Clone(w.groups), policy.GroupAll, policy.GroupNonSystem), false, false)
+			all, err := store.findGroups(ctx, tx, p, now, append(slices.Clone(w.groups), policy.GroupAll, policy.GroupNonSystem), findOptions{})
 			tx.Rollback()
 			if err != nil {
 				t.Fatal(err)

@@ -51,7 +51,7 @@ func (m *Main) registerServices(ctx context.Context, r *mux.Router) error {
 	}
 	m.Policy = engine
 	principal := func(r *http.Request) *policy.Principal { return session.PrincipalFrom(r.Context()) }
-	groups, err := group.NewStore(ctx, m.DB, engine, sessions.NotifyGroups)
+	groups, err := group.NewStore(ctx, m.DB, engine, sessions)
 	if err != nil {
 		return err
 	}
