@@ -401,4 +401,3 @@ func placeConflict[P Plan](ctx context.Context, d *db.DB, r Resource[P], plans [
 	}
 	return conflict
 }
-
