@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"github.com/groupd/groupd/group/bulk"
 	"strconv"
 	"strings"
 	"time"
@@ -36,16 +37,6 @@ type Authorizer interface {
 	HasSystemRight(p *policy.Principal, name, param string) bool
 }
 
-// Notifier tells every groupd process, inside the write's transaction
-// (pg_notify, delivered at commit), what a write changed: NotifyUsers drops
-// the cached principals of users whose memberships, system rights, login,
-// type or password changed, NotifySessions the cached sessions of a user
-// whose sessions were deleted. *session.Service is one.
-type Notifier interface {
-	NotifyUsers(ctx context.Context, tx *sql.Tx, userIDs ...int64) error
-	NotifySessions(ctx context.Context, tx *sql.Tx, userID int64) error
-}
-
 // Passwords is the password policy that Write applies. *session.Service is
 // one.
 type Passwords interface {
@@ -61,14 +52,14 @@ type Passwords interface {
 type Store struct {
 	db     *db.DB
 	authz  Authorizer
-	notify Notifier
+	notify bulk.Notifier // nil: tell nobody
 	// Passwords, when set, is the password policy of Write: a minimum
 	// length, and the old password to change one's own. nil: no policy.
 	Passwords Passwords
 }
 
 // NewStore returns a Store. notify may be nil (tests without sessions).
-func NewStore(d *db.DB, authz Authorizer, notify Notifier) *Store {
+func NewStore(d *db.DB, authz Authorizer, notify bulk.Notifier) *Store {
 	return &Store{db: d, authz: authz, notify: notify}
 }
 
@@ -314,21 +305,26 @@ func lockForDecision(ctx context.Context, tx *sql.Tx, userIDs []int64, userLock 
 	return nil
 }
 
+// findOptions say what findUsers loads.
+type findOptions struct {
+	// forDecision: also what a decision on the users needs: whether each
+	// holds system.root, and the ACLs of the groups each is in.
+	forDecision bool
+}
+
 // findUsers loads the users with the given ids in full format, in id order.
-// With decide set it also loads what a decision on them needs: whether each
-// holds system.root, and the ACLs of the groups each is in. A write locks
-// them first (lockForDecision).
-func findUsers(ctx context.Context, tx *sql.Tx, p *policy.Principal, now time.Time, ids []int64, decide bool) ([]*User, error) {
+// A write locks them first (lockForDecision).
+func findUsers(ctx context.Context, tx *sql.Tx, p *policy.Principal, now time.Time, ids []int64, opt findOptions) ([]*User, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
 	root := "false"
-	if decide {
+	if opt.forDecision {
 		root = holdsRootExpr
 	}
 	q := fmt.Sprintf(selectFull, root) + ` WHERE u.id = ANY($5::bigint[]) ORDER BY u.id`
 	out, err := queryUsers(ctx, tx, q, append(principalArgs(p, now), pq.Array(ids))...)
-	if err != nil || !decide {
+	if err != nil || !opt.forDecision {
 		return out, err
 	}
 	return out, loadGroupACLs(ctx, tx, out)
@@ -480,7 +476,7 @@ func (s *Store) Get(ctx context.Context, p *policy.Principal, id int64) (*User, 
 		return nil, errors.Database(err)
 	}
 	defer tx.Rollback()
-	us, err := findUsers(ctx, tx, p, s.db.Now(), []int64{id}, true)
+	us, err := findUsers(ctx, tx, p, s.db.Now(), []int64{id}, findOptions{forDecision: true})
 	if err != nil || len(us) == 0 {
 		return nil, err
 	}
