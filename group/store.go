@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"github.com/groupd/groupd/group/bulk"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/groupd/groupd/acl"
 	"github.com/groupd/groupd/db"
 	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/group/bulk"
 	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/rights"
 	"github.com/lib/pq"
@@ -83,7 +83,7 @@ func (g *Group) PolicyObject() *policy.Object {
 		OwnerUserID: ownerID(g.Owner, "user"), OwnerGroupID: ownerID(g.Owner, "group"), ACL: g.ACL}
 }
 
-func ownerID(r Ref, kind string) int64 {
+func ownerID(r acl.Ref, kind string) int64 {
 	if r.Kind == kind {
 		return r.ID
 	}
@@ -149,7 +149,7 @@ const genDisplayname = `COALESCE(NULLIF(%[1]s.displayname, ''), NULLIF(trim(conc
 var selectFull = `SELECT g.id, g.version, g.type, g.name, g.displayname::text, g.comment, g.reference,
 	g.frontend_prefs::text, g.authorization_info, g.system_rights::text, g.created_at::text, g.updated_at::text,
 	COALESCE(g.owner_user_id, 0), COALESCE(g.owner_group_id, 0),
-	COALESCE(ou.login, og.name, ''), COALESCE(ou.type, og.type, ''), ` + fmt.Sprintf(genDisplayname, "ou") + `,
+	COALESCE(ou.login, og.name), COALESCE(ou.type, og.type, ''), ` + fmt.Sprintf(genDisplayname, "ou") + `,
 	COALESCE(og.displayname::text, ''),
 	` + maskExpr + `
 	FROM groups g
@@ -184,7 +184,7 @@ func (g *Group) setOwner(ownerUser, ownerGroup int64, ownerDisp string) {
 }
 
 // appendEntry adds an ACL entry read from the database, with its subject.
-func (g *Group) appendEntry(e acl.Entry, who Ref, from, to *time.Time, groupDisplayname string) {
+func (g *Group) appendEntry(e acl.Entry, who acl.Ref, from, to *time.Time, groupDisplayname string) {
 	e.From, e.To = from, to
 	switch {
 	case e.WhoUserID != 0:
@@ -217,9 +217,9 @@ var getQuery = strings.Replace(selectFull, "\n\tFROM groups g", `,
 	acl.id, COALESCE(acl.who_user_id, 0), COALESCE(acl.who_group_id, 0), COALESCE(acl.who_owner, false),
 	acl.rights::text, COALESCE(acl.mask, 0), COALESCE(acl.active, false), acl.valid_from::text, acl.valid_to::text,
 	acl.created_at::text,
-	COALESCE(acl.wname, ''), COALESCE(acl.wtype, ''), COALESCE(acl.wdisp, ''), COALESCE(acl.wgdisp, '')
+	acl.wname, COALESCE(acl.wtype, ''), COALESCE(acl.wdisp, ''), COALESCE(acl.wgdisp, '')
 	FROM groups g`, 1) + `
-	LEFT JOIN LATERAL (SELECT a.*, COALESCE(wu.login, wg.name, '') AS wname, COALESCE(wu.type, wg.type, '') AS wtype,
+	LEFT JOIN LATERAL (SELECT a.*, COALESCE(wu.login, wg.name) AS wname, COALESCE(wu.type, wg.type, '') AS wtype,
 		` + fmt.Sprintf(genDisplayname, "wu") + ` AS wdisp, COALESCE(wg.displayname::text, '') AS wgdisp
 		FROM group_acl a LEFT JOIN users wu ON wu.id = a.who_user_id LEFT JOIN groups wg ON wg.id = a.who_group_id
 		WHERE a.group_id = g.id) acl ON true
@@ -351,8 +351,8 @@ func (s *Store) loadACLs(ctx context.Context, tx *sql.Tx, unwritten bool, groups
 		return errors.Database(err)
 	}
 	rows.Close()
-	who := make([]Ref, len(entries))
-	refs := make([]*Ref, 0, len(entries))
+	who := make([]acl.Ref, len(entries))
+	refs := make([]*acl.Ref, 0, len(entries))
 	for i := 0; i < len(entries); {
 		j := i
 		for j < len(entries) && owners[j] == owners[i] {
@@ -398,7 +398,7 @@ func (s *Store) Get(ctx context.Context, p *policy.Principal, id int64) (*Group,
 	for rows.Next() {
 		var aclID sql.NullInt64
 		var e acl.Entry
-		var who Ref
+		var who acl.Ref
 		var stored []byte
 		var from, to, aclCreated db.Timestamp
 		var gdisp string

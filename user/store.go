@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"github.com/groupd/groupd/group/bulk"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/groupd/groupd/acl"
 	"github.com/groupd/groupd/db"
 	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/group/bulk"
 	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/rights"
 	"github.com/lib/pq"
@@ -194,10 +194,10 @@ func scanUser(rows *sql.Rows) (*User, error) {
 	}
 	switch {
 	case ownerGroup != 0:
-		u.Owner = &Ref{Kind: "group", ID: ownerGroup, Name: ownerName, Type: ownerType,
+		u.Owner = &acl.Ref{Kind: "group", ID: ownerGroup, Name: ownerName, Type: ownerType,
 			GroupDisplayname: json.RawMessage(ownerGroupDisp)}
 	case ownerUser != 0:
-		u.Owner = &Ref{Kind: "user", ID: ownerUser, Name: ownerName, Type: ownerType, Displayname: ownerDisp}
+		u.Owner = &acl.Ref{Kind: "user", ID: ownerUser, Name: ownerName, Type: ownerType, Displayname: ownerDisp}
 	}
 	if err := json.Unmarshal([]byte(profile), &u.Profile); err != nil {
 		return nil, err
@@ -215,13 +215,13 @@ func scanUser(rows *sql.Rows) (*User, error) {
 	for _, r := range entries {
 		e := acl.Entry{ID: r.ID, WhoOwner: r.WO, Rights: r.Rights, Mask: r.Mask, Active: r.Active,
 			From: r.From, To: r.To, Created: r.Created}
-		var who Ref
+		var who acl.Ref
 		if r.WU != nil {
 			e.WhoUserID = *r.WU
-			who = Ref{Kind: "user", ID: *r.WU, Displayname: r.Disp}
+			who = acl.Ref{Kind: "user", ID: *r.WU, Displayname: r.Disp}
 		} else if r.WG != nil {
 			e.WhoGroupID = *r.WG
-			who = Ref{Kind: "group", ID: *r.WG, GroupDisplayname: r.GDisp}
+			who = acl.Ref{Kind: "group", ID: *r.WG, GroupDisplayname: r.GDisp}
 		}
 		who.Name = r.Name
 		if r.Type != nil {
@@ -238,7 +238,7 @@ func scanUser(rows *sql.Rows) (*User, error) {
 		return nil, err
 	}
 	for _, g := range groups {
-		u.Groups = append(u.Groups, Ref{Kind: "group", ID: g.ID, Name: g.Name, Type: g.Type, GroupDisplayname: g.Disp})
+		u.Groups = append(u.Groups, acl.Ref{Kind: "group", ID: g.ID, Name: g.Name, Type: g.Type, GroupDisplayname: g.Disp})
 	}
 	u.Generated = rights.Mask(mask)
 	return u, nil

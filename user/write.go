@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"github.com/groupd/groupd/group/bulk"
 	"github.com/groupd/groupd/session" // password hashing only: moved out of session by the boundaries branch
 	"maps"
 	"runtime"
@@ -18,6 +17,7 @@ import (
 	"github.com/groupd/groupd/audit"
 	"github.com/groupd/groupd/db"
 	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/group/bulk"
 	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/rights"
 	"github.com/lib/pq"
