@@ -2,7 +2,6 @@ package group
 
 import (
 	"encoding/json"
-	"strconv"
 
 	"github.com/groupd/groupd/acl"
 	"github.com/groupd/groupd/errors"
@@ -47,64 +46,26 @@ func (in *Input) IsCreate() bool { return in.ID == 0 }
 // DecodeBody reads a PUT or POST body: an array of groups in full format.
 // On PUT (create only) an item with an _id is refused.
 func DecodeBody(body any, createOnly bool) ([]*Input, error) {
-	arr, err := input.AsArray(body, "body")
-	if err != nil {
-		return nil, err
-	}
-	items := make([]*Input, 0, len(arr))
-	for i, v := range arr {
-		in, err := decodeItem(v, i, createOnly)
-		if err != nil {
-			return nil, errors.WithIndex(err, i)
-		}
-		items = append(items, in)
-	}
-	return items, nil
+	return input.Items(body, func(v any, i int) (*Input, error) { return decodeItem(v, i, createOnly) })
 }
 
+// Attributes of an item and of its "group" object. _has_acl,
+// _generated_rights, created_timestamp and last_updated_timestamp are
+// read-only: accepted and ignored, so that a group read with GET can be
+// sent back as it is.
+var (
+	itemAttributes  = []string{"_basetype", "group", "_owner", "_acl", "_system_rights", "_has_acl", "_generated_rights"}
+	groupAttributes = []string{"_id", "_version", "type", "name", "displayname", "comment", "reference",
+		"frontend_prefs", "authorization_info", "created_timestamp", "last_updated_timestamp"}
+)
+
 func decodeItem(v any, index int, createOnly bool) (*Input, error) {
-	top, err := input.AsObject(v, "body["+strconv.Itoa(index)+"]")
+	head, err := input.DecodeBulkItem(v, index, "group", createOnly, itemAttributes, groupAttributes)
 	if err != nil {
 		return nil, err
 	}
-	top.Path = "" // attribute paths are relative to the item, as easydb names them
-	// _has_acl and _generated_rights are read-only: accepted and ignored, so
-	// that a group read with GET can be sent back as it is.
-	if onlyErr := top.Only("_basetype", "group", "_owner", "_acl", "_system_rights", "_has_acl",
-		"_generated_rights"); onlyErr != nil {
-		return nil, onlyErr
-	}
-	if bt, has, stringErr := top.String("_basetype"); stringErr != nil {
-		return nil, stringErr
-	} else if has && bt != "group" {
-		return nil, errors.InvalidValue("_basetype", `must be "group"`)
-	}
-	g, err := top.Object("group")
-	if err != nil {
-		return nil, err
-	}
-	if onlyErr := g.Only("_id", "_version", "type", "name", "displayname", "comment", "reference", "frontend_prefs",
-		"authorization_info", "created_timestamp", "last_updated_timestamp"); onlyErr != nil {
-		return nil, onlyErr
-	}
-	in := &Input{Index: index}
-	if in.ID, _, err = g.ID("_id"); err != nil {
-		return nil, err
-	}
-	if createOnly && in.ID != 0 {
-		return nil, errors.AttributeNotAccepted("group._id")
-	}
-	if ver, has, int64Err := g.Int64("_version"); int64Err != nil {
-		return nil, int64Err
-	} else if has {
-		if ver < 1 {
-			return nil, errors.InvalidValue("group._version", "positive integer expected")
-		}
-		in.Version = ver
-	}
-	if !in.IsCreate() && in.Version == 0 {
-		return nil, errors.AttributeExpected("group._version")
-	}
+	top, g := head.Top, head.Body
+	in := &Input{Index: index, ID: head.ID, Version: head.Version}
 
 	if t, has, stringErr := g.String("type"); stringErr != nil {
 		return nil, stringErr

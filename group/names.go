@@ -15,9 +15,9 @@ import (
 
 // names caches what the short format of an ACL entry's subject shows (a
 // user's login, type and display name; a group's name, type and display
-// names). A listing page of 1,000 groups names up to 10,000 subjects, and
-// looking them up cost PostgreSQL more than everything else the page reads
-// (45 of 60 ms at 10^5 users, a random heap page each).
+// names). A listing page of 1,000 groups names up to 10,000 subjects, each
+// a random heap page to look up: without the cache that is most of a
+// page's cost (docs/benchmarks.md, "Why the code is shaped so").
 //
 // The cache is exact, not eventually consistent: every rename counts up
 // names_version in its own transaction (migration 0004), each read learns

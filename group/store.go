@@ -46,8 +46,8 @@ type Store struct {
 	authz  Authorizer
 	notify bulk.Notifier // nil: tell nobody
 	// The statements that load groups by id, prepared once: planning them
-	// costs PostgreSQL more than running them (0.9 ms against 0.2 ms for one
-	// group), and they run on every read and write of a group.
+	// costs PostgreSQL more than running them, and they run on every read
+	// and write of a group.
 	find, findLocked, findACL, getOne *sql.Stmt
 	names                             names // ACL subjects' short formats
 }
@@ -261,8 +261,8 @@ func (s *Store) findGroups(ctx context.Context, tx *sql.Tx, p *policy.Principal,
 	if len(ids) == 1 {
 		// One group (every single-group write): a statement with id = $7.
 		// PostgreSQL plans one with = ANY($7) anew at each execution, since
-		// its generic plan assumes an array of ten: 1.9 ms of planning for
-		// 0.5 ms of work.
+		// its generic plan assumes an array of ten, and the planning would
+		// cost more than the work.
 		q := findOneQuery
 		if opt.lock {
 			q += forUpdate
@@ -469,8 +469,8 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Gro
 	limit, offset := arg(f.Limit), arg(f.Offset)
 
 	// The page's ids are an array (= ANY(ARRAY(...))), so that its rows are
-	// read by primary key: with IN (...) the planner chose to hash the page
-	// and scan all 10^5 groups (19 of a root page's 32 ms).
+	// read by primary key: with IN (...) the planner may hash the page and
+	// scan every group.
 	//
 	// One statement for the page and the total. Root sees every group: the
 	// page is read along the primary key and the total counted apart, both
@@ -495,11 +495,10 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Gro
 		WHERE g.id = ANY(ARRAY(SELECT id FROM matches ORDER BY id LIMIT ` + limit + ` OFFSET ` + offset + `))
 		ORDER BY g.id`
 	}
-	// Not a prepared statement, though planning costs a reader's page about
-	// 2 ms: after five runs PostgreSQL may switch a prepared statement to
-	// its generic plan, which for the visible set guesses at the size of
-	// the principal's arrays (measured on a reader's pages of 100 at 10^5
-	// groups: prepared 28 to 61 ms, planned each time 29 to 40 ms).
+	// Not a prepared statement, though it costs planning each time: after
+	// five runs PostgreSQL may switch a prepared statement to its generic
+	// plan, which for the visible set guesses at the size of the
+	// principal's arrays, and is slower and far less steady.
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, 0, errors.Database(err)

@@ -128,10 +128,9 @@ var holdsRootExpr = `(u.system_rights ? 'system.root' OR EXISTS (SELECT 1 FROM g
 //
 // A user's groups are looked up one membership at a time by primary key
 // (the LATERAL subquery, which OFFSET 0 keeps from being flattened into a
-// join). As a join, the planner chose a hash join over all groups whenever
-// the statistics of memberships were stale, as during an import, and then
-// scanned every group once per user: 2 s to read back a batch of 1,000
-// users among 20,000 groups.
+// join): as a join, the planner may choose a hash join over all groups
+// when the statistics of memberships are stale, as during an import, and
+// then scan every group once per user.
 var selectFull = `SELECT u.id, u.version, u.type, u.login, u.first_name, u.last_name, u.displayname,
 	u.frontend_language, u.reference, u.login_disabled, u.profile::text, u.frontend_prefs::text,
 	u.system_rights::text, u.created_at, u.updated_at,
@@ -538,9 +537,9 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Use
 // listQuery is the page of users u matching where, in full format. The
 // page's ids are chosen first, from the primary key and the conditions
 // alone; only then are the addresses, groups, ACL and mask computed, for
-// those ids. With the full format in the same query as LIMIT and OFFSET,
-// PostgreSQL computed it for the rows OFFSET skips too, so that the last
-// page of 20,000 users cost 30 times the first. order is an ORDER BY list
+// those ids: with the full format in the same query as LIMIT and OFFSET,
+// PostgreSQL computes it for the rows OFFSET skips too, and a deep page
+// costs many times the first. order is an ORDER BY list
 // over u that ends in u.id (a total order, so that pages do not overlap).
 func listQuery(where, order, limit, offset string) string {
 	return fmt.Sprintf(selectFull, "false") + ` WHERE u.id IN (SELECT u.id FROM users u` + where +
