@@ -11,6 +11,7 @@ import (
 
 	"github.com/groupd/groupd/db"
 	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/passwords"
 )
 
 // RootUserID is the system user root, created by the first migration
@@ -39,10 +40,10 @@ func ensureRootPassword(ctx context.Context, d *db.DB, password string, minLen i
 			return errors.Errorf("root password: %w", readErr)
 		}
 		password = base64.RawURLEncoding.EncodeToString(b)
-	} else if checkPasswordLengthErr := checkPasswordLength("GROUPD_ROOT_PASSWORD", password, minLen); checkPasswordLengthErr != nil {
+	} else if checkPasswordLengthErr := passwords.CheckLength("GROUPD_ROOT_PASSWORD", password, minLen); checkPasswordLengthErr != nil {
 		return errors.Errorf("root password: GROUPD_ROOT_PASSWORD must have at least %d characters", minLen)
 	}
-	phc, err := HashPassword(password)
+	phc, err := passwords.Hash(password)
 	if err != nil {
 		return errors.Errorf("root password: %w", err)
 	}

@@ -25,10 +25,10 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/groupd/groupd/db"
 	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/passwords"
 	"github.com/groupd/groupd/policy"
 	"github.com/lib/pq"
 )
@@ -265,7 +265,7 @@ func New(d *db.DB, cfg Config, log *slog.Logger) (*Service, error) {
 	if s.preauthKey, err = loadServerKey(ctx, d, preauthKeyName); err != nil {
 		return nil, err
 	}
-	dummy.get() // the first unknown login should not pay for it
+	passwords.Dummy()
 	if err := s.listen(d.URL); err != nil {
 		return nil, err
 	}
@@ -730,7 +730,7 @@ func (s *Service) checkLogin(ctx context.Context, login, password, address strin
 	if u != nil {
 		hash = u.passwordHash
 	}
-	ok, err := checkOrDummy(ctx, hash, password)
+	ok, err := passwords.CheckOrDummy(ctx, hash, password)
 	if err != nil { // the request ended while it waited for a hash slot
 		return errors.LoginBlocked(formatUntil(s.now().Add(time.Second)), BlockedBusy)
 	}
@@ -803,14 +803,7 @@ func (s *Service) VerifyPassword(ctx context.Context, userID int64, password str
 // CheckNewPassword refuses a new password shorter than MinPasswordLength
 // characters (error.api.invalid_value on attribute).
 func (s *Service) CheckNewPassword(attribute, password string) error {
-	return checkPasswordLength(attribute, password, s.cfg.MinPasswordLength)
-}
-
-func checkPasswordLength(attribute, password string, minLen int) error {
-	if utf8.RuneCountInString(password) < minLen {
-		return errors.InvalidValue(attribute, "at least "+strconv.Itoa(minLen)+" characters")
-	}
-	return nil
+	return passwords.CheckLength(attribute, password, s.cfg.MinPasswordLength)
 }
 
 // formatUntil is t in RFC 3339, rounded up to the second so that the block

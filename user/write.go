@@ -16,9 +16,9 @@ import (
 	"github.com/groupd/groupd/audit"
 	"github.com/groupd/groupd/db"
 	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/passwords"
 	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/rights"
-	"github.com/groupd/groupd/session"
 	"github.com/lib/pq"
 )
 
@@ -789,7 +789,7 @@ func hashPasswords(ctx context.Context, items []*Input) (map[*Input]string, erro
 					results <- hashed{err: errors.ServerGeneric(err)}
 					continue
 				}
-				h, err := session.HashPassword(string(in.Password))
+				h, err := passwords.Hash(string(in.Password))
 				if err != nil {
 					err = errors.ServerGeneric(err)
 				}

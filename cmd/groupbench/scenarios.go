@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/groupd/groupd/session"
+	"github.com/groupd/groupd/passwords"
 )
 
 const readClients = 16
@@ -157,7 +157,7 @@ func (b *bench) sessions() error {
 		return withBody(http.MethodPost, b.base+"/api/v1/session/authenticate?"+q, nil), nil
 	})
 	// The floor: argon2id verification alone, as many in parallel.
-	f := runLocal(clients, b.sc.Window, func() bool { return session.CheckPassword(hash, benchPassword) })
+	f := runLocal(clients, b.sc.Window, func() bool { return passwords.Check(hash, benchPassword) })
 	if err := b.add(row{Scenario: "5a. POST /session/authenticate", Groupd: g, Floor: f,
 		FloorName: "argon2id verification alone (m=64 MiB, t=1, p=2)"}); err != nil {
 		return err
