@@ -250,3 +250,13 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	return nil
 }
+
+// Querier is what a read helper runs on: a *sql.Tx when the read is part of
+// a caller's transaction, or the *DB itself for a single statement. One
+// helper thus serves both, and a package can hand its transaction to
+// another package's helper without knowing which it is.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}

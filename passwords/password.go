@@ -200,3 +200,12 @@ func CheckLength(attribute, pw string, minLen int) error {
 	}
 	return nil
 }
+
+// Credentials are what a login is checked against: the user a login names,
+// its password hash ("" when it has none) and whether it may log in. Package
+// user reads them; package session checks a password against them.
+type Credentials struct {
+	UserID        int64
+	Hash          string
+	LoginDisabled bool
+}

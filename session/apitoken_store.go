@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"github.com/groupd/groupd/rights"
 	"time"
 
 	"github.com/groupd/groupd/errors"
@@ -37,7 +38,7 @@ func scanAPIToken(row interface{ Scan(...any) error }) (*apiTokenRow, error) {
 		r.LastUsedAt = used
 	}
 	if scope != nil {
-		m, err := decodeRights(scope)
+		m, err := rights.DecodeStored(scope)
 		if err != nil {
 			return nil, errors.Errorf("api token %d system_rights: %w", r.ID, err)
 		}

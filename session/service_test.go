@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"github.com/groupd/groupd/user"
 	"io"
 	"log/slog"
 	"net/http"
@@ -29,8 +30,11 @@ const rootPW = "root-pw-for-session-tests"
 func newService(t *testing.T, cfg Config) (*Service, *db.DB) {
 	t.Helper()
 	d := dbtest.MustOpenDB(t)
-	cfg.RootPassword = rootPW
-	s, err := New(d, cfg, slog.New(slog.DiscardHandler))
+	log := slog.New(slog.DiscardHandler)
+	if err := user.EnsureRootPassword(context.Background(), d, rootPW, 8, io.Discard, log); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(d, user.Logins{}, cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
