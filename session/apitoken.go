@@ -258,10 +258,12 @@ func (s *Service) CreateAPIToken(ctx context.Context, p *policy.Principal, name 
 	hash := sha256.Sum256([]byte(secret))
 	var t *APIToken
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		// The user's row lock serialises the creates of one user, so that
-		// the count below is exact.
-		if _, execContextErr := tx.ExecContext(ctx, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, p.UserID); execContextErr != nil {
-			return errors.Database(execContextErr)
+		// An advisory lock per user serialises the creates of one user, so
+		// that the count below is exact; session locks no row of users,
+		// which package user owns. (A deleted user's tokens go with it:
+		// api_tokens references users ON DELETE CASCADE.)
+		if lockErr := lockAPITokenCreates(ctx, tx, p.UserID); lockErr != nil {
+			return lockErr
 		}
 		var n int
 		if scanErr := tx.QueryRowContext(ctx, `SELECT count(*) FROM api_tokens WHERE user_id = $1`, p.UserID).

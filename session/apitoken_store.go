@@ -130,3 +130,17 @@ func deleteExpiredAPITokens(ctx context.Context, q querier, now time.Time) error
 	}
 	return nil
 }
+
+// apiTokenLockClass namespaces the per-user advisory locks of API token
+// creates ("tok").
+const apiTokenLockClass = 0x746f6b
+
+// lockAPITokenCreates serialises, until the end of tx, the API token creates
+// of user userID across all processes. hashint8 folds the id into the lock's
+// 32 bits; two users sharing a hash only wait for each other.
+func lockAPITokenCreates(ctx context.Context, tx *sql.Tx, userID int64) error {
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashint8($2))`, apiTokenLockClass, userID); err != nil {
+		return errors.Database(err)
+	}
+	return nil
+}
