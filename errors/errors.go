@@ -8,17 +8,11 @@
 package errors
 
 import (
-	"context"
-	"database/sql"
-	"database/sql/driver"
 	stderrors "errors"
 	"fmt"
-	"io"
 	"maps"
-	"net"
 	"sort"
 	"strings"
-	"syscall"
 )
 
 // Re-exports of the standard library, so that no file needs both packages.
@@ -139,39 +133,14 @@ func CodeOf(err error) string {
 
 // From turns any error into an *Error: a typed error is returned as it is
 // (found anywhere in the chain), anything else becomes error.server.generic
-// with err as its cause.
-//
-// A failure of the database that reached here untyped, or typed only as
-// error.server.generic, becomes error.server.database (see
-// IsDatabaseFailure), so that an operator sees the database named whichever
-// code path met it.
+// with err as its cause. Which untyped failures are the database's is
+// decided where requests are answered (package web), not here.
 func From(err error) *Error {
 	var e *Error
 	if As(err, &e) {
-		if e.Code == "error.server.generic" && e.cause != nil && IsDatabaseFailure(e.cause) {
-			return Database(e.cause)
-		}
 		return e
 	}
-	if IsDatabaseFailure(err) {
-		return Database(err)
-	}
 	return ServerGeneric(err)
-}
-
-// IsDatabaseFailure reports whether err is the database failing or out of
-// reach rather than groupd: anything PostgreSQL reported (an error with an
-// SQLSTATE), a connection that broke or was refused, a closed pool, or a
-// database call that ran out of the request's database time (-db-timeout).
-func IsDatabaseFailure(err error) bool {
-	if err == nil {
-		return false
-	}
-	var state interface{ SQLState() string }
-	var netErr *net.OpError
-	return As(err, &state) || As(err, &netErr) || Is(err, driver.ErrBadConn) || Is(err, sql.ErrConnDone) ||
-		Is(err, context.DeadlineExceeded) || Is(err, io.ErrUnexpectedEOF) || Is(err, syscall.ECONNREFUSED) ||
-		Is(err, syscall.ECONNRESET) || Is(err, syscall.EPIPE)
 }
 
 // WithIndex marks err as belonging to item index of a bulk request:

@@ -8,13 +8,17 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/gorilla/mux"
 	"github.com/groupd/groupd/errors"
@@ -55,7 +59,43 @@ func Error(w http.ResponseWriter, r *http.Request, err error) {
 		w.WriteHeader(StatusClientClosed)
 		return
 	}
-	errors.Write(r.Context(), w, Logger(r.Context()), err)
+	errors.Write(r.Context(), w, Logger(r.Context()), namingDatabase(err))
+}
+
+// namingDatabase is err, except that a failure of the database that reached
+// here untyped, or typed only as error.server.generic, becomes
+// error.server.database (see isDatabaseFailure), so that an operator sees the
+// database named whichever code path met it. This is decided here, where
+// requests are answered, so that package errors knows nothing of drivers,
+// sockets or system calls.
+func namingDatabase(err error) error {
+	var e *errors.Error
+	if errors.As(err, &e) {
+		if e.Code == "error.server.generic" && e.Cause() != nil && isDatabaseFailure(e.Cause()) {
+			return errors.Database(e.Cause())
+		}
+		return err
+	}
+	if isDatabaseFailure(err) {
+		return errors.Database(err)
+	}
+	return err
+}
+
+// isDatabaseFailure reports whether err is the database failing or out of
+// reach rather than groupd: anything PostgreSQL reported (an error with an
+// SQLSTATE), a connection that broke or was refused, a closed pool, or a
+// database call that ran out of the request's database time (-db-timeout).
+func isDatabaseFailure(err error) bool {
+	if err == nil {
+		return false
+	}
+	var state interface{ SQLState() string }
+	var netErr *net.OpError
+	return errors.As(err, &state) || errors.As(err, &netErr) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, sql.ErrConnDone) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // JSON writes v with status 200.
