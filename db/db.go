@@ -239,14 +239,14 @@ func CopyIn(ctx context.Context, tx *sql.Tx, table string, columns []string, row
 func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return errors.Database(err)
+		return err
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return errors.Database(err)
+		return err
 	}
 	return nil
 }

@@ -124,11 +124,34 @@ func (e *Error) Cause() error { return e.cause }
 
 // CodeOf returns the easydb code of err, or "" when err carries none.
 func CodeOf(err error) string {
-	var e *Error
-	if As(err, &e) {
+	if e, ok := typed(err); ok {
 		return e.Code
 	}
 	return ""
+}
+
+// constraintViolation is a unique constraint the database refused although
+// a store checked it (db.UniqueViolation: a concurrent request took the
+// value first). It is answered as error.user.integrity_constraint_violation
+// naming the attribute; the interface keeps package db from building easydb
+// errors and this package from importing db.
+type constraintViolation interface {
+	error
+	ViolatedAttribute() string
+}
+
+// typed is the easydb error that err carries: an *Error anywhere in its
+// chain, or a constraint violation made one.
+func typed(err error) (*Error, bool) {
+	var e *Error
+	if As(err, &e) {
+		return e, true
+	}
+	var v constraintViolation
+	if As(err, &v) {
+		return IntegrityConstraintViolation(v.ViolatedAttribute()), true
+	}
+	return nil, false
 }
 
 // From turns any error into an *Error: a typed error is returned as it is
@@ -136,8 +159,7 @@ func CodeOf(err error) string {
 // with err as its cause. Which untyped failures are the database's is
 // decided where requests are answered (package web), not here.
 func From(err error) *Error {
-	var e *Error
-	if As(err, &e) {
+	if e, ok := typed(err); ok {
 		return e
 	}
 	return ServerGeneric(err)
@@ -146,8 +168,8 @@ func From(err error) *Error {
 // WithIndex marks err as belonging to item index of a bulk request:
 // easydb clients find the offending item by parameters.index (0-based).
 func WithIndex(err error, index int) error {
-	var e *Error
-	if !As(err, &e) || e.Realm == RealmServer {
+	e, ok := typed(err)
+	if !ok || e.Realm == RealmServer {
 		return err
 	}
 	return e.With("index", fmt.Sprint(index))

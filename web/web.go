@@ -69,17 +69,11 @@ func Error(w http.ResponseWriter, r *http.Request, err error) {
 // requests are answered, so that package errors knows nothing of drivers,
 // sockets or system calls.
 func namingDatabase(err error) error {
-	var e *errors.Error
-	if errors.As(err, &e) {
-		if e.Code == "error.server.generic" && e.Cause() != nil && isDatabaseFailure(e.Cause()) {
-			return errors.Database(e.Cause())
-		}
-		return err
+	e := errors.From(err) // untyped: error.server.generic with err as its cause
+	if e.Code == "error.server.generic" && e.Cause() != nil && isDatabaseFailure(e.Cause()) {
+		return errors.Database(e.Cause())
 	}
-	if isDatabaseFailure(err) {
-		return errors.Database(err)
-	}
-	return err
+	return e
 }
 
 // isDatabaseFailure reports whether err is the database failing or out of
