@@ -293,8 +293,8 @@ func TestOwnershipScannerCatchesViolations(t *testing.T) {
 			"const c = `INSERT INTO memberships (group_id, user_id) VALUES ($1, $2) ON CONFLICT (group_id, user_id) DO UPDATE SET user_id = $2`\n",
 	}
 	for name, src := range fixture {
-		if err := os.WriteFile(filepath.Join(tmp, name), []byte(src), 0o644); err != nil {
-			t.Fatal(err)
+		if writeErr := os.WriteFile(filepath.Join(tmp, name), []byte(src), 0o644); writeErr != nil {
+			t.Fatal(writeErr)
 		}
 	}
 	bad, stale, err := violations(tmp, knownViolations)
