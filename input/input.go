@@ -200,10 +200,10 @@ const TimestampFormat = "2006-01-02T15:04:05.999999Z07:00"
 // (storable.Text).
 func Storable(s string) bool { return storable.Text(s) }
 
-// MaxFilterLength bounds a list filter's substring (name=, login=): a
-// substring match of a 64 KB pattern cost PostgreSQL 22 s of CPU, and no
-// name, display name or login is longer than this, so a longer filter can
-// match nothing.
+// MaxFilterLength bounds a list filter's substring (name=, login=): the
+// cost of a substring match grows with the pattern's length (docs/benchmarks.md,
+// "Measurements behind the code"), and no name, display name or login is
+// longer than this, so a longer filter can match nothing.
 const MaxFilterLength = 256
 
 // Query reads query parameter name ("" when absent): it must be storable

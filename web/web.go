@@ -278,9 +278,9 @@ func decodeArray(r *http.Request, maxItems int, each func(i int, v any) error) (
 }
 
 // DefaultMaxBulkItems is the default of the most items a bulk request may
-// carry (-max-bulk-items). 10,000 groups with ACLs, the largest bulk the
-// benchmarks send, fit; a million, which ran PostgreSQL into its jsonb limit
-// after 23 s and 10 GiB, do not.
+// carry (-max-bulk-items): twice the largest bulk the benchmarks send (10,000
+// groups with ACLs), and far below what runs PostgreSQL into its jsonb
+// limit (docs/benchmarks.md, "Measurements behind the code").
 const DefaultMaxBulkItems = 20000
 
 // DecodeItems reads a bulk body, an array, decoding and checking its
