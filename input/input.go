@@ -291,7 +291,7 @@ func LongText(s, path string, max int) error {
 // Culture validates a culture key such as en-US or de-DE.
 func Culture(s, path string) error {
 	parts := strings.Split(s, "-")
-	ok := len(parts[0]) >= 2 && len(parts[0]) <= 3 && isLetters(parts[0], true)
+	ok := len(parts[0]) >= 2 && len(parts[0]) <= 3 && isLowerLetters(parts[0])
 	for _, p := range parts[1:] {
 		ok = ok && len(p) >= 2 && len(p) <= 8 && isAlnum(p)
 	}
@@ -301,12 +301,10 @@ func Culture(s, path string) error {
 	return nil
 }
 
-func isLetters(s string, lower bool) bool {
+func isLowerLetters(s string) bool {
 	for _, r := range s {
 		if r < 'a' || r > 'z' {
-			if lower || r < 'A' || r > 'Z' {
-				return false
-			}
+			return false
 		}
 	}
 	return true
