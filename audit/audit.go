@@ -47,7 +47,7 @@ func Record(ctx context.Context, tx *sql.Tx, events []Event) error {
 	if len(events) == 1 {
 		// The common case, a single-object write: plain parameters parse
 		// and plan in a fraction of the time jsonb_to_recordset takes
-		// (0.3 ms against 1.0 ms of PostgreSQL's time per event).
+		// (docs/benchmarks.md, "Measurements behind the code").
 		e := events[0]
 		if _, err := tx.ExecContext(ctx, `INSERT INTO events (actor_user_id, object_type, object_id, action, before, after)
 			VALUES ($1, $2, $3, $4, $5, $6)`, nullID(e.ActorUserID), e.ObjectType, e.ObjectID, e.Action,

@@ -9,7 +9,7 @@ import (
 	"github.com/casbin/casbin/v2"
 	"github.com/casbin/casbin/v2/model"
 
-	"github.com/groupd/groupd/acl"
+	"github.com/groupd/groupd/acl/entry"
 	"github.com/groupd/groupd/errors"
 	"github.com/groupd/groupd/rights"
 )
@@ -252,25 +252,25 @@ func isStaticMember(p *Principal, id int64) bool {
 	return found
 }
 
-// namesPrincipal reports whether entry's "who" is p: p's user, or a group p
+// namesPrincipal reports whether e's "who" is p: p's user, or a group p
 // is in (statically or by a system group such as :all). An entry naming the
 // owner grants nothing, as in easydb; one naming nobody neither.
-func namesPrincipal(p *Principal, entry *acl.Entry) bool {
-	if entry.WhoOwner {
+func namesPrincipal(p *Principal, e *entry.Entry) bool {
+	if e.WhoOwner {
 		return false
 	}
-	return (entry.WhoUserID != 0 && entry.WhoUserID == p.UserID) ||
-		(entry.WhoGroupID != 0 && p.InGroup(entry.WhoGroupID))
+	return (e.WhoUserID != 0 && e.WhoUserID == p.UserID) ||
+		(e.WhoGroupID != 0 && p.InGroup(e.WhoGroupID))
 }
 
 // aclGrants reports whether an entry of entries in effect at now names p and
 // grants the right whose bit is bit. The entry masks hold the implied rights
-// already (acl.MaskOf); the test TestImplicationLinksAgreeWithMasks shows
+// already (acl.MaskOf, on decoding); TestImplicationLinksAgreeWithMasks shows
 // that model.conf's g links and rights.Closure say the same.
-func aclGrants(p *Principal, entries []acl.Entry, bit rights.Mask, now time.Time) bool {
+func aclGrants(p *Principal, entries []entry.Entry, bit rights.Mask, now time.Time) bool {
 	for i := range entries {
-		entry := &entries[i]
-		if entry.Mask&bit != 0 && namesPrincipal(p, entry) && entry.InEffect(now) {
+		e := &entries[i]
+		if e.Mask&bit != 0 && namesPrincipal(p, e) && e.InEffect(now) {
 			return true
 		}
 	}

@@ -10,7 +10,7 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/groupd/groupd/acl"
+	"github.com/groupd/groupd/acl/entry"
 	"github.com/groupd/groupd/rights"
 )
 
@@ -83,7 +83,7 @@ type Object struct {
 	GroupType    string // for groups: easydb, system or custom-*
 	OwnerUserID  int64  // the owner is a user ...
 	OwnerGroupID int64  // ... or every member of a group
-	ACL          []acl.Entry
+	ACL          []entry.Entry
 	// UserGroups, for a user object: the groups the user is in (static),
 	// whose group-realm read/write/delete rights reach the user.
 	UserGroups []GroupACL
@@ -92,5 +92,5 @@ type Object struct {
 // GroupACL is a group's ACL, as seen from one of its member users.
 type GroupACL struct {
 	GroupID int64
-	ACL     []acl.Entry
+	ACL     []entry.Entry
 }

@@ -18,7 +18,16 @@ import (
 // registerServices builds the services of every package on m.DB and mounts
 // their routes on r. Each package owns its routes; this is only the wiring.
 func (m *Main) registerServices(ctx context.Context, r *mux.Router) error {
-	sessions, err := session.New(m.DB, session.Config{
+	// Root's first password belongs to package user, which owns users; it is
+	// set before the first login can be tried.
+	rootCtx, cancelRoot := context.WithTimeout(ctx, time.Minute)
+	err := user.EnsureRootPassword(rootCtx, m.DB, m.Config.RootPassword, m.Config.MinPasswordLength, m.Config.Stderr, m.Log)
+	cancelRoot()
+	if err != nil {
+		return err
+	}
+	// Session reads users through user.Logins: it owns no user table.
+	sessions, err := session.New(m.DB, user.Logins{}, session.Config{
 		IdleTimeout:        m.Config.SessionIdleTimeout,
 		LoginMaxFailures:   m.Config.LoginMaxFailures,
 		LoginFailureWindow: m.Config.LoginFailureWindow,
@@ -32,8 +41,6 @@ func (m *Main) registerServices(ctx context.Context, r *mux.Router) error {
 		ClientAddressHeader:        m.Config.ClientAddressHeader,
 		MinPasswordLength:          m.Config.MinPasswordLength,
 
-		RootPassword:  m.Config.RootPassword,
-		Stderr:        m.Config.Stderr,
 		InstanceName:  m.Config.InstanceName,
 		ServerVersion: Version,
 	}, m.Log)

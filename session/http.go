@@ -136,7 +136,7 @@ func (s *Service) respond(w http.ResponseWriter, r *http.Request, sess *Session)
 		b.Token = redactedToken
 	}
 	if p := sess.Principal; p != nil {
-		user, groups, ok, err := findSessionView(r.Context(), s.db, p.UserID, p.SubjectGroups())
+		user, groups, ok, err := s.users.SessionView(r.Context(), s.db, p.UserID, p.SubjectGroups())
 		if err != nil {
 			return err
 		}

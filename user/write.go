@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"github.com/groupd/groupd/session" // password hashing only: moved out of session by the boundaries branch
 	"maps"
 	"runtime"
 	"slices"
@@ -18,6 +17,7 @@ import (
 	"github.com/groupd/groupd/db"
 	"github.com/groupd/groupd/errors"
 	"github.com/groupd/groupd/group/bulk"
+	"github.com/groupd/groupd/passwords"
 	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/rights"
 	"github.com/lib/pq"
@@ -703,7 +703,7 @@ func hashPasswords(ctx context.Context, items []*Input) (map[*Input]string, erro
 					results <- hashed{err: errors.ServerGeneric(err)}
 					continue
 				}
-				h, err := session.HashPassword(string(in.Password))
+				h, err := passwords.Hash(string(in.Password))
 				if err != nil {
 					err = errors.ServerGeneric(err)
 				}

@@ -32,8 +32,8 @@ import (
 	"time"
 
 	"github.com/groupd/groupd/db"
+	"github.com/groupd/groupd/passwords"
 	"github.com/groupd/groupd/server"
-	"github.com/groupd/groupd/session"
 )
 
 type scale struct {
@@ -399,7 +399,7 @@ func (b *bench) dataset() error {
 		return existingDatasetErr
 	}
 	// Users through COPY (the bulk path; the user API is another issue's).
-	hash, err := session.HashPassword(benchPassword)
+	hash, err := passwords.Hash(benchPassword)
 	if err != nil {
 		return err
 	}
