@@ -57,7 +57,7 @@ func (s *Store) principalArgs(p *policy.Principal, now time.Time) []any {
 // rule as model.conf's m4 (TestSQLMatchesPolicy shows they agree). root and
 // read_all see everything; anyone else the objects of the groups they may
 // read, which the group package's own visibility query says.
-var visible = `($4 OR $7 OR o.group_id IN (` + group.VisibleIDsSQL() + `))`
+var visible = `($4 OR $7 OR (o.group_id IS NOT NULL AND o.group_id IN (` + group.VisibleIDsSQL() + `)))`
 
 // nPrincipalArgs is the number of principalArgs; filters follow them.
 const nPrincipalArgs = 7

@@ -468,6 +468,9 @@ func (s *Store) Move(ctx context.Context, p *policy.Principal, m Move) (MoveResu
 			if _, err := s.readFrom(ctx, tx, m.From, groups); err != nil {
 				return err
 			}
+			if err := s.may(p, rights.Unlink, m.From, groups); err != nil {
+				return err
+			}
 			ids = make([]int64, 0, len(found))
 			for id := range found {
 				ids = append(ids, id)
