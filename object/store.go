@@ -59,9 +59,6 @@ func (s *Store) principalArgs(p *policy.Principal, now time.Time) []any {
 // read, which the group package's own visibility query says.
 var visible = `($4 OR $7 OR (o.group_id IS NOT NULL AND o.group_id IN (` + group.VisibleIDsSQL() + `)))`
 
-// nPrincipalArgs is the number of principalArgs; filters follow them.
-const nPrincipalArgs = 7
-
 const columns = `o.id, o.version, o.kind, o.name, o.reference, o.attributes::text, COALESCE(o.group_id, 0),
 	o.created_at, o.updated_at`
 

@@ -77,7 +77,7 @@ func TestSQLMatchesPolicy(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tx.Exec(`DELETE FROM objects`); err != nil {
+		if _, err = tx.Exec(`DELETE FROM objects`); err != nil {
 			t.Fatal(err)
 		}
 		w := grouptest.BuildWorld(t, tx, r, now)
@@ -89,13 +89,13 @@ func TestSQLMatchesPolicy(t *testing.T) {
 			if g := places[r.Intn(len(places))]; g != 0 {
 				grp = g
 			}
-			if _, err := tx.Exec(`INSERT INTO objects (id, kind, name, group_id) VALUES ($1, 'test.thing', $2, $3)`,
+			if _, err = tx.Exec(`INSERT INTO objects (id, kind, name, group_id) VALUES ($1, 'test.thing', $2, $3)`,
 				id, fmt.Sprint("o", id), grp); err != nil {
 				t.Fatal(err)
 			}
 			objects = append(objects, id)
 		}
-		if err := tx.Commit(); err != nil {
+		if err = tx.Commit(); err != nil {
 			t.Fatal(err)
 		}
 		// The policy objects of every group an object may be in.
@@ -308,7 +308,7 @@ func TestRights(t *testing.T) {
 	wantCode(t, err, "error.user.insufficient_rights", "ids", fmt.Sprint(in), "right", rights.Unlink)
 	editor := f.newUser(t, "editor", rights.Map{rights.SystemObject: {rights.ParamEdit: true, rights.ParamCreate: true,
 		rights.ParamDelete: true, rights.ParamReadAll: true}})
-	if _, err := f.store.Write(ctx, editor, []*Input{{ID: loose.ID, Version: 2, Name: ptr("tight")}}); err != nil {
+	if _, err = f.store.Write(ctx, editor, []*Input{{ID: loose.ID, Version: 2, Name: ptr("tight")}}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = f.store.Write(ctx, editor, []*Input{{ID: loose.ID, Version: 3, Group: &in}})
@@ -362,7 +362,7 @@ func TestMove(t *testing.T) {
 		t.Fatalf("%d move events", n)
 	}
 	// add_projects: the first 10 go to b; then adding 20 skips those 10
-	if _, err := f.store.Move(ctx, root, Move{IDs: ids[:10], To: b}); err != nil {
+	if _, err = f.store.Move(ctx, root, Move{IDs: ids[:10], To: b}); err != nil {
 		t.Fatal(err)
 	}
 	res, err = f.store.Move(ctx, root, Move{IDs: ids[:20], To: b, SkipGrouped: true})
@@ -381,7 +381,7 @@ func TestMove(t *testing.T) {
 	}
 	// deleting a group ungroups its objects, in its transaction, audited
 	before := f.count(t, `SELECT count(*) FROM events WHERE action = 'move'`)
-	if err := f.groups.Delete(ctx, root, a); err != nil {
+	if err = f.groups.Delete(ctx, root, a); err != nil {
 		t.Fatal(err)
 	}
 	if n := f.count(t, `SELECT count(*) FROM objects WHERE group_id IS NULL`); n != 10000 {

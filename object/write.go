@@ -132,7 +132,7 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, items []*Input) 
 		if err != nil {
 			return err
 		}
-		if err := s.readSources(ctx, tx, current, groups); err != nil {
+		if err = s.readSources(ctx, tx, current, groups); err != nil {
 			return err
 		}
 		plans := make([]*plan, len(items))
@@ -465,10 +465,10 @@ func (s *Store) Move(ctx context.Context, p *policy.Principal, m Move) (MoveResu
 			if found, err = s.findInGroup(ctx, tx, p, now, m.From, m.Kind); err != nil {
 				return err
 			}
-			if _, err := s.readFrom(ctx, tx, m.From, groups); err != nil {
+			if _, err = s.readFrom(ctx, tx, m.From, groups); err != nil {
 				return err
 			}
-			if err := s.may(p, rights.Unlink, m.From, groups); err != nil {
+			if err = s.may(p, rights.Unlink, m.From, groups); err != nil {
 				return err
 			}
 			ids = make([]int64, 0, len(found))
