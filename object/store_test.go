@@ -393,3 +393,52 @@ func TestMove(t *testing.T) {
 	_, err = f.store.Move(ctx, root, Move{IDs: ids[:1], To: a})
 	wantCode(t, err, "error.user.group_not_found")
 }
+
+// TestMoveDuringGroupDelete: moves out of a group and the group's delete,
+// run concurrently, all succeed (both lock objects in id order, whatever
+// order the table holds them in) and leave every object either moved or
+// ungrouped.
+func TestMoveDuringGroupDelete(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for round := 0; round < 10; round++ {
+		from := f.newGroup(t, fmt.Sprint("from", round), nil)
+		to := f.newGroup(t, fmt.Sprint("to", round), nil)
+		var ids []int64
+		rows, err := f.d.Query(`INSERT INTO objects (kind, name, group_id) SELECT 'race.item', 'r' || i, $1
+			FROM generate_series(1, 300) AS i RETURNING id`, from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var id int64
+			rows.Scan(&id)
+			ids = append(ids, id)
+		}
+		rows.Close()
+		// The rows' physical order the reverse of their ids' (each update
+		// writes a new row version at the end of the table), so that a scan
+		// of the table meets them in another order than Move locks them.
+		for _, id := range slices.Backward(ids) {
+			f.exec(t, `UPDATE objects SET name = name || '.' WHERE id = $1`, id)
+		}
+		f.exec(t, `ANALYZE objects`)
+		done := make(chan error, 3)
+		for w := 0; w < 2; w++ {
+			go func(part []int64) {
+				_, moveErr := f.store.Move(ctx, root, Move{IDs: part, To: to})
+				done <- moveErr
+			}(ids[w*150 : (w+1)*150])
+		}
+		go func() { done <- f.groups.Delete(ctx, root, from) }()
+		for i := 0; i < 3; i++ {
+			if doneErr := <-done; doneErr != nil {
+				t.Fatalf("round %d: %v", round, doneErr)
+			}
+		}
+		if n := f.count(t, `SELECT count(*) FROM objects WHERE kind = 'race.item' AND group_id IS NOT NULL AND group_id <> $1`, to); n != 0 {
+			t.Fatalf("round %d: %d objects in neither place", round, n)
+		}
+		f.exec(t, `DELETE FROM objects`)
+	}
+}

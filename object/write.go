@@ -585,8 +585,12 @@ func moveEvent(actor, id, version, from, to int64) audit.Event {
 // OnDelete), after deciding that p may delete the group, and before the
 // group's row goes. It decides nothing itself.
 func (s *Store) Ungroup(ctx context.Context, tx *sql.Tx, p *policy.Principal, id int64) error {
+	// The rows are locked in id order first, as every other write of
+	// objects locks them, so that a concurrent Move of some of them cannot
+	// deadlock with this; one that moved them away meanwhile leaves them out.
 	rows, err := tx.QueryContext(ctx, `UPDATE objects SET group_id = NULL, version = version + 1, updated_at = $2
-		WHERE group_id = $1 RETURNING id, version`, id, s.db.Now())
+		WHERE id IN (SELECT id FROM objects WHERE group_id = $1 ORDER BY id FOR UPDATE)
+		RETURNING id, version`, id, s.db.Now())
 	if err != nil {
 		return errors.Database(err)
 	}
