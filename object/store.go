@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -202,7 +203,8 @@ func (s *Store) findLocked(ctx context.Context, tx *sql.Tx, p *policy.Principal,
 }
 
 // notFound is the one error for the ids of want that found lacks or that p
-// may not see (nil when there is none); kind, when set, must match too.
+// may not see, in id order (nil when there is none); kind, when set, must
+// match too.
 func notFound(want []int64, found map[int64]*locked, kind string) error {
 	var missing []int64
 	for _, id := range want {
@@ -214,5 +216,6 @@ func notFound(want []int64, found map[int64]*locked, kind string) error {
 	if len(missing) == 0 {
 		return nil
 	}
+	slices.Sort(missing)
 	return errors.ObjectsNotFound(missing)
 }

@@ -251,8 +251,8 @@ func TestWrite(t *testing.T) {
 	}
 	_, err = f.store.Write(ctx, root, []*Input{{ID: a.ID, Version: 3, Kind: "navixy.tracker"}})
 	wantCode(t, err, "error.api.invalid_value", "attribute", "object.kind")
-	_, err = f.store.Write(ctx, root, []*Input{{ID: 999999, Version: 2}})
-	wantCode(t, err, "error.user.object_not_found", "ids", "999999", "index", "0")
+	_, err = f.store.Write(ctx, root, []*Input{{ID: a.ID, Version: 3}, {ID: 999999, Version: 2}, {ID: 999998, Version: 2}})
+	wantCode(t, err, "error.user.object_not_found", "ids", "999998,999999", "index", "1")
 	_, err = f.store.Write(ctx, root, []*Input{{Kind: "project", Name: ptr("x")}})
 	wantCode(t, err, "error.api.invalid_value", "attribute", "object.kind")
 	_, err = f.store.Write(ctx, root, []*Input{{Kind: "a.b", Name: ptr("x"), Group: ptr(int64(424242))}})

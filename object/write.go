@@ -132,6 +132,15 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, items []*Input) 
 		if err != nil {
 			return err
 		}
+		if missingErr := notFound(updateIDs, current, ""); missingErr != nil {
+			// One error naming every unknown or invisible id, at the
+			// first item that names one.
+			for i, in := range items {
+				if l, ok := current[in.ID]; !in.IsCreate() && (!ok || !l.visible) {
+					return errors.WithIndex(missingErr, i)
+				}
+			}
+		}
 		if err = s.readSources(ctx, tx, current, groups); err != nil {
 			return err
 		}
