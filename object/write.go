@@ -471,7 +471,8 @@ func (s *Store) Move(ctx context.Context, p *policy.Principal, m Move) (MoveResu
 		}
 		var found map[int64]*locked
 		if m.From != 0 {
-			if found, err = s.findInGroup(ctx, tx, p, now, m.From, m.Kind); err != nil {
+			if found, err = s.lockRows(ctx, tx, p, now, moveColumns, `o.group_id = $8 AND ($9 = '' OR o.kind = $9)`,
+				m.From, m.Kind); err != nil {
 				return err
 			}
 			if _, err = s.readFrom(ctx, tx, m.From, groups); err != nil {
@@ -486,7 +487,7 @@ func (s *Store) Move(ctx context.Context, p *policy.Principal, m Move) (MoveResu
 			}
 			slices.Sort(ids)
 		} else {
-			if found, err = s.findLocked(ctx, tx, p, now, ids); err != nil {
+			if found, err = s.lockRows(ctx, tx, p, now, moveColumns, `o.id = ANY($8::bigint[])`, pq.Array(ids)); err != nil {
 				return err
 			}
 			if err := notFound(ids, found, m.Kind); err != nil {
@@ -550,27 +551,6 @@ func (s *Store) readFrom(ctx context.Context, tx *sql.Tx, id int64, groups map[i
 	}
 	groups[id] = g
 	return g, nil
-}
-
-// findInGroup locks the objects (of kind, "" any) in group id, in id order,
-// as findLocked does.
-func (s *Store) findInGroup(ctx context.Context, tx *sql.Tx, p *policy.Principal, now time.Time, id int64, kind string) (map[int64]*locked, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT `+columns+`, `+visible+` FROM objects o
-		WHERE o.group_id = $8 AND ($9 = '' OR o.kind = $9) ORDER BY o.id FOR UPDATE OF o`,
-		append(s.principalArgs(p, now), id, kind)...)
-	if err != nil {
-		return nil, errors.Database(err)
-	}
-	defer rows.Close()
-	out := map[int64]*locked{}
-	for rows.Next() {
-		l := &locked{}
-		if l.Object, err = scanObject(rows, &l.visible); err != nil {
-			return nil, errors.Database(err)
-		}
-		out[l.ID] = l
-	}
-	return out, rows.Err()
 }
 
 // moveEvent is the audit event of object id leaving group from for group to
