@@ -26,7 +26,7 @@ type procedure struct {
 	run      func(c *call, args []any) (any, error)
 }
 
-func req(name string) param           { return param{name: name, required: true} }
+func req(name string) param          { return param{name: name, required: true} }
 func opt(name string, def any) param { return param{name: name, def: def} }
 
 // procedures are the methods of the endpoint, by name (case-sensitive, as

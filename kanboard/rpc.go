@@ -47,7 +47,7 @@ type rpcError struct {
 
 // response is one answer, its keys in Kanboard's order.
 type response struct {
-	JSONRPC string          `json:"jsonrpc"`
+	JSONRPC string           `json:"jsonrpc"`
 	Result  *json.RawMessage `json:"result,omitempty"`
 	Error   *rpcError        `json:"error,omitempty"`
 	ID      json.RawMessage  `json:"id"`
