@@ -596,3 +596,122 @@ func TestGeneratedHostileInput(t *testing.T) {
 		t.Errorf("after the run: %d %s", r.StatusCode, r.Body)
 	}
 }
+
+// --- Kanboard's JSON-RPC ---------------------------------------------------
+
+// kanboardHostileFields are the places a JSON-RPC client puts a value: every
+// parameter of every procedure, positional and named (the other parameters
+// at valid values: group base, user baseUser), and the request's own
+// members (method, id, params, jsonrpc). An answer must be HTTP 200 with a
+// JSON-RPC answer that is not an Internal error (the JSON-RPC 5xx).
+func kanboardHostileFields(t *testing.T, base, baseUser int64) []hostileField {
+	t.Helper()
+	auth := basicAuth("jsonrpc", kanboardToken)
+	judge := func(body []byte) string {
+		var one rpcResp
+		if err := json.Unmarshal(body, &one); err != nil || one.JSONRPC != "2.0" {
+			return fmt.Sprintf("not a JSON-RPC answer: %.200s", body)
+		}
+		if one.Error != nil && one.Error.Code == -32603 {
+			return fmt.Sprintf("Internal error: %.200s", body)
+		}
+		return ""
+	}
+	request := func(v []byte) hostileRequest {
+		return hostileRequest{Method: "POST", Path: "/jsonrpc.php", ContentType: "application/json", Body: v, Header: auth}
+	}
+	valid := func(name string) string {
+		switch name {
+		case "group_id":
+			return fmt.Sprint(base)
+		case "user_id", "id":
+			return fmt.Sprint(baseUser)
+		case "role":
+			return `"app-user"`
+		}
+		return `"hostile-base"`
+	}
+	var fields []hostileField
+	for _, m := range kanboardProcedures {
+		for i, p := range m.params {
+			fields = append(fields, hostileField{Operation: "POST /jsonrpc.php " + m.name, Name: "positional " + p,
+				JSON: true, Judge: judge, Request: func(v []byte) hostileRequest {
+					args := make([]string, len(m.params))
+					for j, q := range m.params {
+						args[j] = valid(q)
+					}
+					args[i] = string(v)
+					return request([]byte(`{"jsonrpc":"2.0","method":"` + m.name + `","params":[` +
+						strings.Join(args, ",") + `],"id":1}`))
+				}})
+			fields = append(fields, hostileField{Operation: "POST /jsonrpc.php " + m.name, Name: "named " + p,
+				JSON: true, Judge: judge, Request: func(v []byte) hostileRequest {
+					args := make([]string, len(m.params))
+					for j, q := range m.params {
+						value := valid(q)
+						if j == i {
+							value = string(v)
+						}
+						args[j] = fmt.Sprintf("%q:%s", q, value)
+					}
+					return request([]byte(`{"jsonrpc":"2.0","method":"` + m.name + `","params":{` +
+						strings.Join(args, ",") + `},"id":1}`))
+				}})
+		}
+	}
+	for _, member := range []string{"jsonrpc", "method", "params", "id"} {
+		fields = append(fields, hostileField{Operation: "POST /jsonrpc.php", Name: "request " + member, JSON: true,
+			Judge: judge, Request: func(v []byte) hostileRequest {
+				req := map[string]string{"jsonrpc": `"2.0"`, "method": `"getGroup"`, "params": fmt.Sprintf("[%d]", base), "id": "1"}
+				req[member] = string(v)
+				return request([]byte(`{"jsonrpc":` + req["jsonrpc"] + `,"method":` + req["method"] + `,"params":` +
+					req["params"] + `,"id":` + req["id"] + `}`))
+			}})
+	}
+	return fields
+}
+
+// kanboardProcedures are the procedures and their parameters, as
+// docs/kanboard.md lists them.
+var kanboardProcedures = []struct {
+	name   string
+	params []string
+}{
+	{"createGroup", []string{"name", "external_id"}}, {"updateGroup", []string{"group_id", "name", "external_id"}},
+	{"removeGroup", []string{"group_id"}}, {"getGroup", []string{"group_id"}}, {"getAllGroups", nil},
+	{"getMemberGroups", []string{"user_id"}}, {"getGroupMembers", []string{"group_id"}},
+	{"addGroupMember", []string{"group_id", "user_id"}}, {"removeGroupMember", []string{"group_id", "user_id"}},
+	{"isGroupMember", []string{"group_id", "user_id"}},
+	{"createUser", []string{"username", "password", "name", "email", "role"}}, {"getUser", []string{"user_id"}},
+	{"getUserByName", []string{"username"}}, {"getAllUsers", nil},
+	{"updateUser", []string{"id", "username", "name", "email", "role"}}, {"removeUser", []string{"user_id"}},
+	{"enableUser", []string{"user_id"}}, {"disableUser", []string{"user_id"}}, {"isActiveUser", []string{"user_id"}},
+	{"getVersion", nil},
+}
+
+// TestKanboardHostileInput sends every hostile value into every parameter
+// of every Kanboard procedure and into the request's members.
+func TestKanboardHostileInput(t *testing.T) {
+	t.Parallel()
+	s := startKanboard(t)
+	k := appClient(s)
+	base := atoi(t, k.call(t, "createGroup", []any{"hostile-base-group"}))
+	baseUser := atoi(t, k.call(t, "createUser", []any{"hostile-base-user", "hostile-password"}))
+	fields := kanboardHostileFields(t, base, baseUser)
+	if only := os.Getenv("GROUPD_HOSTILE_ONLY"); only != "" {
+		var some []hostileField
+		for _, f := range fields {
+			if strings.Contains(f.Operation+" "+f.Name, only) {
+				some = append(some, f)
+			}
+		}
+		fields = some
+	}
+	res := runHostile(t, s, fields, 4)
+	t.Logf("%d (procedure, parameter, value) triples: %d answered, %d refused with a typed 4xx, %d failures",
+		res.sent.Load(), res.ok.Load(), res.refused.Load(), len(res.failures))
+	// The server still answers: nothing above broke it.
+	if got := k.call(t, "getGroup", []any{base}); !strings.Contains(got, fmt.Sprintf(`"id":%d`, base)) {
+		t.Errorf("after the run: %s", got)
+	}
+}

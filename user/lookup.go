@@ -11,6 +11,7 @@ import (
 	"strconv"
 
 	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/input"
 	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/rights"
 	"github.com/lib/pq"
@@ -21,6 +22,9 @@ import (
 // none. It reveals nothing but the id; reading the user is Get's, with its
 // right.
 func (s *Store) IDByLogin(ctx context.Context, login string) (int64, error) {
+	if !input.Storable(login) {
+		return 0, nil // no login holds NUL or invalid UTF-8
+	}
 	var id int64
 	err := s.db.QueryRowContext(ctx, `SELECT id FROM users WHERE login = $1`, login).Scan(&id)
 	if err == sql.ErrNoRows {
