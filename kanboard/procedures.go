@@ -716,8 +716,8 @@ func (c *call) writeUser(id int64, change func(cur *user.User, item, u map[strin
 		u := map[string]any{"_id": json.Number(strconv.FormatInt(id, 10)),
 			"_version": json.Number(strconv.FormatInt(cur.Version+1, 10))}
 		item := map[string]any{"user": u}
-		if err := change(cur, item, u); err != nil {
-			return c.refused(err, false)
+		if changeErr := change(cur, item, u); changeErr != nil {
+			return c.refused(changeErr, false)
 		}
 		items, err := user.DecodeBody([]any{item}, false)
 		if err != nil {

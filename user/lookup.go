@@ -108,8 +108,8 @@ func (s *Store) MemberCounts(ctx context.Context, p *policy.Principal, groupIDs 
 		}
 		m := memberSetOf(id)
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+m.from+` WHERE `+m.where).Scan(&n); err != nil {
-			return nil, errors.Database(err)
+		if countErr := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+m.from+` WHERE `+m.where).Scan(&n); countErr != nil {
+			return nil, errors.Database(countErr)
 		}
 		out[id] = n
 	}

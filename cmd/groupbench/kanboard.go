@@ -69,9 +69,9 @@ func (b *bench) kanboard() error {
 		for w := range ids {
 			req := withBody(http.MethodPut, b.base+"/api/v1/group", []byte(fmt.Sprintf(`[{"group":{"name":"%smembers-%s-%d"}}]`,
 				prefix, surface, w)), "x-easydb-token", b.rootTok)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				return nil, err
+			resp, doErr := http.DefaultClient.Do(req)
+			if doErr != nil {
+				return nil, doErr
 			}
 			var out []struct {
 				Group struct {
