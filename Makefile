@@ -11,6 +11,7 @@ run: ## run groupd on 127.0.0.1:8080 (managed PostgreSQL in ./var unless GROUPD_
 test: ## the whole test suite, race detector on, against a real PostgreSQL (and Chromium for the console)
 	@./scripts/ensure-postgres --always
 	@./scripts/ensure-chromium
+	@./scripts/ensure-node-deps
 	$(GO) test -race -count=1 -timeout 30m ./...
 	@# the 20,000-item import at full size: under -race the same test runs on 2,000 items
 	$(GO) test -count=1 -run '^TestImport20000$$' ./cmd/groupctl

@@ -94,6 +94,11 @@ type Config struct {
 	LoginQueue                 int           // login attempts waiting for a password check, at most
 	ClientAddressHeader        string        // header with the client's address, set by a reverse proxy
 	MinPasswordLength          int           // fewest characters of a new password, root's included
+
+	// KanboardAPIToken is the application API token of the Kanboard JSON-RPC
+	// endpoint (Basic jsonrpc:<token>, acting as root); "": application
+	// access off.
+	KanboardAPIToken string
 }
 
 // DefaultConfig is the configuration when nothing is set.

@@ -9,6 +9,7 @@ import (
 	"github.com/groupd/groupd/audit"
 	"github.com/groupd/groupd/console"
 	"github.com/groupd/groupd/group"
+	"github.com/groupd/groupd/kanboard"
 	"github.com/groupd/groupd/object"
 	"github.com/groupd/groupd/openapi"
 	"github.com/groupd/groupd/policy"
@@ -97,6 +98,11 @@ func (m *Main) registerServices(ctx context.Context, r *mux.Router) error {
 		}
 		m.closers = append(m.closers, audit.StartRetention(events, m.Config.AuditRetention, interval, m.Log).Stop)
 	}
+
+	// Kanboard's JSON-RPC: a surface over the same stores.
+	kanboard.New(groups, users, sessions, engine, events, kanboard.Config{
+		AppToken: m.Config.KanboardAPIToken, Version: Version,
+	}).Register(r)
 
 	doc, err := openapi.Handler()
 	if err != nil {

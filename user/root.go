@@ -14,9 +14,9 @@ import (
 	"github.com/groupd/groupd/passwords"
 )
 
-// rootID is the system user root, created by the first migration without a
+// RootID is the system user root, created by the first migration without a
 // password.
-const rootID int64 = 1
+const RootID int64 = 1
 
 // EnsureRootPassword gives root a password if it has none: password, or a
 // generated one that is printed once to out (never to the log). When several
@@ -26,7 +26,7 @@ const rootID int64 = 1
 // wiring calls it once at start, before any login.
 func EnsureRootPassword(ctx context.Context, d *db.DB, password string, minLen int, out io.Writer, log *slog.Logger) error {
 	var missing bool
-	err := d.QueryRowContext(ctx, `SELECT password_hash IS NULL FROM users WHERE id = $1`, rootID).Scan(&missing)
+	err := d.QueryRowContext(ctx, `SELECT password_hash IS NULL FROM users WHERE id = $1`, RootID).Scan(&missing)
 	if err == sql.ErrNoRows || err == nil && !missing {
 		return nil
 	}
@@ -49,7 +49,7 @@ func EnsureRootPassword(ctx context.Context, d *db.DB, password string, minLen i
 		return errors.Errorf("root password: %w", err)
 	}
 	res, err := d.ExecContext(ctx, `UPDATE users SET password_hash = $2, updated_at = now()
-		WHERE id = $1 AND password_hash IS NULL`, rootID, phc)
+		WHERE id = $1 AND password_hash IS NULL`, RootID, phc)
 	if err != nil {
 		return errors.Errorf("root password: %w", err)
 	}

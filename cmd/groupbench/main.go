@@ -103,6 +103,7 @@ func serve() int {
 	cfg.DatabaseURL = os.Getenv("GROUPD_DATABASE_URL")
 	cfg.RootPassword = os.Getenv("GROUPD_ROOT_PASSWORD")
 	cfg.PprofAddr = os.Getenv("GROUPD_PPROF_ADDR")
+	cfg.KanboardAPIToken = os.Getenv("GROUPD_KANBOARD_API_TOKEN")
 	m := server.NewMain(cfg)
 	if err := m.Open(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, "groupbench serve:", err)
@@ -180,7 +181,7 @@ func runBench(sc scale, tgt target, write bool, docsDir string, keep bool, only 
 		defer logFile.Close()
 		srv := exec.Command(self)
 		srv.Env = append(os.Environ(), "GROUPBENCH_SERVE=1", "GROUPD_ADDR="+addr, "GROUPD_DATABASE_URL="+b.dbURL,
-			"GROUPD_ROOT_PASSWORD="+benchPassword)
+			"GROUPD_ROOT_PASSWORD="+benchPassword, "GROUPD_KANBOARD_API_TOKEN="+kanboardToken())
 		srv.Stdout, srv.Stderr = logFile, logFile
 		if startErr := srv.Start(); startErr != nil {
 			return startErr
@@ -230,7 +231,7 @@ func runBench(sc scale, tgt target, write bool, docsDir string, keep bool, only 
 	}
 	b.floor.visible = b.visible
 	for i, s := range []func() error{b.getByID, b.listing, b.bulkPut, b.updates, b.sessions, b.mixed,
-		b.objectMove, b.objectList} {
+		b.objectMove, b.objectList, b.kanboard} {
 		if only != "" && !strings.Contains(","+only+",", ","+strconv.Itoa(i+1)+",") {
 			continue
 		}
