@@ -57,6 +57,7 @@ func rawDo(c *http.Client, method, url, token string, body []byte) rawResult {
 	}
 	if token != "" {
 		req.Header.Set("X-Easydb-Token", token)
+		req.Header.Set("X-NokoToken", token) // the same token, for the Noko surface
 	}
 	resp, err := c.Do(req)
 	if err != nil {

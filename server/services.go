@@ -9,6 +9,7 @@ import (
 	"github.com/groupd/groupd/audit"
 	"github.com/groupd/groupd/console"
 	"github.com/groupd/groupd/group"
+	"github.com/groupd/groupd/noko"
 	"github.com/groupd/groupd/openapi"
 	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/session"
@@ -72,6 +73,9 @@ func (m *Main) registerServices(ctx context.Context, r *mux.Router) error {
 	userAPI := user.NewHandler(users, engine, principal, sessionID)
 	userAPI.MaxItems, userAPI.MaxPasswords = m.Config.MaxBulkItems, m.Config.MaxBulkPasswords
 	userAPI.Register(r, sessions.RequireAuth)
+	// The Noko v2 surface: teams, project groups, projects and users under
+	// /noko/v2, over the stores above.
+	noko.New(groups, users, sessions).Register(r)
 	events := audit.NewStore(m.DB.DB)
 	audit.NewHandler(events, engine.HasSystemRight, principal).Register(r, sessions.RequireAuth)
 	if m.Config.AuditRetention > 0 {
