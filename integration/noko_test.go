@@ -473,3 +473,269 @@ func TestNokoUsers(t *testing.T) {
 	mustNoko(t, c.do(t, "GET", "/users", nil), 403)
 	mustNoko(t, c.do(t, "POST", "/users?email=x@example.com", nil), 403)
 }
+
+type nokoProject struct {
+	ID               int64 `json:"id"`
+	Name             string
+	BillingIncrement int  `json:"billing_increment"`
+	Billable         bool `json:"billable"`
+	Group            *struct {
+		ID   int64   `json:"id"`
+		Name *string `json:"name"`
+	} `json:"group"`
+}
+
+type nokoProjectGroup struct {
+	ID       int64  `json:"id"`
+	Name     string `json:"name"`
+	URL      string `json:"url"`
+	Projects []struct {
+		ID int64 `json:"id"`
+	} `json:"projects"`
+}
+
+func (g nokoProjectGroup) projectIDs() []int64 {
+	out := []int64{}
+	for _, p := range g.Projects {
+		out = append(out, p.ID)
+	}
+	return out
+}
+
+// projectGroupOf is the project's group id (0: none), read through Noko.
+func (n noko) projectGroupOf(tb testing.TB, id int64) int64 {
+	tb.Helper()
+	var p nokoProject
+	r := n.do(tb, "GET", fmt.Sprintf("/projects/%d", id), nil)
+	mustNoko(tb, r, 200)
+	r.JSON(tb, &p)
+	if p.Group == nil {
+		return 0
+	}
+	return p.Group.ID
+}
+
+func (n noko) projectGroup(tb testing.TB, id int64) nokoProjectGroup {
+	tb.Helper()
+	var g nokoProjectGroup
+	r := n.do(tb, "GET", fmt.Sprintf("/project_groups/%d", id), nil)
+	mustNoko(tb, r, 200)
+	r.JSON(tb, &g)
+	return g
+}
+
+func TestNokoProjectGroups(t *testing.T) {
+	t.Parallel()
+	s := MustStartServer(t)
+	root := s.Root(t)
+	n := noko{s, root.Token}
+	var p [6]int64
+	for i := range p {
+		r := n.do(t, "POST", "/projects", map[string]any{"name": fmt.Sprintf("P%d", i), "billing_increment": 10})
+		mustNoko(t, r, 201)
+		var pr nokoProject
+		r.JSON(t, &pr)
+		if pr.BillingIncrement != 10 || !pr.Billable || pr.Group != nil || r.Header.Get("Location") == "" {
+			t.Fatalf("created project: %s", r.Body)
+		}
+		p[i] = pr.ID
+	}
+
+	// Create as the Python client does.
+	r := n.bare(t, "POST", "/project_groups?name=A&project_ids="+url.QueryEscape(ids(p[0], p[1])), "{}")
+	mustNoko(t, r, 201)
+	var a nokoProjectGroup
+	r.JSON(t, &a)
+	if a.Name != "A" || fmt.Sprint(a.projectIDs()) != fmt.Sprint([]int64{p[0], p[1]}) || r.Header.Get("Location") != a.URL {
+		t.Fatalf("created project group: %s", r.Body)
+	}
+	// In the core: a group of type custom-noko-project-group holding the objects.
+	r = root.Do(t, "GET", fmt.Sprintf("/api/v1/group/%d/objects", a.ID), nil)
+	if r.Header.Get("X-Total-Count") != "2" || !strings.Contains(string(r.Body), `"noko.project"`) {
+		t.Fatalf("the group's objects in /api/v1: %s", r.Body)
+	}
+	if r := root.Do(t, "GET", fmt.Sprintf("/api/v1/group/%d", a.ID), nil); !strings.Contains(string(r.Body), `"custom-noko-project-group"`) {
+		t.Fatalf("the project group in /api/v1/group: %s", r.Body)
+	}
+	// On create, projects move from their old group.
+	r = n.do(t, "POST", "/project_groups", map[string]any{"name": "B", "project_ids": []int64{p[1], p[2]}})
+	mustNoko(t, r, 201)
+	var b nokoProjectGroup
+	r.JSON(t, &b)
+	if got := n.projectGroup(t, a.ID).projectIDs(); fmt.Sprint(got) != fmt.Sprint([]int64{p[0]}) {
+		t.Fatalf("A after B's create: %v", got)
+	}
+	var pr nokoProject
+	n.do(t, "GET", fmt.Sprintf("/projects/%d", p[1]), nil).JSON(t, &pr)
+	if pr.Group == nil || pr.Group.ID != b.ID || pr.Group.Name == nil || *pr.Group.Name != "B" {
+		t.Fatalf("the moved project: %+v", pr)
+	}
+
+	// add_projects ignores projects in another group; the answer is the
+	// projects of the request in the group now.
+	r = n.do(t, "POST", fmt.Sprintf("/project_groups/%d/add_projects", a.ID), map[string]any{"projects": []int64{p[2], p[3]}})
+	mustNoko(t, r, 200)
+	var added []nokoProject
+	r.JSON(t, &added)
+	if len(added) != 1 || added[0].ID != p[3] || n.projectGroupOf(t, p[2]) != b.ID {
+		t.Fatalf("add_projects: %s", r.Body)
+	}
+	// remove_projects ignores non-members.
+	mustNoko(t, n.bare(t, "PUT", fmt.Sprintf("/project_groups/%d/remove_projects", a.ID), `{"project_ids":"`+ids(p[0], p[1])+`"}`), 204)
+	if n.projectGroupOf(t, p[0]) != 0 || n.projectGroupOf(t, p[1]) != b.ID {
+		t.Fatal("remove_projects moved the wrong projects")
+	}
+	// Lists, filtered.
+	var list []nokoProjectGroup
+	n.do(t, "GET", "/project_groups", nil).JSON(t, &list)
+	if len(list) != 2 {
+		t.Fatalf("project groups: %+v", list)
+	}
+	n.do(t, "GET", "/project_groups?name=b", nil).JSON(t, &list)
+	if len(list) != 1 || list[0].ID != b.ID {
+		t.Fatalf("project_groups?name=b: %+v", list)
+	}
+	n.do(t, "GET", "/project_groups?project_ids="+ids(p[3], p[5]), nil).JSON(t, &list)
+	if len(list) != 1 || list[0].ID != a.ID {
+		t.Fatalf("project_groups?project_ids: %+v", list)
+	}
+	var projects []nokoProject
+	n.do(t, "GET", fmt.Sprintf("/projects?project_group_ids=%d", b.ID), nil).JSON(t, &projects)
+	if len(projects) != 2 || projects[0].ID != p[1] || projects[1].ID != p[2] {
+		t.Fatalf("projects?project_group_ids: %+v", projects)
+	}
+	// A group's projects, paged through Link.
+	r = n.do(t, "GET", fmt.Sprintf("/project_groups/%d/projects?per_page=1", b.ID), nil)
+	mustNoko(t, r, 200)
+	r.JSON(t, &projects)
+	next := links(t, r)["next"]
+	if len(projects) != 1 || projects[0].ID != p[1] || next == "" {
+		t.Fatalf("page 1: %s, Link %s", r.Body, r.Header.Get("Link"))
+	}
+	n.follow(t, next, url.Values{"per_page": {"1"}}).JSON(t, &projects)
+	if len(projects) != 1 || projects[0].ID != p[2] {
+		t.Fatalf("page 2: %+v", projects)
+	}
+	// remove_all_projects ungroups every project of the group.
+	mustNoko(t, n.do(t, "PUT", fmt.Sprintf("/project_groups/%d/remove_all_projects", b.ID), nil), 204)
+	if n.projectGroupOf(t, p[1]) != 0 || n.projectGroupOf(t, p[2]) != 0 || len(n.projectGroup(t, b.ID).Projects) != 0 {
+		t.Fatal("remove_all_projects left projects in the group")
+	}
+	// DELETE keeps the projects, in no group.
+	mustNoko(t, n.do(t, "DELETE", fmt.Sprintf("/project_groups/%d", a.ID), nil), 204)
+	mustNoko(t, n.do(t, "GET", fmt.Sprintf("/project_groups/%d", a.ID), nil), 404)
+	if n.projectGroupOf(t, p[3]) != 0 {
+		t.Fatal("the deleted group's project is still in a group")
+	}
+	// A rename.
+	r = n.do(t, "PUT", fmt.Sprintf("/project_groups/%d?name=Bee", b.ID), nil)
+	mustNoko(t, r, 200)
+	if !strings.Contains(string(r.Body), `"name":"Bee"`) {
+		t.Fatalf("renamed: %s", r.Body)
+	}
+
+	// The draft's /groups paths are the same project groups.
+	r = n.do(t, "POST", "/groups", map[string]any{"name": "Draft", "projects": []int64{p[4]}})
+	mustNoko(t, r, 201)
+	var d nokoProjectGroup
+	r.JSON(t, &d)
+	mustNoko(t, n.do(t, "GET", fmt.Sprintf("/groups/%d", d.ID), nil), 200)
+	mustNoko(t, n.do(t, "GET", fmt.Sprintf("/project_groups/%d", d.ID), nil), 200)
+	mustNoko(t, n.do(t, "POST", fmt.Sprintf("/groups/%d/projects", d.ID), map[string]any{"projects": []int64{p[5]}}), 200)
+	n.do(t, "GET", fmt.Sprintf("/groups/%d/projects", d.ID), nil).JSON(t, &projects)
+	if len(projects) != 2 {
+		t.Fatalf("draft group's projects: %+v", projects)
+	}
+	mustNoko(t, n.do(t, "PUT", fmt.Sprintf("/groups/%d/projects?projects=%d", d.ID, p[4]), nil), 204)
+	mustNoko(t, n.do(t, "PUT", fmt.Sprintf("/groups/%d/remove_projects?projects=%d", d.ID, p[4]), nil), 204)
+	mustNoko(t, n.do(t, "DELETE", fmt.Sprintf("/groups/%d/projects", d.ID), nil), 204)
+	if n.projectGroupOf(t, p[5]) != 0 {
+		t.Fatal("DELETE /groups/:id/projects left a project")
+	}
+	mustNoko(t, n.do(t, "POST", fmt.Sprintf("/groups/%d/add_projects", d.ID), map[string]any{"projects": []int64{p[5]}}), 200)
+	mustNoko(t, n.do(t, "PUT", fmt.Sprintf("/groups/%d/remove_all_projects", d.ID), nil), 204)
+	n.do(t, "GET", "/groups?name=draft", nil).JSON(t, &list)
+	if len(list) != 1 {
+		t.Fatalf("GET /groups: %+v", list)
+	}
+	mustNoko(t, n.do(t, "PUT", fmt.Sprintf("/groups/%d", d.ID), map[string]any{"name": "Draft2"}), 200)
+	mustNoko(t, n.do(t, "DELETE", fmt.Sprintf("/groups/%d", d.ID), nil), 204)
+
+	// Errors; a refused request writes nothing.
+	mustValidation(t, n.do(t, "POST", "/project_groups", map[string]any{"name": "C", "project_ids": []int64{p[0], 999999}}), "project_ids", "missing")
+	n.do(t, "GET", "/project_groups?name=C", nil).JSON(t, &list)
+	if len(list) != 0 || n.projectGroupOf(t, p[0]) != 0 {
+		t.Fatalf("a refused create wrote: %+v", list)
+	}
+	mustValidation(t, n.do(t, "POST", fmt.Sprintf("/project_groups/%d/add_projects", b.ID), map[string]any{"projects": []int64{p[0], 999999}}), "projects", "missing")
+	if n.projectGroupOf(t, p[0]) != 0 {
+		t.Fatal("a refused add_projects moved a project")
+	}
+	mustValidation(t, n.do(t, "PUT", fmt.Sprintf("/project_groups/%d/remove_projects", b.ID), map[string]any{}), "project_ids", "missing_field")
+	mustValidation(t, n.do(t, "POST", "/project_groups", nil), "name", "missing_field")
+	mustValidation(t, n.do(t, "POST", "/project_groups?name=Bee", nil), "name", "already_exists")
+	mustNoko(t, n.do(t, "POST", "/project_groups?name=x&project_ids=x", nil), 400)
+	for _, path := range []string{"/project_groups/999999", "/project_groups/999999/projects", "/groups/x", "/projects/999999", "/projects/x"} {
+		mustNoko(t, n.do(t, "GET", path, nil), 404)
+	}
+	mustNoko(t, n.do(t, "PUT", "/project_groups/999999/remove_all_projects", nil), 404)
+	// A team is no project group, nor the reverse.
+	r = n.do(t, "POST", "/teams?name=T", nil)
+	var team nokoTeam
+	r.JSON(t, &team)
+	mustNoko(t, n.do(t, "GET", fmt.Sprintf("/project_groups/%d", team.ID), nil), 404)
+	mustNoko(t, n.do(t, "GET", fmt.Sprintf("/teams/%d", b.ID), nil), 404)
+}
+
+func TestNokoProjects(t *testing.T) {
+	t.Parallel()
+	s := MustStartServer(t)
+	n := noko{s, s.Root(t).Token}
+	r := n.do(t, "POST", "/project_groups?name=G", nil)
+	var g nokoProjectGroup
+	r.JSON(t, &g)
+	r = n.bare(t, "POST", fmt.Sprintf("/projects?name=Gear&project_group_id=%d&billable=false&color=%%23ff9898", g.ID), "{}")
+	mustNoko(t, r, 201)
+	var gear nokoProject
+	r.JSON(t, &gear)
+	if gear.Group == nil || gear.Group.ID != g.ID || gear.Billable || gear.BillingIncrement != 15 ||
+		!strings.Contains(string(r.Body), `"color":"#ff9898"`) || !strings.Contains(string(r.Body), `"enabled":true`) {
+		t.Fatalf("created project: %s", r.Body)
+	}
+	r = n.do(t, "GET", fmt.Sprintf("/projects/%d", gear.ID), nil)
+	mustNoko(t, r, 200)
+	for i := 0; i < 3; i++ {
+		mustNoko(t, n.do(t, "POST", "/projects", map[string]any{"name": fmt.Sprintf("Sprocket %d", i)}), 201)
+	}
+	var list []nokoProject
+	r = n.do(t, "GET", "/projects?name=sprocket&per_page=2", nil)
+	mustNoko(t, r, 200)
+	r.JSON(t, &list)
+	l := links(t, r)
+	if len(list) != 2 || l["next"] == "" || l["last"] != l["next"] {
+		t.Fatalf("projects page 1: %s, Link %s", r.Body, r.Header.Get("Link"))
+	}
+	n.follow(t, l["next"], url.Values{"name": {"gear"}}).JSON(t, &list)
+	if len(list) != 1 || list[0].Name != "Sprocket 2" {
+		t.Fatalf("projects page 2: %+v", list)
+	}
+	mustValidation(t, n.do(t, "POST", "/projects", map[string]any{}), "name", "missing_field")
+	mustValidation(t, n.do(t, "POST", "/projects", map[string]any{"name": "x", "billing_increment": 7}), "billing_increment", "invalid")
+	mustValidation(t, n.do(t, "POST", "/projects", map[string]any{"name": "x", "color": "red"}), "color", "invalid")
+	mustValidation(t, n.do(t, "POST", "/projects", map[string]any{"name": "x", "project_group_id": 999999}), "project_group_id", "missing")
+	mustNoko(t, n.do(t, "POST", "/projects", map[string]any{"name": "x", "billable": "maybe"}), 400)
+	mustNoko(t, n.do(t, "GET", "/projects?billable=true", nil), 400)
+	mustNoko(t, n.do(t, "GET", "/projects?project_group_ids=1,2", nil), 400)
+
+	// Rights are the core's: creating needs system.object create; putting
+	// into a group needs link on it; a project in a group the caller cannot
+	// read is a 404.
+	s.MustCreateUser(t, "p-maker", `{"system.object":{"create":true},"system.group":{}}`)
+	c := noko{s, s.LoginAs(t, "p-maker").Token}
+	mustNoko(t, c.do(t, "GET", fmt.Sprintf("/projects/%d", gear.ID), nil), 404)
+	mustValidation(t, c.do(t, "POST", "/projects", map[string]any{"name": "y", "project_group_id": g.ID}), "project_group_id", "missing")
+	r = c.do(t, "POST", "/projects", map[string]any{"name": "Mine"})
+	mustNoko(t, r, 201)
+	s.MustCreateUser(t, "p-plain", "")
+	mustNoko(t, noko{s, s.LoginAs(t, "p-plain").Token}.do(t, "POST", "/projects?name=z", nil), 403)
+}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/gorilla/mux"
 	"github.com/groupd/groupd/group"
+	"github.com/groupd/groupd/object"
 	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/session"
 	"github.com/groupd/groupd/user"
@@ -47,14 +48,15 @@ type Authenticator interface {
 
 // Handler serves /noko/v2.
 type Handler struct {
-	groups *group.Store
-	users  *user.Store
-	auth   Authenticator
+	groups  *group.Store
+	users   *user.Store
+	objects *object.Store
+	auth    Authenticator
 }
 
 // New returns the Noko surface over the core stores.
-func New(groups *group.Store, users *user.Store, auth Authenticator) *Handler {
-	return &Handler{groups: groups, users: users, auth: auth}
+func New(groups *group.Store, users *user.Store, objects *object.Store, auth Authenticator) *Handler {
+	return &Handler{groups: groups, users: users, objects: objects, auth: auth}
 }
 
 // handlerFunc serves one Noko operation with the request's parameters.
@@ -75,6 +77,27 @@ func (h *Handler) Register(r *mux.Router) {
 	route("/teams/{id}/add_users", http.MethodPost, "Team", h.addUsers)
 	route("/teams/{id}/remove_users", http.MethodPut, "Team", h.removeUsers)
 	route("/teams/{id}/remove_all_users", http.MethodPut, "Team", h.removeAllUsers)
+
+	// Project groups, and the same under the early draft's /groups (seed
+	// 003), whose project actions were verbs on /groups/:id/projects.
+	for _, base := range []string{"/project_groups", "/groups"} {
+		route(base, http.MethodGet, "ProjectGroup", h.listProjectGroups)
+		route(base, http.MethodPost, "ProjectGroup", h.createProjectGroup)
+		route(base+"/{id}", http.MethodGet, "ProjectGroup", h.getProjectGroup)
+		route(base+"/{id}", http.MethodPut, "ProjectGroup", h.updateProjectGroup)
+		route(base+"/{id}", http.MethodDelete, "ProjectGroup", h.deleteProjectGroup)
+		route(base+"/{id}/projects", http.MethodGet, "Project", h.groupProjects)
+		route(base+"/{id}/add_projects", http.MethodPost, "ProjectGroup", h.addProjects)
+		route(base+"/{id}/remove_projects", http.MethodPut, "ProjectGroup", h.removeProjects)
+		route(base+"/{id}/remove_all_projects", http.MethodPut, "ProjectGroup", h.removeAllProjects)
+	}
+	route("/groups/{id}/projects", http.MethodPost, "ProjectGroup", h.addProjects)
+	route("/groups/{id}/projects", http.MethodPut, "ProjectGroup", h.removeProjects)
+	route("/groups/{id}/projects", http.MethodDelete, "ProjectGroup", h.removeAllProjects)
+
+	route("/projects", http.MethodGet, "Project", h.listProjects)
+	route("/projects", http.MethodPost, "Project", h.createProject)
+	route("/projects/{id}", http.MethodGet, "Project", h.getProject)
 
 	route("/users", http.MethodGet, "User", h.listUsers)
 	route("/users", http.MethodPost, "User", h.createUser)

@@ -10,6 +10,7 @@ import (
 	"github.com/groupd/groupd/console"
 	"github.com/groupd/groupd/group"
 	"github.com/groupd/groupd/noko"
+	"github.com/groupd/groupd/object"
 	"github.com/groupd/groupd/openapi"
 	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/session"
@@ -73,9 +74,17 @@ func (m *Main) registerServices(ctx context.Context, r *mux.Router) error {
 	userAPI := user.NewHandler(users, engine, principal, sessionID)
 	userAPI.MaxItems, userAPI.MaxPasswords = m.Config.MaxBulkItems, m.Config.MaxBulkPasswords
 	userAPI.Register(r, sessions.RequireAuth)
+	// Grouped objects: a group's delete ungroups its objects, in its
+	// transaction, through the object store (which owns their table).
+	objects := object.NewStore(m.DB, engine, groups)
+	groups.OnDelete(objects.Ungroup)
+	objectAPI := object.NewHandler(objects, principal)
+	objectAPI.MaxItems = m.Config.MaxBulkItems
+	objectAPI.Register(r, sessions.RequireAuth)
+	m.Objects = objects
 	// The Noko v2 surface: teams, project groups, projects and users under
 	// /noko/v2, over the stores above.
-	noko.New(groups, users, sessions).Register(r)
+	noko.New(groups, users, objects, sessions).Register(r)
 	events := audit.NewStore(m.DB.DB)
 	audit.NewHandler(events, engine.HasSystemRight, principal).Register(r, sessions.RequireAuth)
 	if m.Config.AuditRetention > 0 {
