@@ -46,7 +46,7 @@ func (h *Handler) listGroups(r *http.Request, p *params, typ string, ids []int64
 	if err != nil {
 		return nil, pg, 0, err
 	}
-	name, _, err := p.text("name")
+	name, err := p.filter("name")
 	if err != nil {
 		return nil, pg, 0, err
 	}

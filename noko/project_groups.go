@@ -166,7 +166,7 @@ func (h *Handler) groupProjects(w http.ResponseWriter, r *http.Request, p *param
 	if err != nil {
 		return err
 	}
-	name, _, err := p.text("name")
+	name, err := p.filter("name")
 	if err != nil {
 		return err
 	}

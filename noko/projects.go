@@ -114,7 +114,7 @@ func (h *Handler) listProjects(w http.ResponseWriter, r *http.Request, p *params
 	if err != nil {
 		return err
 	}
-	name, _, err := p.text("name")
+	name, err := p.filter("name")
 	if err != nil {
 		return err
 	}

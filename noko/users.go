@@ -76,11 +76,11 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, p *params) e
 	}
 	f := user.Filter{Limit: pg.PerPage, Offset: pg.Offset()}
 	for _, name := range []string{"email", "name"} {
-		s, has, err := p.text(name)
+		s, err := p.filter(name)
 		if err != nil {
 			return err
 		}
-		if has && f.Login == "" {
+		if f.Login == "" {
 			f.Login = s
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/groupd/groupd/input"
 	"github.com/groupd/groupd/web"
 )
 
@@ -81,6 +82,17 @@ func (p *params) text(name string) (string, bool, error) {
 		return "", false, badRequest("The parameter " + name + " must be a string")
 	}
 	return s, true, nil
+}
+
+// filter is a text parameter that filters a listing: storable text (valid
+// UTF-8, no NUL) of at most input.MaxFilterLength characters, checked as
+// the core's own listings check theirs.
+func (p *params) filter(name string) (string, error) {
+	s, has, err := p.text(name)
+	if err != nil || !has {
+		return "", err
+	}
+	return input.Query(url.Values{name: {s}}, name, input.MaxFilterLength)
 }
 
 // boolean is true or false, as JSON or as text ("true", "1", "false", "0").
