@@ -554,7 +554,8 @@ func TestNokoProjectGroups(t *testing.T) {
 	if r.Header.Get("X-Total-Count") != "2" || !strings.Contains(string(r.Body), `"noko.project"`) {
 		t.Fatalf("the group's objects in /api/v1: %s", r.Body)
 	}
-	if r := root.Do(t, "GET", fmt.Sprintf("/api/v1/group/%d", a.ID), nil); !strings.Contains(string(r.Body), `"custom-noko-project-group"`) {
+	r = root.Do(t, "GET", fmt.Sprintf("/api/v1/group/%d", a.ID), nil)
+	if !strings.Contains(string(r.Body), `"custom-noko-project-group"`) {
 		t.Fatalf("the project group in /api/v1/group: %s", r.Body)
 	}
 	// On create, projects move from their old group.

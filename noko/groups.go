@@ -3,7 +3,9 @@ package noko
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
+	"slices"
 
 	"github.com/groupd/groupd/errors"
 	"github.com/groupd/groupd/group"
@@ -147,7 +149,7 @@ func groupName(g *group.Group) string {
 	if g.Name != nil {
 		return *g.Name
 	}
-	for _, culture := range sortedKeys(g.Displayname) {
+	for _, culture := range slices.Sorted(maps.Keys(g.Displayname)) {
 		return g.Displayname[culture]
 	}
 	return ""

@@ -60,9 +60,9 @@ func (h *Handler) listProjectGroups(w http.ResponseWriter, r *http.Request, p *p
 	}
 	var ids []int64
 	if has {
-		os, err := h.projectsByIDs(r, projectIDs)
-		if err != nil {
-			return err
+		os, listErr := h.projectsByIDs(r, projectIDs)
+		if listErr != nil {
+			return listErr
 		}
 		ids = []int64{}
 		for _, o := range os {
@@ -99,9 +99,9 @@ func (h *Handler) createProjectGroup(w http.ResponseWriter, r *http.Request, p *
 		return err
 	}
 	if len(projectIDs) > 0 {
-		found, err := h.projectsByIDs(r, projectIDs)
-		if err != nil {
-			return err
+		found, listErr := h.projectsByIDs(r, projectIDs)
+		if listErr != nil {
+			return listErr
 		}
 		if len(found) != len(projectIDs) {
 			return validation("Project", param, CodeMissing)
@@ -112,9 +112,9 @@ func (h *Handler) createProjectGroup(w http.ResponseWriter, r *http.Request, p *
 		return err
 	}
 	if len(projectIDs) > 0 {
-		if _, err := h.objects.Move(r.Context(), principal(r), object.Move{IDs: projectIDs, Kind: ProjectKind,
-			To: g.ID}); err != nil {
-			return h.undoCreate(r, g, missingProjects(err, param))
+		if _, moveErr := h.objects.Move(r.Context(), principal(r), object.Move{IDs: projectIDs, Kind: ProjectKind,
+			To: g.ID}); moveErr != nil {
+			return h.undoCreate(r, g, missingProjects(moveErr, param))
 		}
 	}
 	out, err := h.projectGroup(r, g)
@@ -126,19 +126,17 @@ func (h *Handler) createProjectGroup(w http.ResponseWriter, r *http.Request, p *
 
 func (h *Handler) getProjectGroup(w http.ResponseWriter, r *http.Request, p *params) error {
 	g, err := h.groupID(r, ProjectGroupType)
-	if err != nil {
-		return err
-	}
-	out, err := h.projectGroup(r, g)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, out)
+	return h.answerProjectGroup(w, r, g, err)
 }
 
 // updateProjectGroup: PUT /project_groups/:id with name.
 func (h *Handler) updateProjectGroup(w http.ResponseWriter, r *http.Request, p *params) error {
 	g, err := h.renameGroup(r, p, ProjectGroupType)
+	return h.answerProjectGroup(w, r, g, err)
+}
+
+// answerProjectGroup answers 200 with project group g, unless err.
+func (h *Handler) answerProjectGroup(w http.ResponseWriter, r *http.Request, g *group.Group, err error) error {
 	if err != nil {
 		return err
 	}

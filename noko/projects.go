@@ -178,47 +178,24 @@ func (h *Handler) createProject(w http.ResponseWriter, r *http.Request, p *param
 	if err != nil {
 		return err
 	}
-	a := projectAttributes{BillingIncrement: defaultBillingIncrement, Enabled: true, Billable: true}
-	for _, b := range []struct {
-		name string
-		dst  *bool
-	}{{"billable", &a.Billable}, {"enabled", &a.Enabled}} {
-		v, has, err := p.boolean(b.name)
-		if err != nil {
-			return err
-		}
-		if has {
-			*b.dst = v
-		}
-	}
-	if n, has, err := p.integer("billing_increment"); err != nil {
+	a, err := decodeProjectAttributes(p)
+	if err != nil {
 		return err
-	} else if has {
-		if !billingIncrements[n] {
-			return validation("Project", "billing_increment", CodeInvalid)
-		}
-		a.BillingIncrement = int(n)
-	}
-	if c, has, err := p.text("color"); err != nil {
-		return err
-	} else if has {
-		if !colorPattern.MatchString(c) {
-			return validation("Project", "color", CodeInvalid)
-		}
-		a.Color = &c
 	}
 	in := &object.Input{Kind: ProjectKind, Name: &name}
 	if in.Attributes, err = json.Marshal(a); err != nil {
 		return errors.ServerGeneric(err)
 	}
-	if gid, has, err := p.integer("project_group_id"); err != nil {
+	gid, hasGroup, err := p.integer("project_group_id")
+	if err != nil {
 		return err
-	} else if has {
-		if _, err := h.readGroup(r, gid, ProjectGroupType); err != nil {
-			if ne := translate(err, "Project"); ne.Status == http.StatusNotFound {
+	}
+	if hasGroup {
+		if _, readErr := h.readGroup(r, gid, ProjectGroupType); readErr != nil {
+			if ne := translate(readErr, "Project"); ne.Status == http.StatusNotFound {
 				return validation("Project", "project_group_id", CodeMissing)
 			}
-			return err
+			return readErr
 		}
 		in.Group = &gid
 	}
@@ -231,6 +208,45 @@ func (h *Handler) createProject(w http.ResponseWriter, r *http.Request, p *param
 		return err
 	}
 	return created(w, ps[0].URL, ps[0])
+}
+
+// decodeProjectAttributes reads billable, enabled, billing_increment and
+// color, with Noko's defaults for those not given.
+func decodeProjectAttributes(p *params) (projectAttributes, error) {
+	a := projectAttributes{BillingIncrement: defaultBillingIncrement, Enabled: true, Billable: true}
+	for _, b := range []struct {
+		name string
+		dst  *bool
+	}{{"billable", &a.Billable}, {"enabled", &a.Enabled}} {
+		v, has, err := p.boolean(b.name)
+		if err != nil {
+			return a, err
+		}
+		if has {
+			*b.dst = v
+		}
+	}
+	n, has, err := p.integer("billing_increment")
+	if err != nil {
+		return a, err
+	}
+	if has {
+		if !billingIncrements[n] {
+			return a, validation("Project", "billing_increment", CodeInvalid)
+		}
+		a.BillingIncrement = int(n)
+	}
+	c, has, err := p.text("color")
+	if err != nil {
+		return a, err
+	}
+	if has {
+		if !colorPattern.MatchString(c) {
+			return a, validation("Project", "color", CodeInvalid)
+		}
+		a.Color = &c
+	}
+	return a, nil
 }
 
 // projectsByIDs is the projects with these ids the caller may see, in id

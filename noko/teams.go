@@ -143,8 +143,8 @@ func (h *Handler) createTeam(w http.ResponseWriter, r *http.Request, p *params) 
 		return err
 	}
 	if len(userIDs) > 0 {
-		if _, err := h.users.ChangeMembers(r.Context(), principal(r), g.ID, user.MemberChange{Add: userIDs}); err != nil {
-			return h.undoCreate(r, g, err)
+		if _, addErr := h.users.ChangeMembers(r.Context(), principal(r), g.ID, user.MemberChange{Add: userIDs}); addErr != nil {
+			return h.undoCreate(r, g, addErr)
 		}
 	}
 	t, err := h.team(r, g)
@@ -156,19 +156,17 @@ func (h *Handler) createTeam(w http.ResponseWriter, r *http.Request, p *params) 
 
 func (h *Handler) getTeam(w http.ResponseWriter, r *http.Request, p *params) error {
 	g, err := h.groupID(r, TeamType)
-	if err != nil {
-		return err
-	}
-	t, err := h.team(r, g)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, t)
+	return h.answerTeam(w, r, g, err)
 }
 
 // updateTeam: PUT /teams/:id with name.
 func (h *Handler) updateTeam(w http.ResponseWriter, r *http.Request, p *params) error {
 	g, err := h.renameGroup(r, p, TeamType)
+	return h.answerTeam(w, r, g, err)
+}
+
+// answerTeam answers 200 with team g, unless err.
+func (h *Handler) answerTeam(w http.ResponseWriter, r *http.Request, g *group.Group, err error) error {
 	if err != nil {
 		return err
 	}

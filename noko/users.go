@@ -13,17 +13,12 @@ import (
 
 // User is Noko's user object.
 type User struct {
-	ID              int64        `json:"id"`
-	Email           *string      `json:"email"`
-	FirstName       *string      `json:"first_name"`
-	LastName        *string      `json:"last_name"`
-	ProfileImageURL *string      `json:"profile_image_url"`
-	URL             string       `json:"url"`
-	State           string       `json:"state"`
-	Role            string       `json:"role"`
-	Teams           []SimpleTeam `json:"teams"`
-	CreatedAt       string       `json:"created_at"`
-	UpdatedAt       string       `json:"updated_at"`
+	SimpleUser
+	State     string       `json:"state"`
+	Role      string       `json:"role"`
+	Teams     []SimpleTeam `json:"teams"`
+	CreatedAt string       `json:"created_at"`
+	UpdatedAt string       `json:"updated_at"`
 }
 
 // Noko's roles. groupd's rights are not roles: every user is shown as a
@@ -33,8 +28,8 @@ var roles = map[string]bool{"supervisor": true, "leader": true, "coworker": true
 	"member": true, "admin": true, "freelancer": true}
 
 func nokoUser(r *http.Request, u *user.User) *User {
-	out := &User{ID: u.ID, FirstName: u.FirstName, LastName: u.LastName, URL: apiURL(r, "/users/"+idText(u.ID)),
-		State: "active", Role: "member", Teams: []SimpleTeam{},
+	out := &User{SimpleUser: SimpleUser{ID: u.ID, FirstName: u.FirstName, LastName: u.LastName,
+		URL: apiURL(r, "/users/"+idText(u.ID))}, State: "active", Role: "member", Teams: []SimpleTeam{},
 		CreatedAt: timestamp(u.CreatedAt), UpdatedAt: timestamp(u.UpdatedAt)}
 	for _, e := range u.Emails {
 		if e.UseForEmail || out.Email == nil {
@@ -76,9 +71,9 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, p *params) e
 	}
 	f := user.Filter{Limit: pg.PerPage, Offset: pg.Offset()}
 	for _, name := range []string{"email", "name"} {
-		s, err := p.filter(name)
-		if err != nil {
-			return err
+		s, filterErr := p.filter(name)
+		if filterErr != nil {
+			return filterErr
 		}
 		if f.Login == "" {
 			f.Login = s
@@ -120,17 +115,19 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, p *params) 
 	}
 	attrs := map[string]any{"login": email}
 	for _, name := range []string{"first_name", "last_name"} {
-		s, has, err := p.text(name)
-		if err != nil {
-			return err
+		s, has, textErr := p.text(name)
+		if textErr != nil {
+			return textErr
 		}
 		if has {
 			attrs[name] = s
 		}
 	}
-	if role, has, err := p.text("role"); err != nil {
+	role, hasRole, err := p.text("role")
+	if err != nil {
 		return err
-	} else if has && !roles[role] {
+	}
+	if hasRole && !roles[role] {
 		return validation("User", "role", CodeInvalid)
 	}
 	items, err := user.DecodeBody([]any{map[string]any{"user": attrs,
