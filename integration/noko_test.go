@@ -737,6 +737,45 @@ func TestNokoProjects(t *testing.T) {
 	mustValidation(t, c.do(t, "POST", "/projects", map[string]any{"name": "y", "project_group_id": g.ID}), "project_group_id", "missing")
 	r = c.do(t, "POST", "/projects", map[string]any{"name": "Mine"})
 	mustNoko(t, r, 201)
+	var own nokoProject
+	r.JSON(t, &own)
 	s.MustCreateUser(t, "p-plain", "")
 	mustNoko(t, noko{s, s.LoginAs(t, "p-plain").Token}.do(t, "POST", "/projects?name=z", nil), 403)
+
+	// Project groups: one the caller cannot see is a 404 for every
+	// operation; its own new group lacks link, so a create with projects is
+	// refused (403) and leaves no group behind.
+	for _, op := range []struct{ method, path string }{{"GET", ""}, {"PUT", "?name=x"}, {"DELETE", ""},
+		{"GET", "/projects"}, {"POST", fmt.Sprintf("/add_projects?projects=%d", own.ID)},
+		{"PUT", fmt.Sprintf("/remove_projects?projects=%d", gear.ID)}, {"PUT", "/remove_all_projects"}} {
+		mustNoko(t, c.do(t, op.method, fmt.Sprintf("/project_groups/%d%s", g.ID, op.path), nil), 404)
+	}
+	s.MustCreateUser(t, "p-grouper", `{"system.object":{"create":true,"read_all":true},"system.group":{"create":true}}`)
+	gc := noko{s, s.LoginAs(t, "p-grouper").Token}
+	r = gc.do(t, "POST", "/projects", map[string]any{"name": "Theirs"})
+	var theirs nokoProject
+	r.JSON(t, &theirs)
+	e := mustNoko(t, gc.do(t, "POST", "/project_groups", map[string]any{"name": "Refused", "projects": []int64{theirs.ID}}), 403)
+	if e.Errors[0].Code != "insufficent_permissions" {
+		t.Fatalf("403: %+v", e)
+	}
+	var list2 []nokoProjectGroup
+	n.do(t, "GET", "/project_groups?name=Refused", nil).JSON(t, &list2)
+	if len(list2) != 0 {
+		t.Fatalf("the refused create left a group: %+v", list2)
+	}
+	r = gc.do(t, "POST", "/project_groups", map[string]any{"name": "Empty"})
+	mustNoko(t, r, 201)
+	var empty nokoProjectGroup
+	r.JSON(t, &empty)
+	mustNoko(t, gc.do(t, "POST", fmt.Sprintf("/project_groups/%d/add_projects", empty.ID), map[string]any{"projects": []int64{theirs.ID}}), 403)
+	// A project the caller cannot see is missing (an ungrouped one is
+	// visible to root and read_all only).
+	mustValidation(t, c.do(t, "POST", "/project_groups", map[string]any{"name": "Mine", "projects": []int64{own.ID}}), "projects", "missing")
+	// The token never travels in a Link.
+	r = s.Do(t, "GET", "/noko/v2/projects?per_page=1&noko_token="+url.QueryEscape(n.token), nil, "User-Agent", "t")
+	mustNoko(t, r, 200)
+	if l := r.Header.Get("Link"); l == "" || strings.Contains(l, "noko_token") {
+		t.Fatalf("Link: %q", l)
+	}
 }
