@@ -5,10 +5,10 @@ import (
 	"log/slog"
 )
 
-// Logged returns err as an *Error; a server error gets a fresh uuid, logged
-// with its cause, as Write does. It is for a surface that reports a server
-// error in its own wire format (Kanboard's JSON-RPC error object), where the
-// uuid is the only detail a client gets.
+// Logged is err as a typed error ready to be sent by any surface: a server
+// error gets a fresh uuid, logged together with its cause (never sent), so
+// that an operator finds the cause from what a client reports. Write uses
+// it for easydb's body; surfaces with their own error body (Noko) too.
 func Logged(ctx context.Context, log *slog.Logger, err error) *Error {
 	e := From(err)
 	if e.Realm != RealmServer {

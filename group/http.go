@@ -35,17 +35,9 @@ func (h *Handler) Register(r *mux.Router, requireAuth func(http.Handler) http.Ha
 	web.Mount(r, requireAuth, "/api/v1/group/{id}", web.Methods{Get: h.get, Delete: web.DeleteByID(h.delete)})
 }
 
-// requireSystemGroup: reading groups needs the system right system.group.
-func (h *Handler) requireSystemGroup(p *policy.Principal) error {
-	if !h.authz.HasSystemRight(p, rights.SystemGroup, "") {
-		return errors.NoSystemRight(rights.SystemGroup)
-	}
-	return nil
-}
-
 func (h *Handler) list(w http.ResponseWriter, r *http.Request) error {
 	p := h.principal(r)
-	if err := h.requireSystemGroup(p); err != nil {
+	if err := h.store.RequireReader(p); err != nil {
 		return err
 	}
 	return web.Listing(w, r, parseFilter, func(ctx context.Context, f Filter) ([]*Group, int, error) {
@@ -53,28 +45,19 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) error {
 	}, writeGroups)
 }
 func (h *Handler) get(w http.ResponseWriter, r *http.Request) error {
-	p := h.principal(r)
-	if err := h.requireSystemGroup(p); err != nil {
-		return err
-	}
 	id, err := web.PathInt64(r, "id")
 	if err != nil {
 		return err
 	}
-	g, err := h.store.Get(r.Context(), p, id)
-	if err != nil {
-		return err
-	}
-	if g == nil {
+	g, err := h.store.Readable(r.Context(), h.principal(r), id)
+	if errors.Is(err, errors.GroupNotFound("")) {
 		// easydb: "If id was specified and no group was found, this call
 		// returns an empty array."
 		w.Header().Set("X-Total-Count", "0")
 		return web.JSON(w, []*Group{})
 	}
-	if ok, err := h.authz.Can(p, rights.BagRead, g.PolicyObject()); err != nil {
-		return errors.ServerGeneric(err)
-	} else if !ok {
-		return errors.InsufficientRights("read", "group", strconv.FormatInt(id, 10), rights.BagRead)
+	if err != nil {
+		return err
 	}
 	w.Header().Set("X-Total-Count", "1")
 	return writeGroups(w, []*Group{g})

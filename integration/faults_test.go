@@ -44,7 +44,8 @@ type rawResult struct {
 
 func rawDo(c *http.Client, method, url, token string, body []byte) rawResult {
 	if token != "" {
-		return rawDoWith(c, method, url, body, "X-Easydb-Token", token)
+		// The same token for the Noko surface, which reads X-NokoToken.
+		return rawDoWith(c, method, url, body, "X-Easydb-Token", token, "X-NokoToken", token)
 	}
 	return rawDoWith(c, method, url, body)
 }

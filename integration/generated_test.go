@@ -73,7 +73,7 @@ func (f hostileField) values() []hostileValue {
 type hostileRequest struct {
 	Method, Path, ContentType string
 	Body                      []byte
-	Token                     string // sent as x-easydb-token when set
+	Token                     string // sent as x-easydb-token (X-NokoToken under /noko/) when set
 	// Header are more request headers (name, value pairs): a surface's
 	// own credentials.
 	Header []string
@@ -154,7 +154,7 @@ func runHostile(t *testing.T, s *Server, fields []hostileField, workers int) *ho
 					res.mu.Unlock()
 				case status >= 200 && status < 300:
 					res.ok.Add(1)
-				case status >= 400 && status < 500 && typedError(body):
+				case status >= 400 && status < 500 && typedError(req.Path, body):
 					res.refused.Add(1)
 				default:
 					res.mu.Lock()
@@ -178,8 +178,14 @@ func runHostile(t *testing.T, s *Server, fields []hostileField, workers int) *ho
 	return res
 }
 
-// typedError reports whether body is an easydb error of realm api or user.
-func typedError(body []byte) bool {
+// typedError reports whether body is the typed error of path's surface: a
+// Noko error with a message under /noko/, else an easydb error of realm api
+// or user.
+func typedError(path string, body []byte) bool {
+	if strings.HasPrefix(path, "/noko/") {
+		var e struct{ Message string }
+		return json.Unmarshal(body, &e) == nil && e.Message != ""
+	}
 	var e APIError
 	return json.Unmarshal(body, &e) == nil && (e.Realm == "api" || e.Realm == "user") &&
 		strings.HasPrefix(e.Code, "error."+e.Realm+".")
@@ -220,7 +226,11 @@ func hostileSend(tb testing.TB, s *Server, req hostileRequest) (status int, body
 		header = append(header, "Content-Type", req.ContentType)
 	}
 	if req.Token != "" {
-		header = append(header, "x-easydb-token", req.Token)
+		tokenHeader := "x-easydb-token"
+		if strings.HasPrefix(req.Path, "/noko/") {
+			tokenHeader = "X-NokoToken"
+		}
+		header = append(header, tokenHeader, req.Token)
 	}
 	header = append(header, req.Header...)
 	r := s.Do(w, req.Method, req.Path, reqBody, header...)
@@ -349,6 +359,9 @@ func openapiFields(tb testing.TB, doc *openapi3.T, tokenFor func(path string) st
 									Body: []byte(form.Encode()), Token: token}
 							}})
 					}
+				case "*/*":
+					// A surface's JSON body sent without a Content-Type (Noko): the
+					// application/json entry covers its fields.
 				default:
 					tb.Fatalf("%s: request body %s: the generated test knows JSON and forms only", opName, ct)
 				}

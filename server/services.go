@@ -10,6 +10,7 @@ import (
 	"github.com/groupd/groupd/console"
 	"github.com/groupd/groupd/group"
 	"github.com/groupd/groupd/kanboard"
+	"github.com/groupd/groupd/noko"
 	"github.com/groupd/groupd/object"
 	"github.com/groupd/groupd/openapi"
 	"github.com/groupd/groupd/policy"
@@ -89,6 +90,9 @@ func (m *Main) registerServices(ctx context.Context, r *mux.Router) error {
 	objectAPI.MaxItems = m.Config.MaxBulkItems
 	objectAPI.Register(r, sessions.RequireAuth)
 	m.Objects = objects
+	// The Noko v2 surface: teams, project groups, projects and users under
+	// /noko/v2, over the stores above.
+	noko.New(groups, users, objects, sessions).Register(r)
 	events := audit.NewStore(m.DB.DB)
 	audit.NewHandler(events, engine.HasSystemRight, principal).Register(r, sessions.RequireAuth)
 	if m.Config.AuditRetention > 0 {

@@ -10,7 +10,6 @@ import (
 	"github.com/groupd/groupd/errors"
 	"github.com/groupd/groupd/input"
 	"github.com/groupd/groupd/policy"
-	"github.com/groupd/groupd/rights"
 	"github.com/groupd/groupd/web"
 )
 
@@ -48,18 +47,9 @@ func (h *Handler) Register(r *mux.Router, requireAuth func(http.Handler) http.Ha
 	web.Mount(r, requireAuth, "/api/v1/group/{id}/members", web.Methods{Get: h.listMembers, Post: h.changeMembers})
 }
 
-// requireSystemUser: listing and reading users needs the system right
-// system.user.
-func (h *Handler) requireSystemUser(p *policy.Principal) error {
-	if !h.authz.HasSystemRight(p, rights.SystemUser, "") {
-		return errors.NoSystemRight(rights.SystemUser)
-	}
-	return nil
-}
-
 func (h *Handler) list(w http.ResponseWriter, r *http.Request) error {
 	p := h.principal(r)
-	if err := h.requireSystemUser(p); err != nil {
+	if err := h.store.RequireReader(p); err != nil {
 		return err
 	}
 	return web.Listing(w, r, parseFilter, func(ctx context.Context, f Filter) ([]*User, int, error) {
@@ -69,33 +59,15 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) error {
 
 func writeUsers(w http.ResponseWriter, users []*User) error { return web.JSON(w, users) }
 
-// get: a user always reads itself; any other user needs system.user and
-// read on that user.
+// get: Store.Readable decides.
 func (h *Handler) get(w http.ResponseWriter, r *http.Request) error {
-	p := h.principal(r)
 	id, err := web.PathInt64(r, "id")
 	if err != nil {
 		return err
 	}
-	self := id == p.UserID
-	if !self {
-		if requireSystemUserErr := h.requireSystemUser(p); requireSystemUserErr != nil {
-			return requireSystemUserErr
-		}
-	}
-	u, err := h.store.Get(r.Context(), p, id)
+	u, err := h.store.Readable(r.Context(), h.principal(r), id)
 	if err != nil {
 		return err
-	}
-	if u == nil {
-		return errors.UserNotFound(strconv.FormatInt(id, 10))
-	}
-	if !self {
-		if ok, err := h.authz.Can(p, rights.Read, u.PolicyObject()); err != nil {
-			return errors.ServerGeneric(err)
-		} else if !ok {
-			return errors.InsufficientRights("read", "user", strconv.FormatInt(id, 10), rights.Read)
-		}
 	}
 	w.Header().Set("X-Total-Count", "1")
 	return web.JSON(w, []*User{u})
