@@ -34,6 +34,8 @@ type Input struct {
 	CommentSet, ReferenceSet, AuthorizationInfoSet bool
 	FrontendPrefs                                  json.RawMessage
 	FrontendPrefsSet                               bool
+	Color                                          *string
+	ColorSet                                       bool
 	Owner                                          *acl.Subject
 	ACL                                            []acl.Entry
 	ACLSet                                         bool
@@ -84,7 +86,7 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 		return nil, err
 	}
 	if onlyErr := g.Only("_id", "_version", "type", "name", "displayname", "comment", "reference", "frontend_prefs",
-		"authorization_info", "created_timestamp", "last_updated_timestamp"); onlyErr != nil {
+		"authorization_info", "color", "created_timestamp", "last_updated_timestamp"); onlyErr != nil {
 		return nil, onlyErr
 	}
 	in := &Input{Index: index}
@@ -165,6 +167,9 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 	if optionalTextErr := optionalText(g, "reference", MaxRefLength, &in.Reference, &in.ReferenceSet, input.Text); optionalTextErr != nil {
 		return nil, optionalTextErr
 	}
+	if optionalTextErr := optionalText(g, "color", colorLength, &in.Color, &in.ColorSet, CheckColor); optionalTextErr != nil {
+		return nil, optionalTextErr
+	}
 	if in.FrontendPrefsSet = g.Has("frontend_prefs"); in.FrontendPrefsSet {
 		if pv := g.M["frontend_prefs"]; pv != nil {
 			raw, frontendPrefsErr := input.FrontendPrefs(pv, "group.frontend_prefs")
@@ -216,5 +221,23 @@ func optionalText(o input.Object, key string, max int, dst **string, set *bool,
 		return err
 	}
 	*dst = &s
+	return nil
+}
+
+// colorLength is the length of a colour: RRGGBB.
+const colorLength = 6
+
+// CheckColor validates a group's colour at path: six hexadecimal digits,
+// RRGGBB without "#" (as Navixy writes a tracker group's colour).
+func CheckColor(s, path string, _ int) error {
+	if len(s) != colorLength {
+		return errors.InvalidValue(path, `RRGGBB expected, six hexadecimal digits without "#", e.g. FF6DDC`)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return errors.InvalidValue(path, `RRGGBB expected, six hexadecimal digits without "#", e.g. FF6DDC`)
+		}
+	}
 	return nil
 }

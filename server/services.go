@@ -9,6 +9,7 @@ import (
 	"github.com/groupd/groupd/audit"
 	"github.com/groupd/groupd/console"
 	"github.com/groupd/groupd/group"
+	"github.com/groupd/groupd/navixy"
 	"github.com/groupd/groupd/openapi"
 	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/session"
@@ -59,6 +60,9 @@ func (m *Main) registerServices(ctx context.Context, r *mux.Router) error {
 	groupAPI := group.NewHandler(groups, engine, principal)
 	groupAPI.MaxItems = m.Config.MaxBulkItems
 	groupAPI.Register(r, sessions.RequireAuth)
+	// The Navixy surface (/navixy/v2/): its hash is a session, found by the
+	// surface itself, as Navixy carries it in a parameter or NVX header.
+	navixy.New(sessions, groups).Register(r)
 	// The session service tells other processes with pg_notify and drops
 	// its own cached principals at once.
 	users := user.NewStore(m.DB, engine, sessions)
