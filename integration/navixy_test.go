@@ -1,0 +1,346 @@
+package integration
+
+// The Navixy surface (issue 18) over real HTTP: every action, every error
+// code, the three request forms (JSON body, form body with JSON-encoded
+// arrays, GET query), paths with and without a trailing slash, and the hash
+// as a parameter, in the query string and as "Authorization: NVX <hash>".
+// Every exchange is validated against the OpenAPI document (Server.Do).
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/groupd/groupd/server"
+)
+
+// nvxAnswer is any Navixy answer, as a client decodes it.
+type nvxAnswer struct {
+	Success bool            `json:"success"`
+	Hash    string          `json:"hash"`
+	ID      int64           `json:"id"`
+	List    json.RawMessage `json:"list"`
+	Status  struct {
+		Code        int    `json:"code"`
+		Description string `json:"description"`
+	} `json:"status"`
+	Errors []struct {
+		Parameter string `json:"parameter"`
+		Error     string `json:"error"`
+	} `json:"errors"`
+}
+
+// nvxResult is a Navixy exchange: the response and its decoded answer.
+type nvxResult struct {
+	*Response
+	nvxAnswer
+}
+
+// nvxPost sends params as a JSON body to /navixy/v2/<action>.
+func nvxPost(tb testing.TB, s *Server, action string, params map[string]any, header ...string) nvxResult {
+	tb.Helper()
+	var body any
+	if params != nil {
+		body = params
+	}
+	return nvxDecode(tb, s.Do(tb, "POST", "/navixy/v2/"+action, body, header...))
+}
+
+// nvxForm sends form as a form body, as Navixy's JS SDK does.
+func nvxForm(tb testing.TB, s *Server, action string, form url.Values, header ...string) nvxResult {
+	tb.Helper()
+	h := append([]string{"Content-Type", "application/x-www-form-urlencoded"}, header...)
+	return nvxDecode(tb, s.Do(tb, "POST", "/navixy/v2/"+action, form.Encode(), h...))
+}
+
+// nvxGet sends q in the query string of a GET.
+func nvxGet(tb testing.TB, s *Server, action string, q url.Values, header ...string) nvxResult {
+	tb.Helper()
+	return nvxDecode(tb, s.Do(tb, "GET", "/navixy/v2/"+action+"?"+q.Encode(), nil, header...))
+}
+
+func nvxDecode(tb testing.TB, r *Response) nvxResult {
+	tb.Helper()
+	var a nvxAnswer
+	r.JSON(tb, &a)
+	return nvxResult{r, a}
+}
+
+// nvxOK asserts a success.
+func nvxOK(tb testing.TB, x nvxResult) nvxAnswer {
+	tb.Helper()
+	r, a := x.Response, x.nvxAnswer
+	if r.StatusCode != 200 || !a.Success {
+		tb.Fatalf("want success, got %d %s", r.StatusCode, r.Body)
+	}
+	return a
+}
+
+// nvxFail asserts Navixy's error with code and HTTP status.
+func nvxFail(tb testing.TB, x nvxResult, status, code int) nvxAnswer {
+	tb.Helper()
+	r, a := x.Response, x.nvxAnswer
+	if r.StatusCode != status || a.Success || a.Status.Code != code || a.Status.Description == "" {
+		tb.Fatalf("want %d with code %d, got %d %s", status, code, r.StatusCode, r.Body)
+	}
+	if (code == 7) != (len(a.Errors) > 0) {
+		tb.Fatalf("errors must be listed for code 7 only: %s", r.Body)
+	}
+	return a
+}
+
+// nvxLogin runs user/auth and returns the hash.
+func nvxLogin(tb testing.TB, s *Server, login, password string) string {
+	tb.Helper()
+	a := nvxOK(tb, nvxPost(tb, s, "user/auth", map[string]any{"login": login, "password": password}))
+	if a.Hash == "" {
+		tb.Fatal("user/auth answered no hash")
+	}
+	return a.Hash
+}
+
+type nvxGroup struct {
+	ID    int64   `json:"id"`
+	Title string  `json:"title"`
+	Color *string `json:"color"`
+}
+
+func nvxGroups(tb testing.TB, s *Server, hash string) map[int64]nvxGroup {
+	tb.Helper()
+	a := nvxOK(tb, nvxPost(tb, s, "tracker/group/list", map[string]any{"hash": hash}))
+	var list []nvxGroup
+	if err := json.Unmarshal(a.List, &list); err != nil {
+		tb.Fatal(err)
+	}
+	out := map[int64]nvxGroup{}
+	for _, g := range list {
+		out[g.ID] = g
+	}
+	return out
+}
+
+func TestNavixyAuth(t *testing.T) {
+	t.Parallel()
+	s := MustStartServer(t, func(c *server.Config) { c.LoginMaxFailures = 2 })
+	uid := s.MustCreateUser(t, "driver", `{"system.group": {}}`)
+	if _, err := s.DB.Exec(`INSERT INTO user_emails (user_id, position, email, use_for_login) VALUES ($1, 0, 'Driver@Example.com', true)`, uid); err != nil {
+		t.Fatal(err)
+	}
+
+	// By login, with a JSON body; by login e-mail, with a form; by GET.
+	hash := nvxLogin(t, s, "driver", "pw-driver")
+	nvxOK(t, nvxForm(t, s, "user/auth", url.Values{"login": {"driver@example.com"}, "password": {"pw-driver"}}))
+	nvxOK(t, nvxGet(t, s, "user/auth/", url.Values{"login": {"driver"}, "password": {"pw-driver"}}))
+
+	// The hash is a groupd session: the easydb API takes it too.
+	if r := s.Do(t, "GET", "/api/v1/session", nil, "x-easydb-token", hash); r.StatusCode != 200 || !strings.Contains(string(r.Body), `"login":"driver"`) {
+		t.Fatalf("the hash as an easydb token: %d %s", r.StatusCode, r.Body)
+	}
+
+	// The hash as a parameter (JSON, form, query) and as Authorization: NVX.
+	nvxOK(t, nvxPost(t, s, "tracker/group/list", map[string]any{"hash": hash}))
+	nvxOK(t, nvxForm(t, s, "tracker/group/list/", url.Values{"hash": {hash}}))
+	nvxOK(t, nvxGet(t, s, "tracker/group/list", url.Values{"hash": {hash}}))
+	nvxOK(t, nvxPost(t, s, "tracker/group/list", nil, "Authorization", "NVX "+hash))
+	nvxOK(t, nvxGet(t, s, "tracker/group/list/", nil, "Authorization", "nvx "+hash))
+
+	// 3: no hash; 4: a hash that is no session.
+	nvxFail(t, nvxPost(t, s, "tracker/group/list", map[string]any{}), 400, 3)
+	nvxFail(t, nvxGet(t, s, "tracker/group/list", nil, "Authorization", "Bearer "+hash), 400, 3)
+	nvxFail(t, nvxPost(t, s, "tracker/group/list", map[string]any{"hash": "a6aa75587e5c59c32d347da438505fc3"}), 400, 4)
+	nvxFail(t, nvxGet(t, s, "tracker/group/list", nil, "Authorization", "NVX "+strings.Repeat("A", 43)), 400, 4)
+
+	// 102: wrong password, unknown login; 7: a parameter missing or of the wrong type.
+	nvxFail(t, nvxPost(t, s, "user/auth", map[string]any{"login": "driver", "password": "wrong"}), 400, 102)
+	nvxFail(t, nvxPost(t, s, "user/auth", map[string]any{"login": "nobody", "password": "wrong"}), 400, 102)
+	nvxFail(t, nvxPost(t, s, "user/auth", map[string]any{"login": "driver", "password": ""}), 400, 102)
+	a := nvxFail(t, nvxPost(t, s, "user/auth", map[string]any{"password": "pw-driver"}), 400, 7)
+	if a.Errors[0].Parameter != "login" {
+		t.Errorf("errors: %+v, want the parameter login", a.Errors)
+	}
+	a = nvxFail(t, nvxPost(t, s, "user/auth", map[string]any{"login": 5, "password": "x"}), 400, 7)
+	if a.Errors[0].Parameter != "login" {
+		t.Errorf("errors: %+v, want the parameter login", a.Errors)
+	}
+	// 5: a body that cannot be read.
+	nvxFail(t, nvxDecode(t, s.Do(t, "POST", "/navixy/v2/user/auth", `{"login":`)), 400, 5)
+	nvxFail(t, nvxDecode(t, s.Do(t, "POST", "/navixy/v2/user/auth", "%zz", "Content-Type", "application/x-www-form-urlencoded")), 400, 5)
+
+	// 105: groupd's lockout, after LoginMaxFailures failures of a login
+	// that never logged in from here; the right password is refused too.
+	s.MustCreateUser(t, "locked", "")
+	for i := 0; i < 2; i++ {
+		nvxFail(t, nvxPost(t, s, "user/auth", map[string]any{"login": "locked", "password": "wrong"}), 400, 102)
+	}
+	nvxFail(t, nvxPost(t, s, "user/auth", map[string]any{"login": "locked", "password": "pw-locked"}), 400, 105)
+
+	// 103: a user that may not log in.
+	s.MustCreateUser(t, "disabled", "")
+	if _, err := s.DB.Exec(`UPDATE users SET login_disabled = true WHERE login = 'disabled'`); err != nil {
+		t.Fatal(err)
+	}
+	nvxFail(t, nvxPost(t, s, "user/auth", map[string]any{"login": "disabled", "password": "pw-disabled"}), 400, 103)
+
+	// user/logout ends the session: the hash is 4 from then on.
+	other := nvxLogin(t, s, "driver", "pw-driver")
+	nvxOK(t, nvxPost(t, s, "user/logout", nil, "Authorization", "NVX "+hash))
+	nvxFail(t, nvxPost(t, s, "tracker/group/list", map[string]any{"hash": hash}), 400, 4)
+	nvxFail(t, nvxPost(t, s, "user/logout", map[string]any{"hash": hash}), 400, 4)
+	nvxOK(t, nvxPost(t, s, "tracker/group/list", map[string]any{"hash": other})) // other sessions live on
+
+	// The trailing slash works on every action, and other methods are not Navixy's.
+	nvxOK(t, nvxPost(t, s, "user/logout/", map[string]any{"hash": other}))
+	if r := s.Do(t, "PUT", "/navixy/v2/user/auth", "{}"); r.StatusCode != 400 {
+		t.Errorf("PUT: %d %s", r.StatusCode, r.Body)
+	}
+}
+
+func TestNavixyTrackerGroups(t *testing.T) {
+	t.Parallel()
+	s := MustStartServer(t)
+	root := nvxLogin(t, s, "root", RootPassword)
+	rootAPI := s.Root(t)
+
+	// create: JSON, form, GET; the answer is the group's id.
+	g1 := nvxOK(t, nvxPost(t, s, "tracker/group/create", map[string]any{"hash": root, "title": "Employees", "color": "FF6DDC"})).ID
+	g2 := nvxOK(t, nvxForm(t, s, "tracker/group/create/", url.Values{"hash": {root}, "title": {"Trucks"}, "color": {"00aa11"}})).ID
+	long := strings.Repeat("é", 60) // 60 characters, 120 bytes
+	g3 := nvxOK(t, nvxGet(t, s, "tracker/group/create", url.Values{"hash": {root}, "title": {long}, "color": {"000000"}})).ID
+	groups := nvxGroups(t, s, root)
+	for id, want := range map[int64][2]string{g1: {"Employees", "FF6DDC"}, g2: {"Trucks", "00aa11"}, g3: {long, "000000"}} {
+		if g := groups[id]; g.Title != want[0] || g.Color == nil || *g.Color != want[1] {
+			t.Errorf("group %d listed as %+v, want %v", id, g, want)
+		}
+	}
+	// System groups (:all, :non_system) are never listed, as group 0 is not.
+	for id := range groups {
+		if id == 1 || id == 2 {
+			t.Errorf("system group %d listed", id)
+		}
+	}
+	// The colour is a groupd field, readable through /api/v1/group.
+	var full []struct {
+		Group struct {
+			Name  string  `json:"name"`
+			Color *string `json:"color"`
+		} `json:"group"`
+	}
+	rootAPI.Do(t, "GET", "/api/v1/group/"+strconv.FormatInt(g1, 10), nil).JSON(t, &full)
+	if len(full) != 1 || full[0].Group.Name != "Employees" || full[0].Group.Color == nil || *full[0].Group.Color != "FF6DDC" {
+		t.Fatalf("GET /api/v1/group/%d: %+v", g1, full)
+	}
+
+	// 7: missing or invalid title and colour, each named.
+	for _, c := range []struct {
+		params map[string]any
+		param  string
+	}{
+		{map[string]any{"color": "FF6DDC"}, "title"},
+		{map[string]any{"title": "x"}, "color"},
+		{map[string]any{"title": "", "color": "FF6DDC"}, "title"},
+		{map[string]any{"title": strings.Repeat("é", 61), "color": "FF6DDC"}, "title"},
+		{map[string]any{"title": "tab\there", "color": "FF6DDC"}, "title"},
+		{map[string]any{"title": "x", "color": "#FF6DDC"}, "color"},
+		{map[string]any{"title": "x", "color": "GG0000"}, "color"},
+		{map[string]any{"title": 7, "color": "FF6DDC"}, "title"},
+	} {
+		c.params["hash"] = root
+		a := nvxFail(t, nvxPost(t, s, "tracker/group/create", c.params), 400, 7)
+		if a.Errors[0].Parameter != c.param {
+			t.Errorf("%v: errors %+v, want %s", c.params, a.Errors, c.param)
+		}
+	}
+	// 247: groupd names are unique, so a title another group has is refused.
+	nvxFail(t, nvxPost(t, s, "tracker/group/create", map[string]any{"hash": root, "title": "Employees", "color": "FF6DDC"}), 400, 247)
+
+	// update: all three parameters; the form carries the id as digits.
+	nvxOK(t, nvxForm(t, s, "tracker/group/update", url.Values{"hash": {root}, "id": {strconv.FormatInt(g1, 10)}, "title": {"Staff"}, "color": {"123456"}}))
+	if g := nvxGroups(t, s, root)[g1]; g.Title != "Staff" || *g.Color != "123456" {
+		t.Errorf("after update: %+v", g)
+	}
+	nvxFail(t, nvxPost(t, s, "tracker/group/update", map[string]any{"hash": root, "id": g1, "title": "Trucks", "color": "123456"}), 400, 247)
+	nvxFail(t, nvxPost(t, s, "tracker/group/update", map[string]any{"hash": root, "id": g1, "title": "x"}), 400, 7)
+	nvxFail(t, nvxPost(t, s, "tracker/group/update", map[string]any{"hash": root, "id": "one", "title": "x", "color": "123456"}), 400, 7)
+	nvxFail(t, nvxPost(t, s, "tracker/group/update", map[string]any{"hash": root, "id": -1, "title": "x", "color": "123456"}), 400, 7)
+	// 201 (HTTP 403): an unknown group, group 0, a system group.
+	for _, id := range []int64{999999, 0, 1} {
+		nvxFail(t, nvxPost(t, s, "tracker/group/update", map[string]any{"hash": root, "id": id, "title": "x", "color": "123456"}), 403, 201)
+		nvxFail(t, nvxPost(t, s, "tracker/group/delete", map[string]any{"hash": root, "id": id}), 403, 201)
+	}
+
+	// Rights are the core's: a user without system.group may not list (13),
+	// nor create without system.group's create (13); a group it cannot see
+	// is 201, one it may read but not write is 13.
+	s.MustCreateUser(t, "nobody", "")
+	nobody := nvxLogin(t, s, "nobody", "pw-nobody")
+	nvxFail(t, nvxPost(t, s, "tracker/group/list", map[string]any{"hash": nobody}), 403, 13)
+	nvxFail(t, nvxPost(t, s, "tracker/group/create", map[string]any{"hash": nobody, "title": "Mine", "color": "FF6DDC"}), 403, 13)
+	readerID := s.MustCreateUser(t, "reader", `{"system.group": {}}`)
+	s.AddMember(t, g2, readerID) // a member of an easydb group may read it
+	reader := nvxLogin(t, s, "reader", "pw-reader")
+	if got := nvxGroups(t, s, reader); len(got) != 1 || got[g2].Title != "Trucks" {
+		t.Errorf("reader sees %+v, want only group %d", got, g2)
+	}
+	nvxFail(t, nvxPost(t, s, "tracker/group/update", map[string]any{"hash": reader, "id": g2, "title": "x", "color": "123456"}), 403, 13)
+	nvxFail(t, nvxPost(t, s, "tracker/group/delete", map[string]any{"hash": reader, "id": g2}), 403, 13)
+	nvxFail(t, nvxPost(t, s, "tracker/group/update", map[string]any{"hash": reader, "id": g1, "title": "x", "color": "123456"}), 403, 201)
+	nvxFail(t, nvxPost(t, s, "tracker/group/delete", map[string]any{"hash": reader, "id": g1}), 403, 201)
+	// A creator (system.group create) owns what it creates and may change it.
+	s.MustCreateUser(t, "creator", `{"system.group": {"create": true}}`)
+	creator := nvxLogin(t, s, "creator", "pw-creator")
+	mine := nvxOK(t, nvxPost(t, s, "tracker/group/create", map[string]any{"hash": creator, "title": "Mine", "color": "ABCDEF"})).ID
+	nvxOK(t, nvxPost(t, s, "tracker/group/update", map[string]any{"hash": creator, "id": mine, "title": "Mine 2", "color": "ABCDEF"}))
+	nvxOK(t, nvxPost(t, s, "tracker/group/delete", map[string]any{"hash": creator, "id": mine}))
+
+	// delete: JSON and GET; the group is gone from the list and the API.
+	nvxOK(t, nvxGet(t, s, "tracker/group/delete/", url.Values{"hash": {root}, "id": {strconv.FormatInt(g3, 10)}}))
+	if _, ok := nvxGroups(t, s, root)[g3]; ok {
+		t.Errorf("group %d still listed after delete", g3)
+	}
+	if r := rootAPI.Do(t, "GET", fmt.Sprintf("/api/v1/group/%d", g3), nil); string(r.Body) != "[]\n" {
+		t.Errorf("GET /api/v1/group/%d after delete: %s", g3, r.Body)
+	}
+	nvxFail(t, nvxPost(t, s, "tracker/group/delete", map[string]any{"hash": root, "id": g3}), 403, 201)
+}
+
+// TestGroupColorEasydb: color is a field of the easydb group format.
+func TestGroupColorEasydb(t *testing.T) {
+	t.Parallel()
+	s := MustStartServer(t)
+	root := s.Root(t)
+	var out []struct {
+		Group struct {
+			ID      int64   `json:"_id"`
+			Version int64   `json:"_version"`
+			Color   *string `json:"color"`
+		} `json:"group"`
+	}
+	r := root.Do(t, "PUT", "/api/v1/group", `[{"group":{"name":"painted","color":"a0B1c2"}}]`)
+	r.JSON(t, &out)
+	if r.StatusCode != 200 || out[0].Group.Color == nil || *out[0].Group.Color != "a0B1c2" {
+		t.Fatalf("PUT with color: %d %s", r.StatusCode, r.Body)
+	}
+	id := out[0].Group.ID
+	// Absent keeps it, null clears it.
+	r = root.Do(t, "POST", "/api/v1/group", fmt.Sprintf(`[{"group":{"_id":%d,"_version":2,"comment":"c"}}]`, id))
+	r.JSON(t, &out)
+	if out[0].Group.Color == nil || *out[0].Group.Color != "a0B1c2" {
+		t.Fatalf("POST without color: %s", r.Body)
+	}
+	r = root.Do(t, "POST", "/api/v1/group", fmt.Sprintf(`[{"group":{"_id":%d,"_version":3,"color":null}}]`, id))
+	r.JSON(t, &out)
+	if out[0].Group.Color != nil {
+		t.Fatalf("POST with color null: %s", r.Body)
+	}
+	for bad, code := range map[string]string{`"#a0b1c2"`: "error.api.invalid_value", `"a0b1c"`: "error.api.invalid_value",
+		`"zzzzzz"`: "error.api.invalid_value", `5`: "error.api.type_mismatch"} {
+		e := MustError(t, root.Do(t, "PUT", "/api/v1/group", `[{"group":{"name":"bad","color":`+bad+`}}]`), http.StatusBadRequest, code)
+		if e.Parameters["attribute"] != "group.color" {
+			t.Errorf("color %s: %+v", bad, e)
+		}
+	}
+}
