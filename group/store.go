@@ -54,6 +54,8 @@ type Store struct {
 	// group), and they run on every read and write of a group.
 	find, findLocked, findACL, getOne *sql.Stmt
 	names                             names // ACL subjects' short formats
+	// onDelete runs in a group's delete (OnDelete).
+	onDelete []DeleteHook
 }
 
 // NewStore returns a Store; Close releases its prepared statements.

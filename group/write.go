@@ -717,6 +717,11 @@ func (s *Store) Delete(ctx context.Context, p *policy.Principal, id int64) error
 			// Deleting the owner would leave those groups without one.
 			return errors.IntegrityConstraintViolation("group._owner")
 		}
+		for _, hook := range s.onDelete {
+			if err := hook(ctx, tx, p, id); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM groups WHERE id = $1`, id); err != nil {
 			return errors.Database(err)
 		}

@@ -29,7 +29,7 @@ const (
 
 	// objectNotFoundCode is the object core's error for unknown or
 	// invisible objects in a move (Navixy's 217).
-	objectNotFoundCode   = "error.user.object_not_found"
+	objectNotFoundCode   = "error.user.object_not_found" // errors.ObjectsNotFound
 	descriptionWrongHash = "Wrong user hash"
 )
 

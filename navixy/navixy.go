@@ -19,6 +19,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/groupd/groupd/errors"
 	"github.com/groupd/groupd/group"
+	"github.com/groupd/groupd/object"
 	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/session"
 	"github.com/groupd/groupd/web"
@@ -35,11 +36,16 @@ const AuthScheme = "NVX"
 type Handler struct {
 	sessions *session.Service
 	groups   *group.Store
+	objects  *object.Store
+	// MaxTrackers is the most trackers one assign may name (0:
+	// web.DefaultMaxBulkItems).
+	MaxTrackers int
 }
 
-// New returns the surface on the session service and the group store.
-func New(sessions *session.Service, groups *group.Store) *Handler {
-	return &Handler{sessions: sessions, groups: groups}
+// New returns the surface on the session service and the group and object
+// stores.
+func New(sessions *session.Service, groups *group.Store, objects *object.Store) *Handler {
+	return &Handler{sessions: sessions, groups: groups, objects: objects}
 }
 
 // call is one request as an action sees it.
@@ -75,12 +81,17 @@ func (h *Handler) actions() []action {
 		{path: "tracker/group/create", writes: true, run: h.createGroup},
 		{path: "tracker/group/update", writes: true, run: h.updateGroup},
 		{path: "tracker/group/delete", writes: true, run: h.deleteGroup},
+		{path: "tracker/group/assign", writes: true, run: h.assign},
+		{path: "tracker/list", run: h.listTrackers},
 	}
 }
 
 // Register mounts every action on r, with and without a trailing slash,
 // for GET and POST.
 func (h *Handler) Register(r *mux.Router) {
+	if h.MaxTrackers <= 0 {
+		h.MaxTrackers = web.DefaultMaxBulkItems
+	}
 	for _, a := range h.actions() {
 		handler := h.serve(a)
 		for _, path := range []string{Prefix + a.path, Prefix + a.path + "/"} {

@@ -53,7 +53,9 @@ type Engine struct {
 	// onUser and systemRights select model.conf's matchers m2 and m3; the
 	// default, m, decides on groups.
 	onUser, systemRights casbin.EnforceContext
-	clock                atomic.Pointer[func() time.Time]
+	// onObject selects m4, grouped objects.
+	onObject casbin.EnforceContext
+	clock    atomic.Pointer[func() time.Time]
 }
 
 // New returns an Engine with the embedded model.conf, the implication links
@@ -73,6 +75,7 @@ func New() (*Engine, error) {
 		enforcer:     enforcer,
 		onUser:       casbin.EnforceContext{RType: "r", PType: "p", EType: "e", MType: "m2"},
 		systemRights: casbin.EnforceContext{RType: "r2", PType: "p2", EType: "e2", MType: "m3"},
+		onObject:     casbin.EnforceContext{RType: "r3", PType: "p", EType: "e", MType: "m4"},
 	}
 	e.SetClock(nil)
 	e.addFunctions()
@@ -86,7 +89,7 @@ func New() (*Engine, error) {
 	}
 
 	// A first decision on each matcher compiles and caches it.
-	for _, kind := range []string{"group", "user"} {
+	for _, kind := range []string{"group", "user", "object"} {
 		if _, err := e.Can(&Principal{}, rights.Read, &Object{Kind: kind}); err != nil {
 			return nil, err
 		}
@@ -133,6 +136,12 @@ func (e *Engine) can(p *Principal, right string, obj *Object, now time.Time) (bo
 		ok, err = e.enforcer.Enforce(p, obj, right, now)
 	case "user":
 		ok, err = e.enforcer.Enforce(e.onUser, p, obj, right, now)
+	case "object":
+		grp := obj.Group
+		if grp == nil {
+			grp = &noGroup
+		}
+		ok, err = e.enforcer.Enforce(e.onObject, p, grp, right, now)
 	default:
 		return false, errors.Errorf("policy: %s asked on object %d of unknown kind %q", right, obj.ID, obj.Kind)
 	}
@@ -141,6 +150,10 @@ func (e *Engine) can(p *Principal, right string, obj *Object, now time.Time) (bo
 	}
 	return ok, nil
 }
+
+// noGroup is the group of an object that is in none: no owner, no type,
+// no ACL, so it grants nothing. Never modified.
+var noGroup = Object{Kind: "group"}
 
 // Rights is every ACL right (rights.ACLRightNames) that Can grants p on obj,
 // as a mask: a group's _generated_rights. All rights are decided at the same

@@ -78,7 +78,7 @@ func (p *Principal) IsRoot() bool { return p.SystemRights.Bool(rights.SystemRoot
 // Object is what a decision is about: a group or a user, with its owner and
 // its ACL, as loaded from the database with the object itself.
 type Object struct {
-	Kind         string // "group" or "user"
+	Kind         string // "group", "user" or "object" (a grouped object)
 	ID           int64
 	GroupType    string // for groups: easydb, system or custom-*
 	OwnerUserID  int64  // the owner is a user ...
@@ -87,6 +87,9 @@ type Object struct {
 	// UserGroups, for a user object: the groups the user is in (static),
 	// whose group-realm read/write/delete rights reach the user.
 	UserGroups []GroupACL
+	// Group, for a grouped object (Kind "object", package object): the
+	// group it is in, as a group Object; nil when it is in none.
+	Group *Object
 }
 
 // GroupACL is a group's ACL, as seen from one of its member users.

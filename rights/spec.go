@@ -41,6 +41,7 @@ var systemRights = map[string]map[string]paramKind{
 	SystemUser: {ParamCreate: kindBool, ParamCreateACL: kindBool, ParamCreateSystemRights: kindBool,
 		ParamEditACL: kindBool, ParamEditSystemRights: kindBool, ParamHideFrontendApp: kindBool,
 		ParamManageAPITokens: kindBool},
+	SystemObject:             {ParamCreate: kindBool, ParamEdit: kindBool, ParamDelete: kindBool, ParamReadAll: kindBool},
 	SystemUserWriteSelf:      selfFields(),
 	SystemUserChangePassword: {},
 	SystemUserCreateNew: merge(selfFields(), map[string]paramKind{

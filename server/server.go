@@ -18,6 +18,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/groupd/groupd/db"
 	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/object"
 	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/session"
 	"github.com/groupd/groupd/web"
@@ -139,6 +140,9 @@ type Main struct {
 	Sessions *session.Service
 	// Policy decides what principals may do.
 	Policy *policy.Engine
+	// Objects is the grouped objects' store (package object), for the
+	// surfaces built on it.
+	Objects *object.Store
 
 	listener net.Listener
 	server   *http.Server

@@ -10,6 +10,7 @@ import (
 	"github.com/groupd/groupd/console"
 	"github.com/groupd/groupd/group"
 	"github.com/groupd/groupd/navixy"
+	"github.com/groupd/groupd/object"
 	"github.com/groupd/groupd/openapi"
 	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/session"
@@ -60,9 +61,6 @@ func (m *Main) registerServices(ctx context.Context, r *mux.Router) error {
 	groupAPI := group.NewHandler(groups, engine, principal)
 	groupAPI.MaxItems = m.Config.MaxBulkItems
 	groupAPI.Register(r, sessions.RequireAuth)
-	// The Navixy surface (/navixy/v2/): its hash is a session, found by the
-	// surface itself, as Navixy carries it in a parameter or NVX header.
-	navixy.New(sessions, groups).Register(r)
 	// The session service tells other processes with pg_notify and drops
 	// its own cached principals at once.
 	users := user.NewStore(m.DB, engine, sessions)
@@ -76,6 +74,19 @@ func (m *Main) registerServices(ctx context.Context, r *mux.Router) error {
 	userAPI := user.NewHandler(users, engine, principal, sessionID)
 	userAPI.MaxItems, userAPI.MaxPasswords = m.Config.MaxBulkItems, m.Config.MaxBulkPasswords
 	userAPI.Register(r, sessions.RequireAuth)
+	// Grouped objects: a group's delete ungroups its objects, in its
+	// transaction, through the object store (which owns their table).
+	objects := object.NewStore(m.DB, engine, groups)
+	groups.OnDelete(objects.Ungroup)
+	objectAPI := object.NewHandler(objects, principal)
+	objectAPI.MaxItems = m.Config.MaxBulkItems
+	objectAPI.Register(r, sessions.RequireAuth)
+	m.Objects = objects
+	// The Navixy surface (/navixy/v2/): its hash is a session, found by the
+	// surface itself, as Navixy carries it in a parameter or NVX header.
+	navixyAPI := navixy.New(sessions, groups, objects)
+	navixyAPI.MaxTrackers = m.Config.MaxBulkItems
+	navixyAPI.Register(r)
 	events := audit.NewStore(m.DB.DB)
 	audit.NewHandler(events, engine.HasSystemRight, principal).Register(r, sessions.RequireAuth)
 	if m.Config.AuditRetention > 0 {
