@@ -19,9 +19,9 @@ type Event struct {
 	ID          int64           `json:"_id"`
 	At          time.Time       `json:"timestamp"`
 	ActorUserID int64           `json:"actor_user_id"`
-	ObjectType  string          `json:"type"` // group, user, membership
+	ObjectType  string          `json:"type"` // group, user, membership, api_token, object
 	ObjectID    int64           `json:"object_id"`
-	Action      string          `json:"action"` // create, update, delete, add_member, remove_member
+	Action      string          `json:"action"` // create, update, delete, add_member, remove_member, move
 	Before      json.RawMessage `json:"before"`
 	After       json.RawMessage `json:"after"`
 }

@@ -41,9 +41,9 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := Filter{Limit: MaxLimit, ObjectType: q.Get("type")}
 	switch f.ObjectType {
-	case "", "group", "user", "membership", "api_token":
+	case "", "group", "user", "membership", "api_token", "object":
 	default:
-		return errors.InvalidValue("type", `"group", "user", "membership" or "api_token" expected`)
+		return errors.InvalidValue("type", `"group", "user", "membership", "api_token" or "object" expected`)
 	}
 	var err error
 	if s := q.Get("since"); s != "" {

@@ -116,3 +116,73 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 	}
 	return in, validate(in)
 }
+
+// decodeMove reads the body of POST /api/v1/group/<id>/objects, a Move of
+// group groupID: exactly one of {"add": [ids]} (into the group; with
+// "skip_grouped": true objects already in another group stay there),
+// {"remove": [ids]} (out of it; ids not in the group are skipped) and
+// {"remove_all": true}; "kind" limits any of them to one kind.
+func decodeMove(body any, groupID int64) (Move, error) {
+	var m Move
+	o, err := input.AsObject(body, "body")
+	if err != nil {
+		return m, err
+	}
+	o.Path = ""
+	if onlyErr := o.Only("add", "remove", "remove_all", "kind", "skip_grouped"); onlyErr != nil {
+		return m, onlyErr
+	}
+	var actions []string
+	for _, key := range []string{"add", "remove"} {
+		if o.M[key] == nil {
+			continue
+		}
+		actions = append(actions, key)
+		arr, arrayErr := input.AsArray(o.M[key], key)
+		if arrayErr != nil {
+			return m, arrayErr
+		}
+		if len(arr) > MaxMove {
+			return m, errors.InvalidValue(key, "at most "+strconv.Itoa(MaxMove)+" object ids per request")
+		}
+		m.IDs = make([]int64, 0, len(arr))
+		for i, item := range arr {
+			at := key + "[" + strconv.Itoa(i) + "]"
+			id, int64Err := input.Int64(item, at)
+			if int64Err != nil {
+				return m, int64Err
+			}
+			if id <= 0 {
+				return m, errors.InvalidValue(at, "positive integer expected")
+			}
+			m.IDs = append(m.IDs, id)
+		}
+		if key == "add" {
+			m.To = groupID
+		} else {
+			m.OnlyFrom = groupID
+		}
+	}
+	if all, _, boolErr := o.Bool("remove_all"); boolErr != nil {
+		return m, boolErr
+	} else if all {
+		actions = append(actions, "remove_all")
+		m.From = groupID
+	}
+	if len(actions) != 1 {
+		return m, errors.InvalidValue("body", `exactly one of "add", "remove" and "remove_all": true expected`)
+	}
+	if m.Kind, _, err = o.String("kind"); err != nil {
+		return m, err
+	}
+	if m.Kind != "" && !ValidKind(m.Kind) {
+		return m, errors.InvalidValue("kind", `a namespaced kind expected, such as "noko.project"`)
+	}
+	if m.SkipGrouped, _, err = o.Bool("skip_grouped"); err != nil {
+		return m, err
+	}
+	if m.SkipGrouped && m.To == 0 {
+		return m, errors.InvalidValue("skip_grouped", `only with "add"`)
+	}
+	return m, nil
+}

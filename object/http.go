@@ -34,6 +34,39 @@ func (h *Handler) Register(r *mux.Router, requireAuth func(http.Handler) http.Ha
 	r.Handle("/api/v1/object/{id}", requireAuth(web.Handle(h.get))).Methods(http.MethodGet)
 	r.Handle("/api/v1/object/{id}", requireAuth(web.Handle(h.delete))).Methods(http.MethodDelete)
 	r.Handle("/api/v1/group/{id}/objects", requireAuth(web.Handle(h.groupObjects))).Methods(http.MethodGet)
+	r.Handle("/api/v1/group/{id}/objects", requireAuth(web.Handle(h.move))).Methods(http.MethodPost)
+}
+
+// move puts objects into the group or takes them out of it: one Move, one
+// transaction, one UPDATE. The answer says which objects are now where the
+// request put them and which were skipped.
+func (h *Handler) move(w http.ResponseWriter, r *http.Request) error {
+	id, err := web.PathInt64(r, "id")
+	if err != nil {
+		return err
+	}
+	var body any
+	if decodeErr := web.DecodeJSON(r, &body); decodeErr != nil {
+		return decodeErr
+	}
+	m, err := decodeMove(body, id)
+	if err != nil {
+		return err
+	}
+	res, err := h.store.Move(r.Context(), h.principal(r), m)
+	if err != nil {
+		return err
+	}
+	if res.Moved == nil {
+		res.Moved = []int64{}
+	}
+	if res.Skipped == nil {
+		res.Skipped = []int64{}
+	}
+	return web.JSON(w, struct {
+		Moved   []int64 `json:"moved"`
+		Skipped []int64 `json:"skipped"`
+	}{res.Moved, res.Skipped})
 }
 
 func (h *Handler) list(w http.ResponseWriter, r *http.Request) error {
