@@ -192,6 +192,12 @@ func TestNavixyAuth(t *testing.T) {
 	nvxFail(t, nvxPost(t, s, "user/logout", map[string]any{"hash": hash}), 400, 4)
 	nvxOK(t, nvxPost(t, s, "tracker/group/list", map[string]any{"hash": other})) // other sessions live on
 
+	// A personal API token is a hash too; a read-only one may not write (13).
+	driver := s.LoginAs(t, "driver")
+	ro := createAPIToken(t, driver, `{"name":"map","scope":{"read_only":true}}`)
+	nvxOK(t, nvxPost(t, s, "tracker/group/list", map[string]any{"hash": ro.Secret}))
+	nvxFail(t, nvxPost(t, s, "tracker/group/create", map[string]any{"color": "FF6DDC", "title": "x"}, "Authorization", "NVX "+ro.Secret), 403, 13)
+
 	// The trailing slash works on every action, and other methods are not Navixy's.
 	nvxOK(t, nvxPost(t, s, "user/logout/", map[string]any{"hash": other}))
 	if r := s.Do(t, "PUT", "/navixy/v2/user/auth", "{}"); r.StatusCode != 400 {
@@ -342,5 +348,159 @@ func TestGroupColorEasydb(t *testing.T) {
 		if e.Parameters["attribute"] != "group.color" {
 			t.Errorf("color %s: %+v", bad, e)
 		}
+	}
+}
+
+type nvxTracker struct {
+	ID      int64  `json:"id"`
+	Label   string `json:"label"`
+	GroupID int64  `json:"group_id"`
+}
+
+// nvxTrackers is tracker/list, by id.
+func nvxTrackers(tb testing.TB, s *Server, hash string) map[int64]nvxTracker {
+	tb.Helper()
+	a := nvxOK(tb, nvxGet(tb, s, "tracker/list", url.Values{"hash": {hash}}))
+	var list []nvxTracker
+	if err := json.Unmarshal(a.List, &list); err != nil {
+		tb.Fatal(err)
+	}
+	out := map[int64]nvxTracker{}
+	for _, tr := range list {
+		out[tr.ID] = tr
+	}
+	return out
+}
+
+// groupOf is the tracker's group as /api/v1/object/<id> shows it (0: none).
+func groupOf(tb testing.TB, c *Client, id int64) int64 {
+	tb.Helper()
+	os := objects(tb, c.Do(tb, "GET", fmt.Sprintf("/api/v1/object/%d", id), nil))
+	if len(os) != 1 {
+		tb.Fatalf("GET /api/v1/object/%d: %d items", id, len(os))
+	}
+	if os[0].Group == nil {
+		return 0
+	}
+	return os[0].Group.ID
+}
+
+func idsJSON(ids []int64) string {
+	b, _ := json.Marshal(ids)
+	return string(b)
+}
+
+func TestNavixyTrackers(t *testing.T) {
+	t.Parallel()
+	s := MustStartServer(t)
+	root := nvxLogin(t, s, "root", RootPassword)
+	rootAPI := s.Root(t)
+
+	// 1,000 trackers, made through the object API, and one object of another kind.
+	var items []string
+	for i := 0; i < 1000; i++ {
+		items = append(items, fmt.Sprintf(`{"object":{"kind":"navixy.tracker","name":"truck %d"}}`, i))
+	}
+	items = append(items, `{"object":{"kind":"noko.project","name":"not a tracker"}}`)
+	made := objects(t, rootAPI.Do(t, "PUT", "/api/v1/object", "["+strings.Join(items, ",")+"]"))
+	trackers, project := objectIDs(made[:1000]), made[1000].Object.ID
+
+	list := nvxTrackers(t, s, root)
+	if len(list) != 1000 || list[trackers[7]].Label != "truck 7" || list[trackers[7]].GroupID != 0 {
+		t.Fatalf("tracker/list: %d trackers, tracker %d is %+v", len(list), trackers[7], list[trackers[7]])
+	}
+	if _, listed := list[project]; listed {
+		t.Fatalf("an object of kind noko.project is listed as a tracker")
+	}
+
+	g1 := nvxOK(t, nvxPost(t, s, "tracker/group/create", map[string]any{"hash": root, "title": "North", "color": "FF0000"})).ID
+	g2 := nvxOK(t, nvxPost(t, s, "tracker/group/create", map[string]any{"hash": root, "title": "South", "color": "00FF00"})).ID
+
+	// assign in the three forms, with and without the trailing slash.
+	nvxOK(t, nvxPost(t, s, "tracker/group/assign", map[string]any{"hash": root, "id": g1, "trackers": trackers[0:2]}))
+	nvxOK(t, nvxForm(t, s, "tracker/group/assign/", url.Values{"hash": {root}, "id": {strconv.FormatInt(g2, 10)},
+		"trackers": {idsJSON(trackers[2:3])}}))
+	nvxOK(t, nvxGet(t, s, "tracker/group/assign", url.Values{"id": {strconv.FormatInt(g2, 10)}, "trackers": {idsJSON(trackers[3:4])}},
+		"Authorization", "NVX "+root))
+	list = nvxTrackers(t, s, root)
+	for i, want := range []int64{g1, g1, g2, g2, 0} {
+		if got := list[trackers[i]].GroupID; got != want {
+			t.Errorf("tracker %d: group_id %d, want %d", i, got, want)
+		}
+	}
+	if got := groupOf(t, rootAPI, trackers[2]); got != g2 {
+		t.Errorf("/api/v1/object/%d: group %d, want %d", trackers[2], got, g2)
+	}
+
+	// All or nothing: one unknown tracker among 1,000 is 217 and moves nothing;
+	// so is one object of another kind.
+	withUnknown := append(append([]int64{}, trackers[:999]...), 999999999)
+	nvxFail(t, nvxPost(t, s, "tracker/group/assign", map[string]any{"hash": root, "id": g1, "trackers": withUnknown}), 403, 217)
+	nvxFail(t, nvxPost(t, s, "tracker/group/assign", map[string]any{"hash": root, "id": g1, "trackers": []int64{trackers[9], project}}), 403, 217)
+	list = nvxTrackers(t, s, root)
+	moved := 0
+	for i, id := range trackers {
+		if want := map[int]int64{0: g1, 1: g1, 2: g2, 3: g2}[i]; list[id].GroupID != want {
+			moved++
+		}
+	}
+	if moved != 0 {
+		t.Fatalf("a refused assign moved %d trackers", moved)
+	}
+	if got := groupOf(t, rootAPI, trackers[500]); got != 0 {
+		t.Fatalf("/api/v1/object/%d after a refused assign: group %d", trackers[500], got)
+	}
+
+	// Then all 1,000 at once; then id 0 takes one out of any group.
+	nvxOK(t, nvxPost(t, s, "tracker/group/assign", map[string]any{"hash": root, "id": g1, "trackers": trackers}))
+	nvxOK(t, nvxPost(t, s, "tracker/group/assign", map[string]any{"hash": root, "id": 0, "trackers": trackers[999:]}))
+	list = nvxTrackers(t, s, root)
+	if list[trackers[500]].GroupID != g1 || list[trackers[999]].GroupID != 0 {
+		t.Fatalf("after assigning all: %+v, %+v", list[trackers[500]], list[trackers[999]])
+	}
+	nvxOK(t, nvxPost(t, s, "tracker/group/assign", map[string]any{"hash": root, "id": g2, "trackers": []int64{}}))
+
+	// 201: an unknown group, a system group; 7: trackers missing or no array of integers.
+	nvxFail(t, nvxPost(t, s, "tracker/group/assign", map[string]any{"hash": root, "id": 999999, "trackers": trackers[:1]}), 403, 201)
+	nvxFail(t, nvxPost(t, s, "tracker/group/assign", map[string]any{"hash": root, "id": 1, "trackers": trackers[:1]}), 403, 201)
+	for _, bad := range []any{nil, "1,2", []any{"1"}, []any{1.5}, map[string]any{}} {
+		p := map[string]any{"hash": root, "id": g1}
+		if bad != nil {
+			p["trackers"] = bad
+		}
+		a := nvxFail(t, nvxPost(t, s, "tracker/group/assign", p), 400, 7)
+		if !strings.HasPrefix(a.Errors[0].Parameter, "trackers") {
+			t.Errorf("trackers %v: errors %+v", bad, a.Errors)
+		}
+	}
+	nvxFail(t, nvxForm(t, s, "tracker/group/assign", url.Values{"hash": {root}, "id": {"1"}, "trackers": {"1,2"}}), 400, 7)
+
+	// Rights are the object core's. A member of South with system.group sees
+	// South and its trackers only; moving needs link/unlink on the groups.
+	readerID := s.MustCreateUser(t, "dispatcher", `{"system.group": {}}`)
+	s.AddMember(t, g2, readerID)
+	nvxOK(t, nvxPost(t, s, "tracker/group/assign", map[string]any{"hash": root, "id": g2, "trackers": trackers[:3]}))
+	reader := nvxLogin(t, s, "dispatcher", "pw-dispatcher")
+	if got := nvxTrackers(t, s, reader); len(got) != 3 || got[trackers[0]].GroupID != g2 {
+		t.Fatalf("the dispatcher sees %v, want the 3 trackers of South", got)
+	}
+	nvxFail(t, nvxPost(t, s, "tracker/group/assign", map[string]any{"hash": reader, "id": g1, "trackers": trackers[:1]}), 403, 201)
+	nvxFail(t, nvxPost(t, s, "tracker/group/assign", map[string]any{"hash": reader, "id": 0, "trackers": trackers[:1]}), 403, 13)
+	nvxFail(t, nvxPost(t, s, "tracker/group/assign", map[string]any{"hash": reader, "id": g2, "trackers": trackers[3:4]}), 403, 217)
+
+	// Deleting a group ungroups its trackers, in its transaction: tracker/list
+	// and /api/v1/object say group 0 / no group, and the other group keeps its own.
+	nvxOK(t, nvxPost(t, s, "tracker/group/delete", map[string]any{"hash": root, "id": g1}))
+	list = nvxTrackers(t, s, root)
+	for _, i := range []int{3, 500, 998} {
+		if list[trackers[i]].GroupID != 0 {
+			t.Errorf("tracker %d of the deleted group: group_id %d", i, list[trackers[i]].GroupID)
+		}
+	}
+	if list[trackers[0]].GroupID != g2 {
+		t.Errorf("a tracker of South: group_id %d, want %d", list[trackers[0]].GroupID, g2)
+	}
+	if got := groupOf(t, rootAPI, trackers[500]); got != 0 {
+		t.Errorf("/api/v1/object/%d after its group's delete: group %d", trackers[500], got)
 	}
 }
