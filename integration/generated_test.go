@@ -29,6 +29,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/navixy"
 	"github.com/groupd/groupd/openapi"
 	"github.com/groupd/groupd/server"
 )
@@ -45,6 +46,9 @@ type hostileField struct {
 	// NonEmpty: the field cannot be empty (a path segment: empty, it
 	// makes another URL, not another value).
 	NonEmpty bool
+	// Typed reports whether a 4xx body is the surface's typed error
+	// (nil: an easydb error, typedError).
+	Typed func(body []byte) bool
 }
 
 // values are the hostile values f receives.
@@ -143,7 +147,7 @@ func runHostile(t *testing.T, s *Server, fields []hostileField, workers int) *ho
 					res.mu.Unlock()
 				case status >= 200 && status < 300:
 					res.ok.Add(1)
-				case status >= 400 && status < 500 && typedError(body):
+				case status >= 400 && status < 500 && j.f.typed(body):
 					res.refused.Add(1)
 				default:
 					res.mu.Lock()
@@ -165,6 +169,14 @@ func runHostile(t *testing.T, s *Server, fields []hostileField, workers int) *ho
 		t.Error(f)
 	}
 	return res
+}
+
+// typed reports whether body is f's typed error.
+func (f hostileField) typed(body []byte) bool {
+	if f.Typed != nil {
+		return f.Typed(body)
+	}
+	return typedError(body)
 }
 
 // typedError reports whether body is an easydb error of realm api or user.
@@ -537,6 +549,12 @@ func TestGeneratedHostileInput(t *testing.T) {
 	doc, err := openapi.Parse()
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The Navixy surface has its own hash and errors: TestNavixyHostileInput.
+	for _, path := range doc.Paths.InMatchingOrder() {
+		if strings.HasPrefix(path, navixy.Prefix) {
+			doc.Paths.Delete(path)
+		}
 	}
 	tokens := map[string]string{}
 	fields := openapiFields(t, doc, func(path string) string {

@@ -7,6 +7,7 @@ package integration
 // Every exchange is validated against the OpenAPI document (Server.Do).
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -15,6 +16,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/groupd/groupd/navixy"
+	"github.com/groupd/groupd/openapi"
 	"github.com/groupd/groupd/server"
 )
 
@@ -109,16 +112,23 @@ type nvxGroup struct {
 	Color *string `json:"color"`
 }
 
+// nvxGroups is tracker/group/list, by id.
 func nvxGroups(tb testing.TB, s *Server, hash string) map[int64]nvxGroup {
 	tb.Helper()
-	a := nvxOK(tb, nvxPost(tb, s, "tracker/group/list", map[string]any{"hash": hash}))
-	var list []nvxGroup
-	if err := json.Unmarshal(a.List, &list); err != nil {
+	return nvxByID(tb, nvxOK(tb, nvxPost(tb, s, "tracker/group/list", map[string]any{"hash": hash})).List,
+		func(g nvxGroup) int64 { return g.ID })
+}
+
+// nvxByID decodes a list answer into its items by id.
+func nvxByID[T any](tb testing.TB, list json.RawMessage, id func(T) int64) map[int64]T {
+	tb.Helper()
+	var items []T
+	if err := json.Unmarshal(list, &items); err != nil {
 		tb.Fatal(err)
 	}
-	out := map[int64]nvxGroup{}
-	for _, g := range list {
-		out[g.ID] = g
+	out := map[int64]T{}
+	for _, it := range items {
+		out[id(it)] = it
 	}
 	return out
 }
@@ -360,16 +370,8 @@ type nvxTracker struct {
 // nvxTrackers is tracker/list, by id.
 func nvxTrackers(tb testing.TB, s *Server, hash string) map[int64]nvxTracker {
 	tb.Helper()
-	a := nvxOK(tb, nvxGet(tb, s, "tracker/list", url.Values{"hash": {hash}}))
-	var list []nvxTracker
-	if err := json.Unmarshal(a.List, &list); err != nil {
-		tb.Fatal(err)
-	}
-	out := map[int64]nvxTracker{}
-	for _, tr := range list {
-		out[tr.ID] = tr
-	}
-	return out
+	return nvxByID(tb, nvxOK(tb, nvxGet(tb, s, "tracker/list", url.Values{"hash": {hash}})).List,
+		func(tr nvxTracker) int64 { return tr.ID })
 }
 
 // groupOf is the tracker's group as /api/v1/object/<id> shows it (0: none).
@@ -503,4 +505,76 @@ func TestNavixyTrackers(t *testing.T) {
 	if got := groupOf(t, rootAPI, trackers[500]); got != 0 {
 		t.Errorf("/api/v1/object/%d after its group's delete: group %d", trackers[500], got)
 	}
+}
+
+// TestNavixyHostileInput is the generated hostile-input test
+// (generated_test.go) for the Navixy surface: every parameter and body field
+// of every /navixy/v2/ operation in the OpenAPI document receives every
+// hostile value, with a live hash in the query string (except where the hash
+// itself is the field, and for user/auth, which takes none); the answer must
+// be a success or Navixy's typed 4xx, never a 5xx. A path with a trailing
+// slash is the same operation as the one without, served by the same
+// handler, and is left out.
+func TestNavixyHostileInput(t *testing.T) {
+	t.Parallel()
+	// One failed login blocks a login: the login fields are then answered
+	// without an argon2 hash each.
+	s := MustStartServer(t, func(c *server.Config) { c.LoginMaxFailures = 1 })
+	root := nvxLogin(t, s, "root", RootPassword)
+	logout := nvxLogin(t, s, "root", RootPassword) // user/logout ends this one, not root
+	doc, err := openapi.Parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range doc.Paths.InMatchingOrder() {
+		if !strings.HasPrefix(path, navixy.Prefix) || strings.HasSuffix(path, "/") {
+			doc.Paths.Delete(path)
+		}
+	}
+	fields := openapiFields(t, doc, func(string) string { return "" })
+	for i, f := range fields {
+		build, hash := f.Request, root
+		if strings.Contains(f.Operation, "/user/logout") {
+			hash = logout
+		}
+		public := strings.Contains(f.Operation, "/user/auth")
+		isHash := strings.HasSuffix(f.Name, " hash")
+		fields[i].Typed = navixyTyped
+		fields[i].Request = func(v []byte) hostileRequest {
+			req := build(v)
+			if !public && !isHash {
+				sep := "?"
+				if strings.Contains(req.Path, "?") {
+					sep = "&"
+				}
+				req.Path += sep + "hash=" + url.QueryEscape(hash)
+			}
+			return req
+		}
+	}
+	ops := map[string]bool{}
+	triples := 0
+	for _, f := range fields {
+		ops[f.Operation] = true
+		triples += len(f.values())
+	}
+	if len(ops) != 16 { // 8 actions, GET and POST
+		t.Fatalf("%d Navixy operations in the document, want 16", len(ops))
+	}
+	res := runHostile(t, s, fields, 4)
+	t.Logf("%d (operation, field, value) triples over %d operations and %d fields: %d accepted, %d refused with a typed 4xx, %d failures (5xx or untyped)",
+		res.sent.Load(), len(ops), len(fields), res.ok.Load(), res.refused.Load(), len(res.failures))
+	if int(res.sent.Load()) != triples {
+		t.Errorf("sent %d of %d", res.sent.Load(), triples)
+	}
+	// The server still answers: nothing above broke it.
+	nvxOK(t, nvxPost(t, s, "tracker/group/list", map[string]any{"hash": root}))
+}
+
+// navixyTyped reports whether body is Navixy's error: success false and a
+// status with a code and a description.
+func navixyTyped(body []byte) bool {
+	var a nvxAnswer
+	return json.Unmarshal(body, &a) == nil && !a.Success && a.Status.Code > 0 && a.Status.Description != "" &&
+		bytes.Contains(body, []byte(`"success":false`))
 }

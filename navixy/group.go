@@ -28,30 +28,13 @@ type groupOut struct {
 	Color *string `json:"color"` // null for a group made without one through /api/v1/group
 }
 
-type listAnswer struct {
-	okay
-	List []groupOut `json:"list"`
-}
-
 // listGroups is tracker/group/list: every tracker group the caller may see,
-// ordered by id, read a page of group.MaxLimit at a time.
+// ordered by id.
 func (h *Handler) listGroups(ctx context.Context, c *call) (any, error) {
-	out := []groupOut{}
-	for offset := 0; ; {
-		page, total, err := h.groups.ListVisible(ctx, c.principal, group.Filter{Types: []string{trackerGroupType},
+	return listAll(func(offset int) ([]*group.Group, int, error) {
+		return h.groups.ListVisible(ctx, c.principal, group.Filter{Types: []string{trackerGroupType},
 			Limit: group.MaxLimit, Offset: offset})
-		if err != nil {
-			return nil, err
-		}
-		for _, g := range page {
-			out = append(out, groupOut{ID: g.ID, Title: title(g), Color: g.Color})
-		}
-		offset += len(page)
-		if len(page) == 0 || offset >= total {
-			break
-		}
-	}
-	return listAnswer{okay: succeeded, List: out}, nil
+	}, func(g *group.Group) groupOut { return groupOut{ID: g.ID, Title: title(g), Color: g.Color} })
 }
 
 // title is a group's name or, for a group that has only display names,

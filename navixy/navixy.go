@@ -73,6 +73,32 @@ type okay struct {
 
 var succeeded = okay{Success: true}
 
+// listAnswer is the answer of a list call.
+type listAnswer[T any] struct {
+	okay
+	List []T `json:"list"`
+}
+
+// listAll reads a listing to its end, page by page (page returns the page
+// at offset and the number of all matches), and converts every item with
+// out: Navixy's lists are not paged.
+func listAll[T, O any](page func(offset int) ([]T, int, error), out func(T) O) (listAnswer[O], error) {
+	all := []O{}
+	for offset := 0; ; {
+		items, total, err := page(offset)
+		if err != nil {
+			return listAnswer[O]{}, err
+		}
+		for _, it := range items {
+			all = append(all, out(it))
+		}
+		offset += len(items)
+		if len(items) == 0 || offset >= total {
+			return listAnswer[O]{okay: succeeded, List: all}, nil
+		}
+	}
+}
+
 func (h *Handler) actions() []action {
 	return []action{
 		{path: "user/auth", public: true, run: h.auth},

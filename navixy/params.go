@@ -59,8 +59,8 @@ func readParams(r *http.Request) (params, error) {
 	asJSON := mt == "application/json" || mt != "application/x-www-form-urlencoded" && raw[0] == '{'
 	if asJSON {
 		var body map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &body); err != nil {
-			return nil, errors.InvalidContent("the body must be a JSON object: " + err.Error())
+		if unmarshalErr := json.Unmarshal(raw, &body); unmarshalErr != nil {
+			return nil, errors.InvalidContent("the body must be a JSON object: " + unmarshalErr.Error())
 		}
 		for k, v := range body {
 			if _, fromQuery := p[k]; !fromQuery {

@@ -16,31 +16,12 @@ type trackerOut struct {
 	GroupID int64  `json:"group_id"` // 0: in no group
 }
 
-type trackerListAnswer struct {
-	okay
-	List []trackerOut `json:"list"`
-}
-
 // listTrackers is tracker/list, minimal: id, label and group_id of every
-// tracker the caller may see, ordered by id, read a page of
-// object.MaxLimit at a time.
+// tracker the caller may see, ordered by id.
 func (h *Handler) listTrackers(ctx context.Context, c *call) (any, error) {
-	out := []trackerOut{}
-	for offset := 0; ; {
-		page, total, err := h.objects.List(ctx, c.principal, object.Filter{Kind: TrackerKind, Limit: object.MaxLimit,
-			Offset: offset})
-		if err != nil {
-			return nil, err
-		}
-		for _, o := range page {
-			out = append(out, trackerOut{ID: o.ID, Label: o.Name, GroupID: o.GroupID})
-		}
-		offset += len(page)
-		if len(page) == 0 || offset >= total {
-			break
-		}
-	}
-	return trackerListAnswer{okay: succeeded, List: out}, nil
+	return listAll(func(offset int) ([]*object.Object, int, error) {
+		return h.objects.List(ctx, c.principal, object.Filter{Kind: TrackerKind, Limit: object.MaxLimit, Offset: offset})
+	}, func(o *object.Object) trackerOut { return trackerOut{ID: o.ID, Label: o.Name, GroupID: o.GroupID} })
 }
 
 // assign is tracker/group/assign {id, trackers}: the trackers move into
