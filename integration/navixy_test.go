@@ -578,3 +578,18 @@ func navixyTyped(body []byte) bool {
 	return json.Unmarshal(body, &a) == nil && !a.Success && a.Status.Code > 0 && a.Status.Description != "" &&
 		bytes.Contains(body, []byte(`"success":false`))
 }
+
+// TestNavixyTooManyRequests: more new sessions from one address than
+// -new-sessions-per-minute is code 15 with HTTP 429, and the rest of the
+// minute's logins are refused without a password check.
+func TestNavixyTooManyRequests(t *testing.T) {
+	t.Parallel()
+	s := MustStartServer(t, func(c *server.Config) { c.NewSessionsPerMinute = 2 })
+	s.MustCreateUser(t, "driver", "")
+	nvxLogin(t, s, "driver", "pw-driver")
+	nvxLogin(t, s, "driver", "pw-driver")
+	a := nvxFail(t, nvxPost(t, s, "user/auth", map[string]any{"login": "driver", "password": "pw-driver"}), 429, 15)
+	if !strings.Contains(a.Status.Description, "try again after") {
+		t.Errorf("description %q does not say when to try again", a.Status.Description)
+	}
+}
