@@ -61,12 +61,12 @@ func policyObjects(ctx context.Context, tx *sql.Tx, ids []int64, lock string) (m
 	defer rows.Close()
 	for rows.Next() {
 		o := &policy.Object{Kind: "group"}
-		if err := rows.Scan(&o.ID, &o.GroupType, &o.OwnerUserID, &o.OwnerGroupID); err != nil {
+		if err = rows.Scan(&o.ID, &o.GroupType, &o.OwnerUserID, &o.OwnerGroupID); err != nil {
 			return nil, errors.Database(err)
 		}
 		out[o.ID] = o
 	}
-	if err := rows.Err(); err != nil {
+	if err = rows.Err(); err != nil {
 		return nil, errors.Database(err)
 	}
 	rows.Close()

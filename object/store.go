@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -58,9 +59,6 @@ func (s *Store) principalArgs(p *policy.Principal, now time.Time) []any {
 // read_all see everything; anyone else the objects of the groups they may
 // read, which the group package's own visibility query says.
 var visible = `($4 OR $7 OR (o.group_id IS NOT NULL AND o.group_id IN (` + group.VisibleIDsSQL() + `)))`
-
-// nPrincipalArgs is the number of principalArgs; filters follow them.
-const nPrincipalArgs = 7
 
 const columns = `o.id, o.version, o.kind, o.name, o.reference, o.attributes::text, COALESCE(o.group_id, 0),
 	o.created_at, o.updated_at`
@@ -177,20 +175,31 @@ type locked struct {
 	visible bool
 }
 
-// findLocked reads and locks (FOR UPDATE, in id order, so that concurrent
-// writes cannot deadlock) the objects with the given ids, with whether p may
-// see each. Objects that do not exist are absent.
+// findLocked reads and locks the objects with the given ids (lockRows).
 func (s *Store) findLocked(ctx context.Context, tx *sql.Tx, p *policy.Principal, now time.Time, ids []int64) (map[int64]*locked, error) {
-	out := make(map[int64]*locked, len(ids))
 	if len(ids) == 0 {
-		return out, nil
+		return map[int64]*locked{}, nil
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+columns+`, `+visible+` FROM objects o
-		WHERE o.id = ANY($8::bigint[]) ORDER BY o.id FOR UPDATE OF o`, append(s.principalArgs(p, now), pq.Array(ids))...)
+	return s.lockRows(ctx, tx, p, now, columns, `o.id = ANY($8::bigint[])`, pq.Array(ids))
+}
+
+// moveColumns are what a move reads of the objects it locks: the columns of
+// scanObject, with empty values for name, reference and attributes, which a
+// move neither decides on nor writes.
+const moveColumns = `o.id, o.version, o.kind, '', NULL::text, '{}', COALESCE(o.group_id, 0), o.created_at, o.updated_at`
+
+// lockRows reads cols (columns or moveColumns) of the objects that match
+// cond, whose parameters follow principalArgs ($8 on), and locks them (FOR
+// UPDATE, in id order, as every write of objects does, so that concurrent
+// writes cannot deadlock), with whether p may see each.
+func (s *Store) lockRows(ctx context.Context, tx *sql.Tx, p *policy.Principal, now time.Time, cols, cond string, args ...any) (map[int64]*locked, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+cols+`, `+visible+` FROM objects o
+		WHERE `+cond+` ORDER BY o.id FOR UPDATE OF o`, append(s.principalArgs(p, now), args...)...)
 	if err != nil {
 		return nil, errors.Database(err)
 	}
 	defer rows.Close()
+	out := map[int64]*locked{}
 	for rows.Next() {
 		l := &locked{}
 		if l.Object, err = scanObject(rows, &l.visible); err != nil {
@@ -205,7 +214,8 @@ func (s *Store) findLocked(ctx context.Context, tx *sql.Tx, p *policy.Principal,
 }
 
 // notFound is the one error for the ids of want that found lacks or that p
-// may not see (nil when there is none); kind, when set, must match too.
+// may not see, in id order (nil when there is none); kind, when set, must
+// match too.
 func notFound(want []int64, found map[int64]*locked, kind string) error {
 	var missing []int64
 	for _, id := range want {
@@ -217,5 +227,6 @@ func notFound(want []int64, found map[int64]*locked, kind string) error {
 	if len(missing) == 0 {
 		return nil
 	}
+	slices.Sort(missing)
 	return errors.ObjectsNotFound(missing)
 }

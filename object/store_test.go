@@ -77,7 +77,7 @@ func TestSQLMatchesPolicy(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tx.Exec(`DELETE FROM objects`); err != nil {
+		if _, err = tx.Exec(`DELETE FROM objects`); err != nil {
 			t.Fatal(err)
 		}
 		w := grouptest.BuildWorld(t, tx, r, now)
@@ -89,13 +89,13 @@ func TestSQLMatchesPolicy(t *testing.T) {
 			if g := places[r.Intn(len(places))]; g != 0 {
 				grp = g
 			}
-			if _, err := tx.Exec(`INSERT INTO objects (id, kind, name, group_id) VALUES ($1, 'test.thing', $2, $3)`,
+			if _, err = tx.Exec(`INSERT INTO objects (id, kind, name, group_id) VALUES ($1, 'test.thing', $2, $3)`,
 				id, fmt.Sprint("o", id), grp); err != nil {
 				t.Fatal(err)
 			}
 			objects = append(objects, id)
 		}
-		if err := tx.Commit(); err != nil {
+		if err = tx.Commit(); err != nil {
 			t.Fatal(err)
 		}
 		// The policy objects of every group an object may be in.
@@ -251,8 +251,8 @@ func TestWrite(t *testing.T) {
 	}
 	_, err = f.store.Write(ctx, root, []*Input{{ID: a.ID, Version: 3, Kind: "navixy.tracker"}})
 	wantCode(t, err, "error.api.invalid_value", "attribute", "object.kind")
-	_, err = f.store.Write(ctx, root, []*Input{{ID: 999999, Version: 2}})
-	wantCode(t, err, "error.user.object_not_found", "ids", "999999", "index", "0")
+	_, err = f.store.Write(ctx, root, []*Input{{ID: a.ID, Version: 3}, {ID: 999999, Version: 2}, {ID: 999998, Version: 2}})
+	wantCode(t, err, "error.user.object_not_found", "ids", "999998,999999", "index", "1")
 	_, err = f.store.Write(ctx, root, []*Input{{Kind: "project", Name: ptr("x")}})
 	wantCode(t, err, "error.api.invalid_value", "attribute", "object.kind")
 	_, err = f.store.Write(ctx, root, []*Input{{Kind: "a.b", Name: ptr("x"), Group: ptr(int64(424242))}})
@@ -308,7 +308,7 @@ func TestRights(t *testing.T) {
 	wantCode(t, err, "error.user.insufficient_rights", "ids", fmt.Sprint(in), "right", rights.Unlink)
 	editor := f.newUser(t, "editor", rights.Map{rights.SystemObject: {rights.ParamEdit: true, rights.ParamCreate: true,
 		rights.ParamDelete: true, rights.ParamReadAll: true}})
-	if _, err := f.store.Write(ctx, editor, []*Input{{ID: loose.ID, Version: 2, Name: ptr("tight")}}); err != nil {
+	if _, err = f.store.Write(ctx, editor, []*Input{{ID: loose.ID, Version: 2, Name: ptr("tight")}}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = f.store.Write(ctx, editor, []*Input{{ID: loose.ID, Version: 3, Group: &in}})
@@ -362,7 +362,7 @@ func TestMove(t *testing.T) {
 		t.Fatalf("%d move events", n)
 	}
 	// add_projects: the first 10 go to b; then adding 20 skips those 10
-	if _, err := f.store.Move(ctx, root, Move{IDs: ids[:10], To: b}); err != nil {
+	if _, err = f.store.Move(ctx, root, Move{IDs: ids[:10], To: b}); err != nil {
 		t.Fatal(err)
 	}
 	res, err = f.store.Move(ctx, root, Move{IDs: ids[:20], To: b, SkipGrouped: true})
@@ -381,7 +381,7 @@ func TestMove(t *testing.T) {
 	}
 	// deleting a group ungroups its objects, in its transaction, audited
 	before := f.count(t, `SELECT count(*) FROM events WHERE action = 'move'`)
-	if err := f.groups.Delete(ctx, root, a); err != nil {
+	if err = f.groups.Delete(ctx, root, a); err != nil {
 		t.Fatal(err)
 	}
 	if n := f.count(t, `SELECT count(*) FROM objects WHERE group_id IS NULL`); n != 10000 {
@@ -392,4 +392,53 @@ func TestMove(t *testing.T) {
 	}
 	_, err = f.store.Move(ctx, root, Move{IDs: ids[:1], To: a})
 	wantCode(t, err, "error.user.group_not_found")
+}
+
+// TestMoveDuringGroupDelete: moves out of a group and the group's delete,
+// run concurrently, all succeed (both lock objects in id order, whatever
+// order the table holds them in) and leave every object either moved or
+// ungrouped.
+func TestMoveDuringGroupDelete(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for round := 0; round < 10; round++ {
+		from := f.newGroup(t, fmt.Sprint("from", round), nil)
+		to := f.newGroup(t, fmt.Sprint("to", round), nil)
+		var ids []int64
+		rows, err := f.d.Query(`INSERT INTO objects (kind, name, group_id) SELECT 'race.item', 'r' || i, $1
+			FROM generate_series(1, 300) AS i RETURNING id`, from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var id int64
+			rows.Scan(&id)
+			ids = append(ids, id)
+		}
+		rows.Close()
+		// The rows' physical order the reverse of their ids' (each update
+		// writes a new row version at the end of the table), so that a scan
+		// of the table meets them in another order than Move locks them.
+		for _, id := range slices.Backward(ids) {
+			f.exec(t, `UPDATE objects SET name = name || '.' WHERE id = $1`, id)
+		}
+		f.exec(t, `ANALYZE objects`)
+		done := make(chan error, 3)
+		for w := 0; w < 2; w++ {
+			go func(part []int64) {
+				_, moveErr := f.store.Move(ctx, root, Move{IDs: part, To: to})
+				done <- moveErr
+			}(ids[w*150 : (w+1)*150])
+		}
+		go func() { done <- f.groups.Delete(ctx, root, from) }()
+		for i := 0; i < 3; i++ {
+			if doneErr := <-done; doneErr != nil {
+				t.Fatalf("round %d: %v", round, doneErr)
+			}
+		}
+		if n := f.count(t, `SELECT count(*) FROM objects WHERE kind = 'race.item' AND group_id IS NOT NULL AND group_id <> $1`, to); n != 0 {
+			t.Fatalf("round %d: %d objects in neither place", round, n)
+		}
+		f.exec(t, `DELETE FROM objects`)
+	}
 }

@@ -132,7 +132,16 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, items []*Input) 
 		if err != nil {
 			return err
 		}
-		if err := s.readSources(ctx, tx, current, groups); err != nil {
+		if missingErr := notFound(updateIDs, current, ""); missingErr != nil {
+			// One error naming every unknown or invisible id, at the
+			// first item that names one.
+			for i, in := range items {
+				if l, ok := current[in.ID]; !in.IsCreate() && (!ok || !l.visible) {
+					return errors.WithIndex(missingErr, i)
+				}
+			}
+		}
+		if err = s.readSources(ctx, tx, current, groups); err != nil {
 			return err
 		}
 		plans := make([]*plan, len(items))
@@ -462,13 +471,14 @@ func (s *Store) Move(ctx context.Context, p *policy.Principal, m Move) (MoveResu
 		}
 		var found map[int64]*locked
 		if m.From != 0 {
-			if found, err = s.findInGroup(ctx, tx, p, now, m.From, m.Kind); err != nil {
+			if found, err = s.lockRows(ctx, tx, p, now, moveColumns, `o.group_id = $8 AND ($9 = '' OR o.kind = $9)`,
+				m.From, m.Kind); err != nil {
 				return err
 			}
-			if _, err := s.readFrom(ctx, tx, m.From, groups); err != nil {
+			if _, err = s.readFrom(ctx, tx, m.From, groups); err != nil {
 				return err
 			}
-			if err := s.may(p, rights.Unlink, m.From, groups); err != nil {
+			if err = s.may(p, rights.Unlink, m.From, groups); err != nil {
 				return err
 			}
 			ids = make([]int64, 0, len(found))
@@ -477,7 +487,7 @@ func (s *Store) Move(ctx context.Context, p *policy.Principal, m Move) (MoveResu
 			}
 			slices.Sort(ids)
 		} else {
-			if found, err = s.findLocked(ctx, tx, p, now, ids); err != nil {
+			if found, err = s.lockRows(ctx, tx, p, now, moveColumns, `o.id = ANY($8::bigint[])`, pq.Array(ids)); err != nil {
 				return err
 			}
 			if err := notFound(ids, found, m.Kind); err != nil {
@@ -543,27 +553,6 @@ func (s *Store) readFrom(ctx context.Context, tx *sql.Tx, id int64, groups map[i
 	return g, nil
 }
 
-// findInGroup locks the objects (of kind, "" any) in group id, in id order,
-// as findLocked does.
-func (s *Store) findInGroup(ctx context.Context, tx *sql.Tx, p *policy.Principal, now time.Time, id int64, kind string) (map[int64]*locked, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT `+columns+`, `+visible+` FROM objects o
-		WHERE o.group_id = $8 AND ($9 = '' OR o.kind = $9) ORDER BY o.id FOR UPDATE OF o`,
-		append(s.principalArgs(p, now), id, kind)...)
-	if err != nil {
-		return nil, errors.Database(err)
-	}
-	defer rows.Close()
-	out := map[int64]*locked{}
-	for rows.Next() {
-		l := &locked{}
-		if l.Object, err = scanObject(rows, &l.visible); err != nil {
-			return nil, errors.Database(err)
-		}
-		out[l.ID] = l
-	}
-	return out, rows.Err()
-}
-
 // moveEvent is the audit event of object id leaving group from for group to
 // (0: none), at its new version.
 func moveEvent(actor, id, version, from, to int64) audit.Event {
@@ -585,8 +574,12 @@ func moveEvent(actor, id, version, from, to int64) audit.Event {
 // OnDelete), after deciding that p may delete the group, and before the
 // group's row goes. It decides nothing itself.
 func (s *Store) Ungroup(ctx context.Context, tx *sql.Tx, p *policy.Principal, id int64) error {
+	// The rows are locked in id order first, as every other write of
+	// objects locks them, so that a concurrent Move of some of them cannot
+	// deadlock with this; one that moved them away meanwhile leaves them out.
 	rows, err := tx.QueryContext(ctx, `UPDATE objects SET group_id = NULL, version = version + 1, updated_at = $2
-		WHERE group_id = $1 RETURNING id, version`, id, s.db.Now())
+		WHERE id IN (SELECT id FROM objects WHERE group_id = $1 ORDER BY id FOR UPDATE)
+		RETURNING id, version`, id, s.db.Now())
 	if err != nil {
 		return errors.Database(err)
 	}

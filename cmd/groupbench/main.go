@@ -229,7 +229,8 @@ func runBench(sc scale, tgt target, write bool, docsDir string, keep bool, only 
 		return b.soak(soakDuration)
 	}
 	b.floor.visible = b.visible
-	for i, s := range []func() error{b.getByID, b.listing, b.bulkPut, b.updates, b.sessions, b.mixed} {
+	for i, s := range []func() error{b.getByID, b.listing, b.bulkPut, b.updates, b.sessions, b.mixed,
+		b.objectMove, b.objectList} {
 		if only != "" && !strings.Contains(","+only+",", ","+strconv.Itoa(i+1)+",") {
 			continue
 		}
