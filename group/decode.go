@@ -33,6 +33,8 @@ type Input struct {
 	CommentSet, ReferenceSet, AuthorizationInfoSet bool
 	FrontendPrefs                                  json.RawMessage
 	FrontendPrefsSet                               bool
+	Color                                          *string
+	ColorSet                                       bool
 	Owner                                          *acl.Subject
 	ACL                                            []acl.Entry
 	ACLSet                                         bool
@@ -56,7 +58,7 @@ func DecodeBody(body any, createOnly bool) ([]*Input, error) {
 var (
 	itemAttributes  = []string{"_basetype", "group", "_owner", "_acl", "_system_rights", "_has_acl", "_generated_rights"}
 	groupAttributes = []string{"_id", "_version", "type", "name", "displayname", "comment", "reference",
-		"frontend_prefs", "authorization_info", "created_timestamp", "last_updated_timestamp"}
+		"frontend_prefs", "authorization_info", "color", "created_timestamp", "last_updated_timestamp"}
 )
 
 func decodeItem(v any, index int, createOnly bool) (*Input, error) {
@@ -126,6 +128,9 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 	if optionalTextErr := optionalText(g, "reference", MaxRefLength, &in.Reference, &in.ReferenceSet, input.Text); optionalTextErr != nil {
 		return nil, optionalTextErr
 	}
+	if optionalTextErr := optionalText(g, "color", colorLength, &in.Color, &in.ColorSet, CheckColor); optionalTextErr != nil {
+		return nil, optionalTextErr
+	}
 	if in.FrontendPrefsSet = g.Has("frontend_prefs"); in.FrontendPrefsSet {
 		if pv := g.M["frontend_prefs"]; pv != nil {
 			raw, frontendPrefsErr := input.FrontendPrefs(pv, "group.frontend_prefs")
@@ -177,5 +182,23 @@ func optionalText(o input.Object, key string, max int, dst **string, set *bool,
 		return err
 	}
 	*dst = &s
+	return nil
+}
+
+// colorLength is the length of a colour: RRGGBB.
+const colorLength = 6
+
+// CheckColor validates a group's colour at path: six hexadecimal digits,
+// RRGGBB without "#" (as Navixy writes a tracker group's colour).
+func CheckColor(s, path string, _ int) error {
+	if len(s) != colorLength {
+		return errors.InvalidValue(path, `RRGGBB expected, six hexadecimal digits without "#", e.g. FF6DDC`)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return errors.InvalidValue(path, `RRGGBB expected, six hexadecimal digits without "#", e.g. FF6DDC`)
+		}
+	}
 	return nil
 }

@@ -39,6 +39,8 @@ func appendGroup(b []byte, g *Group, full bool) ([]byte, error) {
 	b = appendRaw(b, g.FrontendPrefs)
 	b = append(b, `,"authorization_info":`...)
 	b = appendStringPtr(b, g.AuthorizationInfo)
+	b = append(b, `,"color":`...)
+	b = appendStringPtr(b, g.Color)
 	b = append(b, `,"created_timestamp":`...)
 	b = appendTime(b, g.CreatedAt)
 	b = append(b, `,"last_updated_timestamp":`...)

@@ -118,7 +118,7 @@ func randomRef(r *rand.Rand) acl.Ref {
 func randomGroup(r *rand.Rand) *Group {
 	g := &Group{ID: r.Int63n(1 << 40), Version: r.Int63n(100) + 1, Type: []string{"easydb", "system", "custom-x"}[r.Intn(3)],
 		Name: randomStringPtr(r), Comment: randomStringPtr(r), Reference: randomStringPtr(r),
-		AuthorizationInfo: randomStringPtr(r), CreatedAt: randomTime(r), UpdatedAt: randomTime(r),
+		AuthorizationInfo: randomStringPtr(r), Color: randomStringPtr(r), CreatedAt: randomTime(r), UpdatedAt: randomTime(r),
 		Owner: randomRef(r), Generated: rights.Mask(r.Intn(256))}
 	if r.Intn(4) > 0 {
 		g.Displayname = map[string]string{}
@@ -186,6 +186,7 @@ type groupBody struct {
 	Reference         *string           `json:"reference"`
 	FrontendPrefs     json.RawMessage   `json:"frontend_prefs"`
 	AuthorizationInfo *string           `json:"authorization_info"`
+	Color             *string           `json:"color"`
 	Created           string            `json:"created_timestamp"`
 	Updated           string            `json:"last_updated_timestamp"`
 }
@@ -251,7 +252,7 @@ func referenceJSON(g *Group) ([]byte, error) {
 		Group: groupBody{
 			ID: g.ID, Version: g.Version, Type: g.Type, Name: g.Name, Displayname: g.Displayname,
 			Comment: g.Comment, Reference: g.Reference, FrontendPrefs: g.FrontendPrefs,
-			AuthorizationInfo: g.AuthorizationInfo, Created: refTime(g.CreatedAt), Updated: refTime(g.UpdatedAt),
+			AuthorizationInfo: g.AuthorizationInfo, Color: g.Color, Created: refTime(g.CreatedAt), Updated: refTime(g.UpdatedAt),
 		},
 		Owner:           refShort(g.Owner),
 		SystemRights:    &g.SystemRights,

@@ -35,6 +35,7 @@ type Group struct {
 	Reference         *string
 	FrontendPrefs     json.RawMessage // an object, or nil
 	AuthorizationInfo *string
+	Color             *string // RRGGBB (ValidColor), nil: none
 	SystemRights      rights.Map
 	CreatedAt         time.Time
 	UpdatedAt         time.Time

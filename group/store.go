@@ -153,7 +153,7 @@ var selectFull = `SELECT g.id, g.version, g.type, g.name, g.displayname::text, g
 	COALESCE(g.owner_user_id, 0), COALESCE(g.owner_group_id, 0),
 	COALESCE(ou.login, og.name), COALESCE(ou.type, og.type, ''), ` + fmt.Sprintf(genDisplayname, "ou") + `,
 	COALESCE(og.displayname::text, ''),
-	` + maskExpr + `
+	` + maskExpr + `, g.color
 	FROM groups g
 	LEFT JOIN users ou ON ou.id = g.owner_user_id
 	LEFT JOIN groups og ON og.id = g.owner_group_id`
@@ -167,7 +167,7 @@ func scanGroup(rows *sql.Rows, extra ...any) (*Group, error) {
 	var created, updated db.Timestamp
 	dest := []any{&g.ID, &g.Version, &g.Type, &g.Name, &displayname, &g.Comment, &g.Reference,
 		&frontendPrefs, &g.AuthorizationInfo, &systemRights, &created, &updated,
-		&ownerUser, &ownerGroup, &g.Owner.Name, &g.Owner.Type, &g.Owner.Displayname, &ownerDisp, &mask}
+		&ownerUser, &ownerGroup, &g.Owner.Name, &g.Owner.Type, &g.Owner.Displayname, &ownerDisp, &mask, &g.Color}
 	if err := rows.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
@@ -390,7 +390,7 @@ func (s *Store) Get(ctx context.Context, p *policy.Principal, id int64) (*Group,
 	var mask, ownerUser, ownerGroup int64
 	var created, updated db.Timestamp
 	first := []any{nil, nil, nil, nil, &displayname, nil, nil, &frontendPrefs, nil, &systemRights, &created, &updated,
-		&ownerUser, &ownerGroup, nil, nil, nil, &ownerDisp, &mask}
+		&ownerUser, &ownerGroup, nil, nil, nil, &ownerDisp, &mask, nil}
 	// Every row repeats the group's columns; after the first they are read
 	// as raw bytes, never decoded or copied.
 	skip := make([]any, len(first))
@@ -410,6 +410,7 @@ func (s *Store) Get(ctx context.Context, p *policy.Principal, id int64) (*Group,
 			first[0], first[1], first[2], first[3] = &g.ID, &g.Version, &g.Type, &g.Name
 			first[5], first[6], first[8] = &g.Comment, &g.Reference, &g.AuthorizationInfo
 			first[14], first[15], first[16] = &g.Owner.Name, &g.Owner.Type, &g.Owner.Displayname
+			first[19] = &g.Color
 			dest = first
 		}
 		if err := rows.Scan(append(dest[:len(dest):len(dest)], &aclID, &e.WhoUserID, &e.WhoGroupID, &e.WhoOwner, &stored,

@@ -32,6 +32,7 @@ type plan struct {
 	displayname                       map[string]string
 	comment, reference, authorization *string
 	frontendPrefs                     json.RawMessage
+	color                             *string
 	systemRights                      rights.Map
 	ownerUser, ownerGroup             int64
 	rightsChanged, dnChanged          bool
@@ -248,7 +249,7 @@ func (s *Store) decideUpdate(p *policy.Principal, in *Input, current map[int64]*
 	}
 	pl := &plan{Item: bulk.Item{ID: cur.ID, ACL: cur.ACL}, in: in, before: cur, version: in.Version, typ: cur.Type,
 		name: cur.Name, displayname: cur.Displayname, comment: cur.Comment, reference: cur.Reference,
-		authorization: cur.AuthorizationInfo, frontendPrefs: cur.FrontendPrefs, systemRights: cur.SystemRights,
+		authorization: cur.AuthorizationInfo, frontendPrefs: cur.FrontendPrefs, color: cur.Color, systemRights: cur.SystemRights,
 		ownerUser: ownerID(cur.Owner, "user"), ownerGroup: ownerID(cur.Owner, "group")}
 	if err := pl.applyAttributes(in, cur); err != nil {
 		return nil, err
@@ -311,6 +312,9 @@ func (pl *plan) applyAttributes(in *Input, cur *Group) error {
 	if in.FrontendPrefsSet {
 		pl.frontendPrefs = in.FrontendPrefs
 	}
+	if in.ColorSet {
+		pl.color = in.Color
+	}
 	if pl.name == nil && len(pl.displayname) == 0 {
 		return errors.AttributeExpected("group.name")
 	}
@@ -361,7 +365,7 @@ func (s *Store) decideCreate(p *policy.Principal, in *Input) (*plan, error) {
 	}
 	pl := &plan{Item: bulk.Item{Create: true, ACL: in.ACL, ACLChanged: len(in.ACL) > 0}, in: in, version: 1,
 		typ: in.Type, name: in.Name, displayname: in.Displayname, comment: in.Comment, reference: in.Reference,
-		authorization: in.AuthorizationInfo, frontendPrefs: in.FrontendPrefs, systemRights: in.SystemRights,
+		authorization: in.AuthorizationInfo, frontendPrefs: in.FrontendPrefs, color: in.Color, systemRights: in.SystemRights,
 		ownerUser: p.UserID, dnChanged: true}
 	if pl.typ == "" {
 		pl.typ = "easydb"
@@ -387,6 +391,7 @@ func (pl *plan) applied(now time.Time) *Group {
 	g := *b
 	g.Version, g.Name, g.Displayname, g.Comment, g.Reference = pl.version, pl.name, pl.displayname, pl.comment, pl.reference
 	g.AuthorizationInfo, g.FrontendPrefs, g.SystemRights = pl.authorization, pl.frontendPrefs, pl.systemRights
+	g.Color = pl.color
 	g.UpdatedAt = now
 	return &g
 }
@@ -406,6 +411,7 @@ type groupRow struct {
 	SystemRights  rights.Map        `json:"system_rights"`
 	OwnerUser     *int64            `json:"owner_user_id"`
 	OwnerGroup    *int64            `json:"owner_group_id"`
+	Color         *string           `json:"color"`
 }
 
 func nonZero(id int64) *int64 {
@@ -417,7 +423,7 @@ func nonZero(id int64) *int64 {
 
 const groupColumns = `id bigint, version bigint, type text, name text, displayname jsonb, comment text,
 	reference text, frontend_prefs jsonb, authorization_info text, system_rights jsonb, owner_user_id bigint,
-	owner_group_id bigint`
+	owner_group_id bigint, color text`
 
 // WriteRows writes the groups of plans with a fixed number of statements:
 // one INSERT of the new groups, one UPDATE of the changed ones, and the
@@ -427,7 +433,7 @@ func (w *groupWrite) WriteRows(ctx context.Context, tx *sql.Tx, creates, updates
 	d := w.s.db
 	if len(creates) > 0 {
 		if err := d.ExecRecords(ctx, tx, `INSERT INTO groups (id, version, type, name, displayname, comment, reference,
-			frontend_prefs, authorization_info, system_rights, owner_user_id, owner_group_id, created_at, updated_at)
+			frontend_prefs, authorization_info, system_rights, owner_user_id, owner_group_id, color, created_at, updated_at)
 			SELECT r.*, $2, $2 FROM jsonb_to_recordset($1) AS r(`+groupColumns+`)`, toGroupRows(creates), groupUnique, w.now); err != nil {
 			return err
 		}
@@ -436,7 +442,7 @@ func (w *groupWrite) WriteRows(ctx context.Context, tx *sql.Tx, creates, updates
 		if err := d.ExecRecords(ctx, tx, `UPDATE groups g SET version = r.version, type = r.type, name = r.name,
 			displayname = r.displayname, comment = r.comment, reference = r.reference, frontend_prefs = r.frontend_prefs,
 			authorization_info = r.authorization_info, system_rights = r.system_rights, owner_user_id = r.owner_user_id,
-			owner_group_id = r.owner_group_id, updated_at = $2
+			owner_group_id = r.owner_group_id, color = r.color, updated_at = $2
 			FROM jsonb_to_recordset($1) AS r(`+groupColumns+`) WHERE g.id = r.id`, toGroupRows(updates), groupUnique, w.now); err != nil {
 			return err
 		}
@@ -499,7 +505,7 @@ func toGroupRows(plans []*plan) []groupRow {
 		rows[i] = groupRow{ID: pl.ID, Version: pl.version, Type: pl.typ, Name: pl.name, Displayname: pl.displayname,
 			Comment: pl.comment, Reference: pl.reference, FrontendPrefs: pl.frontendPrefs,
 			Authorization: pl.authorization, SystemRights: pl.systemRights, OwnerUser: nonZero(pl.ownerUser),
-			OwnerGroup: nonZero(pl.ownerGroup)}
+			OwnerGroup: nonZero(pl.ownerGroup), Color: pl.color}
 	}
 	return rows
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/groupd/groupd/console"
 	"github.com/groupd/groupd/group"
 	"github.com/groupd/groupd/kanboard"
+	"github.com/groupd/groupd/navixy"
 	"github.com/groupd/groupd/noko"
 	"github.com/groupd/groupd/object"
 	"github.com/groupd/groupd/openapi"
@@ -93,6 +94,11 @@ func (m *Main) registerServices(ctx context.Context, r *mux.Router) error {
 	// The Noko v2 surface: teams, project groups, projects and users under
 	// /noko/v2, over the stores above.
 	noko.New(groups, users, objects, sessions).Register(r)
+	// The Navixy surface (/navixy/v2/): its hash is a session, found by the
+	// surface itself, as Navixy carries it in a parameter or NVX header.
+	navixyAPI := navixy.New(sessions, groups, objects)
+	navixyAPI.MaxTrackers = m.Config.MaxBulkItems
+	navixyAPI.Register(r)
 	events := audit.NewStore(m.DB.DB)
 	audit.NewHandler(events, engine.HasSystemRight, principal).Register(r, sessions.RequireAuth)
 	if m.Config.AuditRetention > 0 {
