@@ -1712,44 +1712,10 @@
       sec.append(h('p', { class: 'note', id: 'audit-note' }, 'The audit trail can be read by holders of the system right system.root only.'));
       return sec;
     }
-    const errors = h('div', { id: 'audit-errors' });
-    const list = h('ol', { class: 'events', id: 'audit-list' });
-    const more = h('button', { type: 'button', class: 'button secondary', id: 'audit-more', hidden: true }, 'Load more');
-    // The group's own events and its membership events, each read from
-    // its own position, shown merged in the order they happened.
-    const since = { group: 0, membership: 0 };
-    const events = [];
-    async function load() {
-      more.disabled = true;
-      try {
-        const pages = await Promise.all(['group', 'membership'].map((type) =>
-          api('GET', '/api/v1/events', { query: { type, object_id: g.group._id, since: since[type], limit: EVENT_PAGE } })
-            .then((r) => ({ type, data: r.data }))));
-        clear(errors);
-        let full = false;
-        for (const { type, data } of pages) {
-          for (const ev of data) {
-            since[type] = Math.max(since[type], ev._id);
-            events.push(ev);
-          }
-          if (data.length >= EVENT_PAGE) full = true;
-        }
-        events.sort((a, b) => b._id - a._id); // newest first
-        clear(list);
-        for (const ev of events) list.append(eventItem(ev));
-        if (!events.length) list.append(h('li', { class: 'muted' }, 'No events.'));
-        more.hidden = !full;
-      } catch (e) {
-        showError(errors, e, null, load);
-      } finally {
-        more.disabled = false;
-      }
-    }
-    more.addEventListener('click', load);
-    app.refreshAudit = load; // new events after a change on this page
-    load();
-    more.textContent = 'Load later events';
-    sec.append(h('p', { class: 'help' }, 'Every change of this group, newest first.'), errors, list, more);
+    const ev = eventList('audit', () => ['group', 'membership'].map((type) => ({ type, object_id: g.group._id })));
+    app.refreshAudit = () => ev.load(true); // new events after a change on this page
+    ev.load(true);
+    sec.append(h('p', { class: 'help' }, 'Every change of this group and of its members, newest first.'), ...ev.el);
     return sec;
   }
 
@@ -2670,8 +2636,8 @@
       });
     }
     load();
-    sec.append(h('p', { class: 'help' }, 'A token acts as its user wherever a session does, without a password: for jobs and scripts.'),
-      errors, created, h('div', { class: 'table-wrap' }, table), form);
+    append(sec, [h('p', { class: 'help' }, 'A token acts as its user wherever a session does, without a password: for jobs and scripts.'),
+      errors, created, h('div', { class: 'table-wrap' }, table), form]);
     return sec;
   }
 
@@ -2762,24 +2728,38 @@
 
   // --- audit trails ---------------------------------------------------------------
 
-  // eventList reads events newest first in pages (order=newest, before):
-  // query selects them; Older events goes on where the page ended.
-  function eventList(idPrefix, query, withObject) {
+  // eventList reads events newest first in pages (order=newest, before),
+  // from one stream per query (queries() gives them: a group's trail is its
+  // own events and its membership events), each with its own cursor, shown
+  // merged, newest first. Older events reads the next page of each stream
+  // that has more; load(true) starts again from the newest.
+  function eventList(idPrefix, queries, withObject) {
     const errors = h('div', { id: idPrefix + '-errors' });
     const list = h('ol', { class: 'events', id: idPrefix + '-list' });
     const more = h('button', { type: 'button', class: 'button secondary', id: idPrefix + '-more', hidden: true }, 'Older events');
-    let before = 0;
+    let streams = [];
+    let events = [];
     async function load(fresh) {
       more.disabled = true;
-      if (fresh) before = 0;
+      if (fresh || !streams.length) {
+        streams = queries().map((q) => ({ q, before: 0, done: false }));
+        events = [];
+      }
       try {
-        const r = await api('GET', '/api/v1/events', { query: Object.assign({ order: 'newest', limit: EVENT_PAGE, before: before || '' }, query()) });
+        const pages = await Promise.all(streams.filter((st) => !st.done).map((st) =>
+          api('GET', '/api/v1/events', { query: Object.assign({ order: 'newest', limit: EVENT_PAGE, before: st.before || '' }, st.q) })
+            .then((r) => ({ st, data: r.data }))));
         clear(errors);
-        if (fresh || !before) clear(list);
-        for (const ev of r.data) list.append(eventItem(ev, withObject));
-        if (r.data.length) before = r.data[r.data.length - 1]._id;
-        if (!list.children.length) list.append(h('li', { class: 'muted' }, 'No events.'));
-        more.hidden = r.data.length < EVENT_PAGE;
+        for (const { st, data } of pages) {
+          events.push(...data);
+          if (data.length) st.before = data[data.length - 1]._id;
+          st.done = data.length < EVENT_PAGE;
+        }
+        events.sort((a, b) => b._id - a._id);
+        clear(list);
+        for (const ev of events) list.append(eventItem(ev, withObject));
+        if (!events.length) list.append(h('li', { class: 'muted' }, 'No events.'));
+        more.hidden = streams.every((st) => st.done);
       } catch (e) {
         showError(errors, e, null, () => load(fresh));
       } finally {
@@ -2797,7 +2777,7 @@
       sec.append(h('p', { class: 'note', id: 'audit-note' }, 'The audit trail can be read by holders of the system right system.root only.'));
       return sec;
     }
-    const ev = eventList('audit', () => ({ type: 'user', object_id: u.user._id }));
+    const ev = eventList('audit', () => [{ type: 'user', object_id: u.user._id }]);
     sec.append(h('p', { class: 'help' }, 'Every change of this user, newest first (its group memberships are on the groups’ trails).'), ...ev.el);
     ev.load(true);
     return sec;
@@ -2812,7 +2792,7 @@
     let type = params.get('type') || '';
     const typeSel = h('select', { id: 'audit-type' }, [['', 'Everything'], ['group', 'Groups'], ['user', 'Users'],
       ['membership', 'Memberships'], ['api_token', 'API tokens']].map(([v, l]) => h('option', { value: v, selected: v === type }, l)));
-    const ev = eventList('all-audit', () => ({ type }), true);
+    const ev = eventList('all-audit', () => [{ type }], true);
     typeSel.addEventListener('change', () => {
       type = typeSel.value;
       listNav('#/audit' + (type ? '?type=' + type : ''));
