@@ -158,6 +158,7 @@ func TestConsoleUsers(t *testing.T) {
 	}
 	shots.element(admin, "explain.png", "#explain")
 	admin.noUnlabelled()
+	admin.eval(`window.scrollTo(0, 0), ''`)
 	shots.take(admin, "user.png", false)
 
 	// --- tokens: create (shown once), used, seen by root, revoked ----------
