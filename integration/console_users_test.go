@@ -147,6 +147,18 @@ func TestConsoleUsers(t *testing.T) {
 	erinTab.do(chromedp.Reload())
 	erinTab.waitFor(`document.querySelector('#page-title') && document.querySelector('#page-title').textContent === 'reports'`, "erin sees reports")
 
+	// --- erin's own ACL, edited as a group's: team may read her ------------
+	admin.fill("#acl-search", "team")
+	admin.click(fmt.Sprintf(`#acl-search-results button[data-pick="group:%d"]`, team))
+	admin.waitFor(`document.querySelector('#acl-body tr[data-index="0"] input[data-right="read"]').checked &&
+		!document.querySelector('#acl-body input[data-right="bag_read"]')`, "an entry with the user rights only")
+	admin.click("#acl-save")
+	admin.waitFor(`document.querySelector('#acl-dirty') && document.querySelector('#acl-dirty').hidden &&
+		document.querySelector('#acl-body tr[data-index="0"]')`, "the ACL saved")
+	if got := users(t, root.Do(t, "GET", fmt.Sprintf("/api/v1/user/%d", erinID), nil))[0].ACL; len(got) != 1 {
+		t.Fatalf("erin's ACL after the save: %v", got)
+	}
+
 	// --- why can erin see reports? ------------------------------------------
 	admin.fill("#explain-group", "reports")
 	admin.click(fmt.Sprintf(`#explain-group-results button[data-pick="%d"]`, reports))

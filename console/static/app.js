@@ -1495,13 +1495,13 @@
     };
   }
 
-  function aclSection(g, draft, kind) {
-    kind = kind || groupACL(g);
+  function aclSection(g, draft, spec) {
+    spec = spec || groupACL(g);
     if (!('_acl' in g)) {
       return { el: h('section', { class: 'card area-acl', id: 'acl', 'aria-labelledby': 'acl-title' },
-        h('h2', { id: 'acl-title' }, 'Access control list'), h('p', { class: 'note', id: 'acl-hidden' }, kind.hiddenNote)) };
+        h('h2', { id: 'acl-title' }, 'Access control list'), h('p', { class: 'note', id: 'acl-hidden' }, spec.hiddenNote)) };
     }
-    const editable = kind.editable;
+    const editable = spec.editable;
     const errors = h('div', { id: 'acl-errors' });
     const dirty = h('p', { class: 'dirty', id: 'acl-dirty', hidden: true }, 'Unsaved changes.');
     // The working copy: rows of {id, who, rights:{name:params}, active, from, to}.
@@ -1535,12 +1535,12 @@
         const realms = {};
         const realmOf = (r) => (r.startsWith('bag_') ? 'group' : r === 'link' || r === 'unlink' ? 'members' : 'users');
         for (const [realm, label] of [['group', 'Group'], ['members', 'Members'], ['users', 'Users']]) {
-          if (!kind.rights.some((r) => realmOf(r) === realm)) continue;
+          if (!spec.rights.some((r) => realmOf(r) === realm)) continue;
           const ul = h('ul', { 'aria-label': `${label} rights for ${who}` });
           realms[realm] = ul;
           list.append(h('div', { class: 'realm' }, h('span', { class: 'realm-label', 'aria-hidden': 'true' }, label), ul));
         }
-        for (const r of kind.rights) {
+        for (const r of spec.rights) {
           const isExplicit = r in row.rights;
           const by = implied.get(r);
           const id = nextId('acl');
@@ -1584,7 +1584,7 @@
         }, 'Remove') : null));
         tbody.append(tr);
       });
-      if (!rows.length) tbody.append(h('tr', { class: 'empty' }, h('td', { colspan: '5' }, kind.empty)));
+      if (!rows.length) tbody.append(h('tr', { class: 'empty' }, h('td', { colspan: '5' }, spec.empty)));
     }
     draw();
 
@@ -1595,7 +1595,7 @@
         if (row.from || row.to) e.when = { from: row.from || null, to: row.to || null };
         return e;
       });
-      kind.save(acl, errors, save);
+      spec.save(acl, errors, save);
     });
     markDirty();
 
@@ -1610,11 +1610,11 @@
         choose: (x) => {
           const who = x.user ? { _basetype: 'user', user: { _id: x.user._id, login: x.user.login, _generated_displayname: x.user._generated_displayname } }
             : { _basetype: 'group', group: { _id: x.group._id, name: x.group.name, _displayname: x.group.displayname } };
-          rows.push({ who, rights: { [kind.first]: {} }, active: true, from: null, to: null });
+          rows.push({ who, rights: { [spec.first]: {} }, active: true, from: null, to: null });
           markDirty();
           draw();
           pk.reset();
-          const last = tbody.querySelector(`tr[data-index="${rows.length - 1}"] input[data-right="${kind.first}"]`);
+          const last = tbody.querySelector(`tr[data-index="${rows.length - 1}"] input[data-right="${spec.first}"]`);
           if (last) last.focus();
         },
       });
@@ -1624,8 +1624,8 @@
 
     return { state, el: h('section', { class: 'card area-acl', id: 'acl', 'aria-labelledby': 'acl-title' },
       h('h2', { id: 'acl-title' }, 'Access control list'),
-      h('p', { class: 'help' }, kind.help),
-      editable ? null : h('p', { class: 'note' }, kind.cannot),
+      h('p', { class: 'help' }, spec.help),
+      editable ? null : h('p', { class: 'note' }, spec.cannot),
       errors,
       h('div', { class: 'table-wrap' }, h('table', { class: 'data responsive acl', id: 'acl-table' },
         h('caption', { class: 'visually-hidden' }, 'Access control entries'),
@@ -1655,20 +1655,20 @@
     };
   }
 
-  function systemRightsSection(g, draft, kind) {
-    kind = kind || groupSystemRights(g);
+  function systemRightsSection(g, draft, spec) {
+    spec = spec || groupSystemRights(g);
     if (!('_system_rights' in g)) {
       return { el: h('section', { class: 'card area-sysrights', id: 'sysrights', 'aria-labelledby': 'sysrights-title' },
-        h('h2', { id: 'sysrights-title' }, 'System rights'), h('p', { class: 'note', id: 'sysrights-hidden' }, kind.hiddenNote)) };
+        h('h2', { id: 'sysrights-title' }, 'System rights'), h('p', { class: 'note', id: 'sysrights-hidden' }, spec.hiddenNote)) };
     }
     const sr = g._system_rights || {};
-    const editable = kind.editable;
+    const editable = spec.editable;
     const errors = h('div', { id: 'sysrights-errors' });
     const names = Object.keys(sr).sort();
     const list = names.length ? h('dl', { class: 'sysrights', id: 'sysrights-list' }, names.map((n) => {
       const params = Object.entries(sr[n] || {}).map(([k, v]) => (v === true ? k : `${k}: ${JSON.stringify(v)}`));
       return h('div', null, h('dt', null, n), h('dd', null, params.length ? params.join(', ') : h('span', { class: 'muted' }, 'no parameters')));
-    })) : h('p', { class: 'muted', id: 'sysrights-list' }, kind.empty);
+    })) : h('p', { class: 'muted', id: 'sysrights-list' }, spec.empty);
     let editor = null;
     let state = null;
     if (editable) {
@@ -1693,14 +1693,14 @@
           showError(errors, new ApiError(0, { realm: 'client', code: 'client.invalid_json', description: 'Not valid JSON: ' + err.message }));
           return;
         }
-        kind.save(value, errors, save);
+        spec.save(value, errors, save);
       });
     }
     return { state, el: h('section', { class: 'card area-sysrights', id: 'sysrights', 'aria-labelledby': 'sysrights-title' },
       h('h2', { id: 'sysrights-title' }, 'System rights'),
-      h('p', { class: 'help' }, kind.help),
+      h('p', { class: 'help' }, spec.help),
       errors, list, editor,
-      editable ? null : h('p', { class: 'note' }, kind.cannot)) };
+      editable ? null : h('p', { class: 'note' }, spec.cannot)) };
   }
 
   // --- audit trail -------------------------------------------------------------
