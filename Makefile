@@ -51,7 +51,7 @@ bench-micro: ## the Go micro-benchmarks (policy Enforce, memberships), with thei
 screenshots: ## the admin console's screenshots, docs/console/*.png, taken by its browser test
 	@./scripts/ensure-postgres --always
 	@./scripts/ensure-chromium
-	GROUPD_SCREENSHOTS=1 $(GO) test -count=1 -run '^(TestConsoleBrowser|TestConsoleEdits)$$' -v ./integration/
+	GROUPD_SCREENSHOTS=1 $(GO) test -count=1 -run '^(TestConsoleBrowser|TestConsoleEdits|TestConsoleUsers)$$' -v ./integration/
 
 # Go native fuzzing of every request decoder and of the checks that turn client strings into SQL parameters,
 # FUZZTIME each (seed corpora run in `make test`).

@@ -106,6 +106,8 @@ type Filter struct {
 	ObjectID   int64
 	Since      int64
 	Limit      int
+	// Before, for ListNewest: only events before this one, newest first.
+	Before int64
 }
 
 // Store reads the audit trail.
@@ -134,26 +136,33 @@ const feedEnd = `(SELECT COALESCE((SELECT min(x) FROM pg_snapshot_xip(s.snap) AS
 // exists (removed by the retention) continues with the higher ids. Reading
 // the trail is an administrator's right: the caller checks it.
 func (s *Store) List(ctx context.Context, f Filter) ([]Event, error) {
-	after := ""
+	return s.list(ctx, f, f.Since, ">", "xid, id")
+}
+
+// list reads the events matching f that come after (cmp ">") or before
+// (cmp "<") the event cursor in feed order, ordered by order, an ORDER BY
+// list over xid and id. A cursor no longer kept compares by id alone.
+func (s *Store) list(ctx context.Context, f Filter, cursor int64, cmp, order string) ([]Event, error) {
+	bound := ""
 	args := []any{f.ObjectType, f.ObjectID, f.Limit}
-	if f.Since > 0 {
+	if cursor > 0 {
 		var xid string
-		err := s.db.QueryRowContext(ctx, `SELECT xid::text FROM events WHERE id = $1`, f.Since).Scan(&xid)
+		err := s.db.QueryRowContext(ctx, `SELECT xid::text FROM events WHERE id = $1`, cursor).Scan(&xid)
 		switch {
 		case err == sql.ErrNoRows:
-			after, args = `AND id > $4`, append(args, f.Since)
+			bound, args = `AND id `+cmp+` $4`, append(args, cursor)
 		case err != nil:
 			return nil, errors.Database(err)
 		default:
-			after, args = `AND (xid, id) > ($4::xid8, $5)`, append(args, xid, f.Since)
+			bound, args = `AND (xid, id) `+cmp+` ($4::xid8, $5)`, append(args, xid, cursor)
 		}
 	}
 	rows, err := s.db.QueryContext(ctx, `
 		SELECT id, at, COALESCE(actor_user_id, 0), object_type, object_id, action,
 		       COALESCE(before::text, 'null'), COALESCE(after::text, 'null')
 		FROM events
-		WHERE xid < `+feedEnd+` `+after+` AND ($1 = '' OR object_type = $1) AND ($2 = 0 OR object_id = $2)
-		ORDER BY xid, id
+		WHERE xid < `+feedEnd+` `+bound+` AND ($1 = '' OR object_type = $1) AND ($2 = 0 OR object_id = $2)
+		ORDER BY `+order+`
 		LIMIT $3`, args...)
 	if err != nil {
 		return nil, errors.Database(err)

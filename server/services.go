@@ -70,6 +70,8 @@ func (m *Main) registerServices(ctx context.Context, r *mux.Router) error {
 	groupAPI := group.NewHandler(groups, engine, principal)
 	groupAPI.MaxItems = m.Config.MaxBulkItems
 	groupAPI.Register(r, sessions.RequireAuth)
+	// Why a user holds each right on a group: read-only, the same engine.
+	group.NewExplainHandler(groups, engine, principal, sessions.PrincipalOf).Register(r, sessions.RequireAuth)
 	// The session service tells other processes with pg_notify and drops
 	// its own cached principals at once.
 	users := user.NewStore(m.DB, engine, sessions)

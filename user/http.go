@@ -145,7 +145,7 @@ func (h *Handler) changeMembers(w http.ResponseWriter, r *http.Request) error {
 	return web.JSON(w, results)
 }
 
-// parseFilter reads limit, offset, groupids, type and login.
+// parseFilter reads limit, offset, groupids, type, login, name and email.
 func parseFilter(r *http.Request) (Filter, error) {
 	q := r.URL.Query()
 	var f Filter
@@ -167,6 +167,12 @@ func parseFilter(r *http.Request) (Filter, error) {
 		return f, err
 	}
 	if f.Login, err = input.Query(q, "login", input.MaxFilterLength); err != nil {
+		return f, err
+	}
+	if f.Name, err = input.Query(q, "name", input.MaxFilterLength); err != nil {
+		return f, err
+	}
+	if f.Email, err = input.Query(q, "email", input.MaxFilterLength); err != nil {
 		return f, err
 	}
 	return f, nil

@@ -27,6 +27,8 @@ type Filter struct {
 	GroupIDs []int64  // only users in at least one of these groups (nil: any)
 	Types    []string // only these types (nil: any)
 	Login    string   // substring of the login, case-insensitive; it orders the page by match quality
+	Name     string   // substring of the first name, last name, "first last" or display name, case-insensitive
+	Email    string   // substring of one of the user's e-mail addresses, case-insensitive
 	Limit    int
 	Offset   int
 }
@@ -507,6 +509,15 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Use
 	}
 	if f.Login != "" {
 		conds = append(conds, "u.login ILIKE "+arg("%"+escapeLike(f.Login)+"%"))
+	}
+	if f.Name != "" {
+		like := arg("%" + escapeLike(f.Name) + "%")
+		conds = append(conds, fmt.Sprintf(`(u.first_name ILIKE %[1]s OR u.last_name ILIKE %[1]s OR u.displayname ILIKE %[1]s
+			OR concat_ws(' ', u.first_name, u.last_name) ILIKE %[1]s)`, like))
+	}
+	if f.Email != "" {
+		conds = append(conds, "EXISTS (SELECT 1 FROM user_emails e WHERE e.user_id = u.id AND e.email ILIKE "+
+			arg("%"+escapeLike(f.Email)+"%")+")")
 	}
 	where := " WHERE " + strings.Join(conds, " AND ")
 
