@@ -157,8 +157,6 @@ func (h *ExplainHandler) explain(w http.ResponseWriter, r *http.Request) error {
 	}
 	return web.JSON(w, body)
 }
-	return *s
-}
 
 // displaynameJSON is a culture map as JSON, nil when empty.
 func displaynameJSON(m map[string]string) json.RawMessage {
