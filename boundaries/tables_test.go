@@ -80,11 +80,12 @@ var writeRE = regexp.MustCompile(`(^|[^A-Za-z_])(INSERT\s+INTO|UPDATE|DELETE\s+F
 // FOR UPDATE, FOR NO KEY UPDATE.
 var lockingUpdate = regexp.MustCompile(`(FOR|KEY)\s+$`)
 
-// scanWrites finds every table write in the non-test Go files under root.
-func scanWrites(root string) ([]write, error) {
-	var writes []write
-	fset := token.NewFileSet()
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+// walkGoSources calls fn for each non-test Go file under root, with its
+// directory relative to root (slash-separated: the package's path in the
+// repository). It skips hidden directories, testdata, node_modules, bin,
+// var, and the directories of skip.
+func walkGoSources(root string, skip map[string]string, fn func(dir, path string) error) error {
+	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -96,7 +97,7 @@ func scanWrites(root string) ([]write, error) {
 				name == "bin" || name == "var") {
 				return filepath.SkipDir
 			}
-			if _, skip := notScanned[rel]; skip {
+			if _, skipped := skip[rel]; skipped {
 				return filepath.SkipDir
 			}
 			return nil
@@ -104,11 +105,19 @@ func scanWrites(root string) ([]write, error) {
 		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
 			return nil
 		}
+		return fn(filepath.ToSlash(filepath.Dir(rel)), path)
+	})
+}
+
+// scanWrites finds every table write in the non-test Go files under root.
+func scanWrites(root string) ([]write, error) {
+	var writes []write
+	fset := token.NewFileSet()
+	err := walkGoSources(root, notScanned, func(pkg, path string) error {
 		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
 		if err != nil {
 			return err
 		}
-		pkg := filepath.ToSlash(filepath.Dir(rel))
 		ast.Inspect(f, func(n ast.Node) bool {
 			switch n := n.(type) {
 			case *ast.BasicLit:
@@ -257,25 +266,13 @@ func TestEveryTableHasAnOwner(t *testing.T) {
 func TestOwnershipScannerCatchesViolations(t *testing.T) {
 	root := repoRoot(t)
 	tmp := t.TempDir()
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, path)
-		if d.IsDir() {
-			if rel != "." && strings.HasPrefix(d.Name(), ".") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-			return nil
-		}
+	err := walkGoSources(root, nil, func(dir, path string) error {
+		rel := filepath.Join(dir, filepath.Base(path))
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return err
 		}
-		if err := os.MkdirAll(filepath.Join(tmp, filepath.Dir(rel)), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Join(tmp, dir), 0o755); err != nil {
 			return err
 		}
 		return os.WriteFile(filepath.Join(tmp, rel), b, 0o644)
