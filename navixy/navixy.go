@@ -38,7 +38,7 @@ type Handler struct {
 	groups   *group.Store
 	objects  *object.Store
 	// MaxTrackers is the most trackers one assign may name (0:
-	// web.DefaultMaxBulkItems).
+	// web.DefaultMaxBulkItems; at most object.MaxMove).
 	MaxTrackers int
 }
 
@@ -118,6 +118,7 @@ func (h *Handler) Register(r *mux.Router) {
 	if h.MaxTrackers <= 0 {
 		h.MaxTrackers = web.DefaultMaxBulkItems
 	}
+	h.MaxTrackers = min(h.MaxTrackers, object.MaxMove) // one assign is one Move
 	for _, a := range h.actions() {
 		handler := h.serve(a)
 		for _, path := range []string{Prefix + a.path, Prefix + a.path + "/"} {
