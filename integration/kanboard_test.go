@@ -461,6 +461,9 @@ func TestKanboardAuth(t *testing.T) {
 	hdr := kb{s: s, header: []string{"X-API-Auth", base64.StdEncoding.EncodeToString([]byte("kb-reader:pw-kb-reader"))}}
 	answer(t, hdr.post(t, version))
 	mustStatus(t, kb{s: s, header: []string{"X-API-Auth", "not base64!"}}.post(t, version), 401, 401, "Unauthorized")
+	mustStatus(t, hdr.post(t, `{"jsonrpc":"2.0","method":"getAllUsers","id":1}`), 403, 403, "Forbidden")
+	// X-API-Auth wins over Authorization.
+	answer(t, hdr.post(t, version, basicAuth("kb-reader", "wrong")...))
 
 	// The lockout: two failures block the login, even with the right password.
 	for i := 0; i < 2; i++ {

@@ -46,7 +46,7 @@ func TestDecode(t *testing.T) {
 		``: false, `{`: false, `{} {}`: false, `{} `: true, `"s"`: true, `1e400`: true,
 		strings.Repeat("[", 512) + strings.Repeat("]", 512): true,
 		strings.Repeat("[", 513) + strings.Repeat("]", 513): false,
-		`["` + strings.Repeat("[", 600) + `"]`:               true, // brackets inside a string do not nest
+		`["` + strings.Repeat("[", 600) + `"]`:              true, // brackets inside a string do not nest
 	} {
 		if _, got := decode([]byte(body)); got != ok {
 			t.Errorf("decode(%.40q) ok = %v, want %v", body, got, ok)
