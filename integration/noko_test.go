@@ -364,6 +364,11 @@ func TestNokoTeams(t *testing.T) {
 	mustNoko(t, n.do(t, "POST", "/teams/999999/add_users?user_ids=1", nil), 404)
 	mustNoko(t, n.do(t, "PUT", "/teams/999999/remove_users?user_ids=1", nil), 404)
 	mustNoko(t, n.do(t, "PUT", "/teams/999999/remove_all_users", nil), 404)
+	many := make([]int64, 101)
+	for i := range many {
+		many[i] = int64(i + 1)
+	}
+	mustNoko(t, n.do(t, "GET", "/teams?user_ids="+ids(many...), nil), 400)
 	mustNoko(t, n.do(t, "GET", "/teams?page=0", nil), 400)
 	mustNoko(t, n.do(t, "GET", "/teams?per_page=x", nil), 400)
 	if r := n.do(t, "GET", "/teams?per_page=5000", nil); r.StatusCode != 200 {
