@@ -12,10 +12,7 @@ import (
 // RequireReader is the system right every read of groups needs
 // (system.group): listing them, or reading one.
 func (s *Store) RequireReader(p *policy.Principal) error {
-	if !s.authz.HasSystemRight(p, rights.SystemGroup, "") {
-		return errors.NoSystemRight(rights.SystemGroup)
-	}
-	return nil
+	return policy.RequireSystemRight(s.authz, p, rights.SystemGroup)
 }
 
 // Readable returns group id if p may read it (system.group and bag_read),
@@ -27,16 +24,11 @@ func (s *Store) Readable(ctx context.Context, p *policy.Principal, id int64) (*G
 		return nil, err
 	}
 	g, err := s.Get(ctx, p, id)
-	if err != nil {
+	switch {
+	case err != nil:
 		return nil, err
-	}
-	if g == nil {
+	case g == nil:
 		return nil, errors.GroupNotFound(strconv.FormatInt(id, 10))
 	}
-	if ok, err := s.authz.Can(p, rights.BagRead, g.PolicyObject()); err != nil {
-		return nil, errors.ServerGeneric(err)
-	} else if !ok {
-		return nil, errors.InsufficientRights("read", "group", strconv.FormatInt(id, 10), rights.BagRead)
-	}
-	return g, nil
+	return g, policy.RequireRead(s.authz, p, rights.BagRead, "group", id, g.PolicyObject())
 }

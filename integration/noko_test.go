@@ -9,6 +9,7 @@ package integration
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -173,6 +174,17 @@ func TestNokoAuth(t *testing.T) {
 	r = s.Do(t, "GET", "/noko/v2/teams", nil, "X-NokoToken", root.Token, "User-Agent", "")
 	if e := mustNoko(t, r, 400); !strings.Contains(e.Message, "User-Agent") {
 		t.Fatalf("no User-Agent: %s", r.Body)
+	}
+	// Outside the document (so not through Server.Do): another path under
+	// /noko/v2, or another method, is Noko's 404.
+	for _, c := range []struct {
+		method, path string
+		status       int
+	}{{"GET", "/noko/v2/nothing", 404}, {"PATCH", "/noko/v2/teams", 404}, {"HEAD", "/noko/v2/teams/1", 404}} {
+		r := rawDo(http.DefaultClient, c.method, s.URL()+c.path, root.Token, nil)
+		if r.Status != c.status || (c.method != "HEAD" && !strings.Contains(string(r.Body), `"message"`)) {
+			t.Errorf("%s %s: %s", c.method, c.path, r)
+		}
 	}
 	// An ended session is 401.
 	n := noko{s, s.Login(t, "root", RootPassword).Token}
@@ -364,6 +376,11 @@ func TestNokoTeams(t *testing.T) {
 	mustNoko(t, n.do(t, "POST", "/teams/999999/add_users?user_ids=1", nil), 404)
 	mustNoko(t, n.do(t, "PUT", "/teams/999999/remove_users?user_ids=1", nil), 404)
 	mustNoko(t, n.do(t, "PUT", "/teams/999999/remove_all_users", nil), 404)
+	many := make([]int64, 101)
+	for i := range many {
+		many[i] = int64(i + 1)
+	}
+	mustNoko(t, n.do(t, "GET", "/teams?user_ids="+ids(many...), nil), 400)
 	mustNoko(t, n.do(t, "GET", "/teams?page=0", nil), 400)
 	mustNoko(t, n.do(t, "GET", "/teams?per_page=x", nil), 400)
 	if r := n.do(t, "GET", "/teams?per_page=5000", nil); r.StatusCode != 200 {

@@ -103,11 +103,9 @@ func (h *Handler) Register(r *mux.Router) {
 	route("/users", http.MethodPost, "User", h.createUser)
 	route("/users/{id}", http.MethodGet, "User", h.getUser)
 
-	// Anything else under the prefix: Noko's 404, not easydb's error.
+	// Anything else under the prefix, another path or another method:
+	// Noko's 404, not easydb's error.
 	s.NotFoundHandler = h.serve("", func(w http.ResponseWriter, r *http.Request, p *params) error { return notFound() })
-	s.MethodNotAllowedHandler = h.serve("", func(w http.ResponseWriter, r *http.Request, p *params) error {
-		return &Error{Status: http.StatusMethodNotAllowed, Message: "Method Not Allowed"}
-	})
 }
 
 // serve is the adapter of every Noko route: a User-Agent, then the token

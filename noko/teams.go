@@ -84,6 +84,9 @@ func (h *Handler) listTeams(w http.ResponseWriter, r *http.Request, p *params) e
 	}
 	var ids []int64
 	if has {
+		if len(userIDs) > maxUserFilter {
+			return badRequest("The filter user_ids takes at most " + idText(maxUserFilter) + " ids")
+		}
 		if ids, err = h.teamsOf(r, userIDs); err != nil {
 			return err
 		}
@@ -101,6 +104,9 @@ func (h *Handler) listTeams(w http.ResponseWriter, r *http.Request, p *params) e
 	setLink(w, r, pg, total)
 	return writeJSON(w, http.StatusOK, out)
 }
+
+// maxUserFilter bounds the user_ids filter: each id is one read of a user.
+const maxUserFilter = 100
 
 // teamsOf is the ids of the groups the users are static members of (an
 // empty, not nil, list when there are none); the listing narrows them to

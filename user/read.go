@@ -12,10 +12,7 @@ import (
 // RequireReader is the system right listing users, or reading another user
 // than oneself, needs (system.user).
 func (s *Store) RequireReader(p *policy.Principal) error {
-	if !s.authz.HasSystemRight(p, rights.SystemUser, "") {
-		return errors.NoSystemRight(rights.SystemUser)
-	}
-	return nil
+	return policy.RequireSystemRight(s.authz, p, rights.SystemUser)
 }
 
 // Readable returns user id if p may read it, the decision of GET
@@ -37,12 +34,8 @@ func (s *Store) Readable(ctx context.Context, p *policy.Principal, id int64) (*U
 	if u == nil {
 		return nil, errors.UserNotFound(strconv.FormatInt(id, 10))
 	}
-	if !self {
-		if ok, err := s.authz.Can(p, rights.Read, u.PolicyObject()); err != nil {
-			return nil, errors.ServerGeneric(err)
-		} else if !ok {
-			return nil, errors.InsufficientRights("read", "user", strconv.FormatInt(id, 10), rights.Read)
-		}
+	if self {
+		return u, nil
 	}
-	return u, nil
+	return u, policy.RequireRead(s.authz, p, rights.Read, "user", id, u.PolicyObject())
 }
