@@ -1,12 +1,12 @@
 package group
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 
 	"github.com/gorilla/mux"
 	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/group/bulk"
 	"github.com/groupd/groupd/input"
 	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/rights"
@@ -31,30 +31,14 @@ func NewHandler(store *Store, authz Authorizer, principal func(*http.Request) *p
 
 // Register mounts the routes on r behind requireAuth.
 func (h *Handler) Register(r *mux.Router, requireAuth func(http.Handler) http.Handler) {
-	web.Mount(r, requireAuth, "/api/v1/group", web.Methods{Get: h.list, Put: h.create, Post: h.update})
 	web.Mount(r, requireAuth, "/api/v1/group/{id}", web.Methods{Get: h.get, Delete: web.DeleteByID(h.delete)})
+	web.Mount(r, requireAuth, "/api/v1/group",
+		web.Methods{Get: web.Listing(parseFilter, h.list, writeGroups), Put: h.create, Post: h.update})
 }
 
-// requireSystemGroup: reading groups needs the system right system.group.
-func (h *Handler) requireSystemGroup(p *policy.Principal) error {
-	if !h.authz.HasSystemRight(p, rights.SystemGroup, "") {
-		return errors.NoSystemRight(rights.SystemGroup)
-	}
-	return nil
-}
-
-func (h *Handler) list(w http.ResponseWriter, r *http.Request) error {
-	p := h.principal(r)
-	if err := h.requireSystemGroup(p); err != nil {
-		return err
-	}
-	return web.Listing(w, r, parseFilter, func(ctx context.Context, f Filter) ([]*Group, int, error) {
-		return h.store.List(ctx, p, f)
-	}, writeGroups)
-}
 func (h *Handler) get(w http.ResponseWriter, r *http.Request) error {
 	p := h.principal(r)
-	if err := h.requireSystemGroup(p); err != nil {
+	if err := bulk.RequireSystemRight(h.authz, p, rights.SystemGroup); err != nil {
 		return err
 	}
 	id, err := web.PathInt64(r, "id")
@@ -78,6 +62,15 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("X-Total-Count", "1")
 	return writeGroups(w, []*Group{g})
+}
+
+// list lists groups for the request's principal, who needs system.group.
+func (h *Handler) list(r *http.Request, f Filter) ([]*Group, int, error) {
+	p := h.principal(r)
+	if err := bulk.RequireSystemRight(h.authz, p, rights.SystemGroup); err != nil {
+		return nil, 0, err
+	}
+	return h.store.List(r.Context(), p, f)
 }
 
 func (h *Handler) create(w http.ResponseWriter, r *http.Request) error { return h.write(w, r, true) }

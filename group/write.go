@@ -45,20 +45,9 @@ var groupSpec = bulk.Spec{Kind: "group", Table: "groups", ACL: acl.GroupTable}
 // database exactly as it was. The result is the written groups in full
 // format, in input order.
 func (s *Store) Write(ctx context.Context, p *policy.Principal, items []*Input) ([]*Group, error) {
-	targets := make([]bulk.Target, len(items))
-	for i, in := range items {
-		targets[i] = bulk.Target{Index: in.Index, ID: in.ID}
-	}
 	w := &groupWrite{s: s, p: p, items: items, now: s.db.Now()}
-	plans, err := bulk.Write(ctx, s.db, groupSpec, w, targets, w.now)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*Group, len(plans))
-	for i, pl := range plans {
-		out[i] = pl.after
-	}
-	return out, nil
+	plans, err := bulk.Write(ctx, s.db, groupSpec, w, bulk.Targets(items, (*Input).target), w.now)
+	return bulk.Results(plans, err, func(pl *plan) *Group { return pl.after })
 }
 
 // groupWrite is one write request of groups: the group rules of the
@@ -142,25 +131,12 @@ func (w *groupWrite) Holders(ctx context.Context, tx *sql.Tx, claims []bulk.Clai
 			cultures, values = append(cultures, strings.TrimPrefix(c.Namespace, displaynamePrefix)), append(values, c.Value)
 		}
 	}
-	rows, err := tx.QueryContext(ctx, `
+	return bulk.QueryHolders(ctx, tx, `
 		SELECT id, '`+nsName+`', name FROM groups WHERE name = ANY($1::text[])
 		UNION ALL SELECT id, '`+nsReference+`', reference FROM groups WHERE reference = ANY($2::text[])
 		UNION ALL SELECT d.group_id, '`+displaynamePrefix+`' || d.culture, d.value FROM group_displaynames d
 			JOIN unnest($3::text[], $4::text[]) AS w(culture, value) ON d.culture = w.culture AND d.value = w.value`,
 		pq.Array(names), pq.Array(refs), pq.Array(cultures), pq.Array(values))
-	if err != nil {
-		return nil, errors.Database(err)
-	}
-	defer rows.Close()
-	var out []bulk.Holder
-	for rows.Next() {
-		var h bulk.Holder
-		if err := rows.Scan(&h.ID, &h.Namespace, &h.Value); err != nil {
-			return nil, errors.Database(err)
-		}
-		out = append(out, h)
-	}
-	return out, rows.Err()
 }
 
 // ReadBack sets the groups as written. An update that leaves ACL, owner and

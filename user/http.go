@@ -1,13 +1,13 @@
 package user
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/gorilla/mux"
 	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/group/bulk"
 	"github.com/groupd/groupd/input"
 	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/rights"
@@ -43,31 +43,22 @@ func NewHandler(store *Store, authz Authorizer, principal func(*http.Request) *p
 
 // Register mounts the routes on r behind requireAuth.
 func (h *Handler) Register(r *mux.Router, requireAuth func(http.Handler) http.Handler) {
-	web.Mount(r, requireAuth, "/api/v1/user", web.Methods{Get: h.list, Put: h.create, Post: h.update})
-	web.Mount(r, requireAuth, "/api/v1/user/{id}", web.Methods{Get: h.get, Delete: web.DeleteByID(h.delete)})
 	web.Mount(r, requireAuth, "/api/v1/group/{id}/members", web.Methods{Get: h.listMembers, Post: h.changeMembers})
-}
-
-// requireSystemUser: listing and reading users needs the system right
-// system.user.
-func (h *Handler) requireSystemUser(p *policy.Principal) error {
-	if !h.authz.HasSystemRight(p, rights.SystemUser, "") {
-		return errors.NoSystemRight(rights.SystemUser)
-	}
-	return nil
-}
-
-func (h *Handler) list(w http.ResponseWriter, r *http.Request) error {
-	p := h.principal(r)
-	if err := h.requireSystemUser(p); err != nil {
-		return err
-	}
-	return web.Listing(w, r, parseFilter, func(ctx context.Context, f Filter) ([]*User, int, error) {
-		return h.store.List(ctx, p, f)
-	}, writeUsers)
+	web.Mount(r, requireAuth, "/api/v1/user/{id}", web.Methods{Get: h.get, Delete: web.DeleteByID(h.delete)})
+	web.Mount(r, requireAuth, "/api/v1/user",
+		web.Methods{Get: web.Listing(parseFilter, h.list, writeUsers), Put: h.create, Post: h.update})
 }
 
 func writeUsers(w http.ResponseWriter, users []*User) error { return web.JSON(w, users) }
+
+// list lists users for the request's principal, who needs system.user.
+func (h *Handler) list(r *http.Request, f Filter) ([]*User, int, error) {
+	p := h.principal(r)
+	if err := bulk.RequireSystemRight(h.authz, p, rights.SystemUser); err != nil {
+		return nil, 0, err
+	}
+	return h.store.List(r.Context(), p, f)
+}
 
 // get: a user always reads itself; any other user needs system.user and
 // read on that user.
@@ -79,8 +70,8 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) error {
 	}
 	self := id == p.UserID
 	if !self {
-		if requireSystemUserErr := h.requireSystemUser(p); requireSystemUserErr != nil {
-			return requireSystemUserErr
+		if requireErr := bulk.RequireSystemRight(h.authz, p, rights.SystemUser); requireErr != nil {
+			return requireErr
 		}
 	}
 	u, err := h.store.Get(r.Context(), p, id)

@@ -59,12 +59,7 @@ var userSpec = bulk.Spec{Kind: "user", Table: "users", ACL: acl.UserTable}
 // change of the caller's own password keeps (the user's other sessions
 // end). The result is the written users in full format, in input order.
 func (s *Store) Write(ctx context.Context, p *policy.Principal, sessionID int64, items []*Input) ([]*User, error) {
-	targets := make([]bulk.Target, len(items))
 	w := &userWrite{s: s, p: p, items: items, now: s.db.Now(), sessionID: sessionID}
-	for i, in := range items {
-		targets[i] = bulk.Target{Index: in.Index, ID: in.ID}
-		w.linked = append(w.linked, in.Groups...)
-	}
 	if err := s.checkPasswordPolicy(ctx, p, items); err != nil {
 		return nil, err
 	}
@@ -72,15 +67,11 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, sessionID int64,
 	if w.hashes, err = hashPasswords(ctx, items); err != nil {
 		return nil, err
 	}
-	plans, err := bulk.Write(ctx, s.db, userSpec, w, targets, w.now)
-	if err != nil {
-		return nil, err
+	for _, in := range items {
+		w.linked = append(w.linked, in.Groups...)
 	}
-	out := make([]*User, len(plans))
-	for i, pl := range plans {
-		out[i] = pl.after
-	}
-	return out, nil
+	plans, err := bulk.Write(ctx, s.db, userSpec, w, bulk.Targets(items, (*Input).target), w.now)
+	return bulk.Results(plans, err, func(pl *plan) *User { return pl.after })
 }
 
 // userWrite is one write request of users: the user rules of the kernel's
@@ -208,24 +199,11 @@ func (w *userWrite) Holders(ctx context.Context, tx *sql.Tx, claims []bulk.Claim
 			return nil, errors.Database(err)
 		}
 	}
-	rows, err := tx.QueryContext(ctx, `
+	return bulk.QueryHolders(ctx, tx, `
 		SELECT id, '`+nsLogin+`', lower(login) FROM users WHERE lower(login) = ANY($1::text[])
 		UNION ALL SELECT user_id, '`+nsLogin+`', lower(email) FROM user_emails WHERE use_for_login AND lower(email) = ANY($1::text[])
 		UNION ALL SELECT id, '`+nsReference+`', reference FROM users WHERE reference = ANY($2::text[])`,
 		pq.Array(logins), pq.Array(refs))
-	if err != nil {
-		return nil, errors.Database(err)
-	}
-	defer rows.Close()
-	var out []bulk.Holder
-	for rows.Next() {
-		var h bulk.Holder
-		if err := rows.Scan(&h.ID, &h.Namespace, &h.Value); err != nil {
-			return nil, errors.Database(err)
-		}
-		out = append(out, h)
-	}
-	return out, rows.Err()
 }
 
 // ReadBack reads the written users in full format.

@@ -31,6 +31,7 @@ import (
 	"github.com/groupd/groupd/audit"
 	"github.com/groupd/groupd/db"
 	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/policy"
 )
 
 // Item is what the kernel knows of one decided item. A resource's plan
@@ -76,6 +77,28 @@ type Holder struct {
 	Namespace, Value string
 }
 
+// QueryHolders runs query, whose rows are holders (id, namespace, value),
+// for a Resource's Holders.
+func QueryHolders(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]Holder, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, errors.Database(err)
+	}
+	defer rows.Close()
+	var out []Holder
+	for rows.Next() {
+		var h Holder
+		if err := rows.Scan(&h.ID, &h.Namespace, &h.Value); err != nil {
+			return nil, errors.Database(err)
+		}
+		out = append(out, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, errors.Database(err)
+	}
+	return out, nil
+}
+
 // Plan is one item's decided outcome as a resource computes it.
 type Plan interface{ Bulk() *Item }
 
@@ -117,6 +140,23 @@ type Notifier interface {
 	EndSessions(ctx context.Context, tx *sql.Tx, userIDs []int64, keepSessionID int64) error
 }
 
+// Authorizer is the decision engine (policy.Engine) that the stores of
+// groups and users ask.
+type Authorizer interface {
+	Can(p *policy.Principal, right string, obj *policy.Object) (bool, error)
+	HasSystemRight(p *policy.Principal, name, param string) bool
+}
+
+// RequireSystemRight refuses a principal without system right name (and
+// any parameter): reading groups needs system.group, listing users
+// system.user.
+func RequireSystemRight(authz Authorizer, p *policy.Principal, name string) error {
+	if !authz.HasSystemRight(p, name, "") {
+		return errors.NoSystemRight(name)
+	}
+	return nil
+}
+
 // Spec is what the kernel needs to know of a resource's tables.
 type Spec struct {
 	Kind  string    // "group" or "user": names the errors' attributes
@@ -149,6 +189,27 @@ func Write[P Plan](ctx context.Context, d *db.DB, spec Spec, r Resource[P], targ
 		return nil, placeConflict(ctx, d, r, plans, err)
 	}
 	return plans, err
+}
+
+// Targets are the targets of items, in order.
+func Targets[T any](items []T, target func(T) Target) []Target {
+	out := make([]Target, len(items))
+	for i, it := range items {
+		out[i] = target(it)
+	}
+	return out
+}
+
+// Results maps the plans of a successful write to what the write answers.
+func Results[P Plan, R any](plans []P, err error, result func(P) R) ([]R, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := make([]R, len(plans))
+	for i, pl := range plans {
+		out[i] = result(pl)
+	}
+	return out, nil
 }
 
 // updateIDs are the ids the targets update, ascending: the order rows are
