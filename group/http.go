@@ -108,10 +108,8 @@ func (h *Handler) delete(r *http.Request, id int64) error {
 }
 
 // parseFilter reads limit, offset, type, name, reference and member.
-func parseFilter(r *http.Request) (Filter, error) {
+func parseFilter(r *http.Request) (f Filter, err error) {
 	q := r.URL.Query()
-	var f Filter
-	var err error
 	if f.Limit, f.Offset, err = web.Page(q, MaxLimit); err != nil {
 		return f, err
 	}

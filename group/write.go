@@ -239,13 +239,8 @@ func (s *Store) decideUpdate(p *policy.Principal, in *Input, current map[int64]*
 		pl.ACL, pl.ACLChanged = acl.KeepIDs(in.ACL, cur.ACL), true
 	}
 	if in.SystemRightsSet && !rights.Equal(in.SystemRights, cur.SystemRights) {
-		if !s.authz.HasSystemRight(p, rights.SystemGroup, rights.ParamEditSystemRights) {
-			return nil, errors.NoSystemRightParam(rights.SystemGroup, rights.ParamEditSystemRights)
-		}
-		_, hadRoot := cur.SystemRights[rights.SystemRoot]
-		_, hasRoot := in.SystemRights[rights.SystemRoot]
-		if hadRoot != hasRoot && !s.authz.HasSystemRight(p, rights.SystemRoot, "") {
-			return nil, errors.NoSystemRight(rights.SystemRoot)
+		if err := bulk.MayChangeSystemRights(s.authz, p, rights.SystemGroup, cur.SystemRights, in.SystemRights); err != nil {
+			return nil, err
 		}
 		pl.systemRights, pl.rightsChanged = in.SystemRights, true
 	}
@@ -321,19 +316,8 @@ func (s *Store) decideCreate(p *policy.Principal, in *Input) (*plan, error) {
 	if in.Type == "system" {
 		return nil, errors.InvalidValue("group.type", "system groups are created by groupd only")
 	}
-	if in.Owner != nil && (in.Owner.Kind != "user" || in.Owner.ID != p.UserID) {
-		return nil, errors.ChangeOwnerOnCreation()
-	}
-	if len(in.ACL) > 0 && !s.authz.HasSystemRight(p, rights.SystemGroup, rights.ParamCreateACL) {
-		return nil, errors.NoSystemRightParam(rights.SystemGroup, rights.ParamCreateACL)
-	}
-	if len(in.SystemRights) > 0 {
-		if !s.authz.HasSystemRight(p, rights.SystemGroup, rights.ParamCreateSystemRights) {
-			return nil, errors.NoSystemRightParam(rights.SystemGroup, rights.ParamCreateSystemRights)
-		}
-		if _, ok := in.SystemRights[rights.SystemRoot]; ok && !s.authz.HasSystemRight(p, rights.SystemRoot, "") {
-			return nil, errors.NoSystemRight(rights.SystemRoot)
-		}
+	if err := bulk.MayCreateGrants(s.authz, p, rights.SystemGroup, in.Grants); err != nil {
+		return nil, err
 	}
 	pl := &plan{Item: bulk.Item{Create: true, ACL: in.ACL, ACLChanged: len(in.ACL) > 0}, in: in, version: 1,
 		typ: in.Type, name: in.Name, displayname: in.Displayname, comment: in.Comment, reference: in.Reference,
@@ -503,18 +487,11 @@ func (s *Store) Delete(ctx context.Context, p *policy.Principal, id int64) error
 		if g.IsSystem() {
 			return errors.DeleteSystemGroup(id)
 		}
-		if ok, err := s.authz.Can(p, rights.BagDelete, g.PolicyObject()); err != nil {
-			return errors.ServerGeneric(err)
-		} else if !ok {
-			return errors.InsufficientRights("delete", "group", strconv.FormatInt(id, 10), rights.BagDelete)
+		if err := bulk.MayDelete(s.authz, p, rights.BagDelete, g.PolicyObject()); err != nil {
+			return err
 		}
-		var owned int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM groups WHERE owner_group_id = $1`, id).Scan(&owned); err != nil {
-			return errors.Database(err)
-		}
-		if owned > 0 {
-			// Deleting the owner would leave those groups without one.
-			return errors.IntegrityConstraintViolation("group._owner")
+		if err := bulk.RefuseGroupOwner(ctx, tx, acl.Subject{Kind: "group", ID: id}); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM groups WHERE id = $1`, id); err != nil {
 			return errors.Database(err)

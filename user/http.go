@@ -165,10 +165,8 @@ func (h *Handler) changeMembers(w http.ResponseWriter, r *http.Request) error {
 }
 
 // parseFilter reads limit, offset, groupids, type and login.
-func parseFilter(r *http.Request) (Filter, error) {
+func parseFilter(r *http.Request) (f Filter, err error) {
 	q := r.URL.Query()
-	var f Filter
-	var err error
 	if f.Limit, f.Offset, err = web.Page(q, MaxLimit); err != nil {
 		return f, err
 	}

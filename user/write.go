@@ -473,15 +473,7 @@ func (s *Store) mayChangeGrants(p *policy.Principal, pl *plan, cur *User) error 
 	if !pl.rightsChanged {
 		return nil
 	}
-	if !s.authz.HasSystemRight(p, rights.SystemUser, rights.ParamEditSystemRights) {
-		return errors.NoSystemRightParam(rights.SystemUser, rights.ParamEditSystemRights)
-	}
-	_, hadRoot := cur.SystemRights[rights.SystemRoot]
-	_, hasRoot := pl.systemRights[rights.SystemRoot]
-	if hadRoot != hasRoot && !s.authz.HasSystemRight(p, rights.SystemRoot, "") {
-		return errors.NoSystemRight(rights.SystemRoot)
-	}
-	return nil
+	return bulk.MayChangeSystemRights(s.authz, p, rights.SystemUser, cur.SystemRights, pl.systemRights)
 }
 
 // checkPasswordPolicy applies s.Passwords, before any transaction (the old
@@ -542,19 +534,8 @@ func (s *Store) decideCreate(p *policy.Principal, in *Input, groups map[int64]*g
 	if !slices.Contains(createTypes, typ) && !rights.IsCustomGroupType(typ) {
 		return nil, errors.InvalidValue("user.type", `only "easydb", "easydb_self_register" and "custom-<name>" users are created through the API`)
 	}
-	if in.Owner != nil && (in.Owner.Kind != "user" || in.Owner.ID != p.UserID) {
-		return nil, errors.ChangeOwnerOnCreation()
-	}
-	if len(in.ACL) > 0 && !s.authz.HasSystemRight(p, rights.SystemUser, rights.ParamCreateACL) {
-		return nil, errors.NoSystemRightParam(rights.SystemUser, rights.ParamCreateACL)
-	}
-	if len(in.SystemRights) > 0 {
-		if !s.authz.HasSystemRight(p, rights.SystemUser, rights.ParamCreateSystemRights) {
-			return nil, errors.NoSystemRightParam(rights.SystemUser, rights.ParamCreateSystemRights)
-		}
-		if _, ok := in.SystemRights[rights.SystemRoot]; ok && !s.authz.HasSystemRight(p, rights.SystemRoot, "") {
-			return nil, errors.NoSystemRight(rights.SystemRoot)
-		}
+	if err := bulk.MayCreateGrants(s.authz, p, rights.SystemUser, in.Grants); err != nil {
+		return nil, err
 	}
 	pl := &plan{Item: bulk.Item{Create: true, ACL: in.ACL, ACLChanged: len(in.ACL) > 0}, in: in, version: 1,
 		typ: typ, texts: map[string]*string{}, loginDisabled: in.LoginDisabled, frontendPrefs: in.FrontendPrefs,
@@ -910,21 +891,14 @@ func (s *Store) Delete(ctx context.Context, p *policy.Principal, id int64) error
 		if u.IsSystem() {
 			return errors.DeleteSystemUser(id)
 		}
-		if ok, err := s.authz.Can(p, rights.Delete, u.PolicyObject()); err != nil {
-			return errors.ServerGeneric(err)
-		} else if !ok {
-			return errors.InsufficientRights("delete", "user", strconv.FormatInt(id, 10), rights.Delete)
+		if err := bulk.MayDelete(s.authz, p, rights.Delete, u.PolicyObject()); err != nil {
+			return err
 		}
 		if u.HoldsRoot && !s.authz.HasSystemRight(p, rights.SystemRoot, "") {
 			return errors.NoSystemRight(rights.SystemRoot)
 		}
-		var owned int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM groups WHERE owner_user_id = $1`, id).Scan(&owned); err != nil {
-			return errors.Database(err)
-		}
-		if owned > 0 {
-			// Deleting the owner would leave those groups without one.
-			return errors.IntegrityConstraintViolation("group._owner")
+		if err := bulk.RefuseGroupOwner(ctx, tx, acl.Subject{Kind: "user", ID: id}); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, id); err != nil {
 			return errors.Database(err)

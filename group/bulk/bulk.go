@@ -32,6 +32,7 @@ import (
 	"github.com/groupd/groupd/db"
 	"github.com/groupd/groupd/errors"
 	"github.com/groupd/groupd/policy"
+	"github.com/groupd/groupd/rights"
 )
 
 // Item is what the kernel knows of one decided item. A resource's plan
@@ -157,6 +158,74 @@ func RequireSystemRight(authz Authorizer, p *policy.Principal, name string) erro
 	return nil
 }
 
+// MayCreateGrants applies the rules of a create's grants in the realm of
+// system right realm (system.group, system.user): the owner can only be
+// the creator, an ACL needs create_acl, system rights need
+// create_system_rights, and system.root needs system.root.
+func MayCreateGrants(authz Authorizer, p *policy.Principal, realm string, g acl.Grants) error {
+	if g.Owner != nil && (g.Owner.Kind != "user" || g.Owner.ID != p.UserID) {
+		return errors.ChangeOwnerOnCreation()
+	}
+	if len(g.ACL) > 0 && !authz.HasSystemRight(p, realm, rights.ParamCreateACL) {
+		return errors.NoSystemRightParam(realm, rights.ParamCreateACL)
+	}
+	if len(g.SystemRights) == 0 {
+		return nil
+	}
+	if !authz.HasSystemRight(p, realm, rights.ParamCreateSystemRights) {
+		return errors.NoSystemRightParam(realm, rights.ParamCreateSystemRights)
+	}
+	if _, ok := g.SystemRights[rights.SystemRoot]; ok && !authz.HasSystemRight(p, rights.SystemRoot, "") {
+		return errors.NoSystemRight(rights.SystemRoot)
+	}
+	return nil
+}
+
+// MayChangeSystemRights applies the rules of an update of system rights
+// from before to after in the realm of system right realm: it needs
+// edit_system_rights, and adding or removing system.root needs system.root.
+func MayChangeSystemRights(authz Authorizer, p *policy.Principal, realm string, before, after rights.Map) error {
+	if !authz.HasSystemRight(p, realm, rights.ParamEditSystemRights) {
+		return errors.NoSystemRightParam(realm, rights.ParamEditSystemRights)
+	}
+	_, hadRoot := before[rights.SystemRoot]
+	_, hasRoot := after[rights.SystemRoot]
+	if hadRoot != hasRoot && !authz.HasSystemRight(p, rights.SystemRoot, "") {
+		return errors.NoSystemRight(rights.SystemRoot)
+	}
+	return nil
+}
+
+// MayDelete decides whether p may delete obj, the kind (group, user) with
+// id, which needs right on it.
+func MayDelete(authz Authorizer, p *policy.Principal, right string, obj *policy.Object) error {
+	ok, err := authz.Can(p, right, obj)
+	if err != nil {
+		return errors.ServerGeneric(err)
+	}
+	if !ok {
+		return errors.InsufficientRights("delete", obj.Kind, strconv.FormatInt(obj.ID, 10), right)
+	}
+	return nil
+}
+
+// RefuseGroupOwner refuses to delete owner while it owns a group: deleting
+// it would leave those groups without one.
+func RefuseGroupOwner(ctx context.Context, tx *sql.Tx, owner acl.Subject) error {
+	column := "owner_user_id"
+	if owner.Kind == "group" {
+		column = "owner_group_id"
+	}
+	var owns bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM groups WHERE `+column+` = $1)`, owner.ID).Scan(&owns); err != nil {
+		return errors.Database(err)
+	}
+	if owns {
+		return errors.IntegrityConstraintViolation("group._owner")
+	}
+	return nil
+}
+
 // Spec is what the kernel needs to know of a resource's tables.
 type Spec struct {
 	Kind  string    // "group" or "user": names the errors' attributes
@@ -188,7 +257,10 @@ func Write[P Plan](ctx context.Context, d *db.DB, spec Spec, r Resource[P], targ
 	if err != nil && plans != nil && unplacedConflict(err) {
 		return nil, placeConflict(ctx, d, r, plans, err)
 	}
-	return plans, err
+	if err != nil {
+		return nil, err
+	}
+	return plans, nil
 }
 
 // Targets are the targets of items, in order.
@@ -457,7 +529,7 @@ func unplacedConflict(err error) bool {
 // conflict stays as the database reported it.
 func placeConflict[P Plan](ctx context.Context, d *db.DB, r Resource[P], plans []P, conflict error) error {
 	err := d.InTx(ctx, func(tx *sql.Tx) error { return checkUnique(ctx, tx, r, plans) })
-	if err != nil && !unplacedConflict(err) {
+	if errors.CodeOf(err) == integrityViolation && !unplacedConflict(err) {
 		return err
 	}
 	return conflict
