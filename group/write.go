@@ -487,20 +487,20 @@ func (s *Store) Delete(ctx context.Context, p *policy.Principal, id int64) error
 		if g.IsSystem() {
 			return errors.DeleteSystemGroup(id)
 		}
-		if err := bulk.MayDelete(s.authz, p, rights.BagDelete, g.PolicyObject()); err != nil {
+		if err = bulk.MayDelete(s.authz, p, rights.BagDelete, g.PolicyObject()); err != nil {
 			return err
 		}
-		if err := bulk.RefuseGroupOwner(ctx, tx, acl.Subject{Kind: "group", ID: id}); err != nil {
+		if err = bulk.RefuseGroupOwner(ctx, tx, acl.Subject{Kind: "group", ID: id}); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM groups WHERE id = $1`, id); err != nil {
+		if _, err = tx.ExecContext(ctx, `DELETE FROM groups WHERE id = $1`, id); err != nil {
 			return errors.Database(err)
 		}
 		before, err := g.fullJSON()
 		if err != nil {
 			return errors.ServerGeneric(err)
 		}
-		if err := audit.Record(ctx, tx, []audit.Event{{ActorUserID: p.UserID, ObjectType: "group", ObjectID: id,
+		if err = audit.Record(ctx, tx, []audit.Event{{ActorUserID: p.UserID, ObjectType: "group", ObjectID: id,
 			Action: "delete", Before: before}}); err != nil {
 			return err
 		}

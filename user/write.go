@@ -891,29 +891,29 @@ func (s *Store) Delete(ctx context.Context, p *policy.Principal, id int64) error
 		if u.IsSystem() {
 			return errors.DeleteSystemUser(id)
 		}
-		if err := bulk.MayDelete(s.authz, p, rights.Delete, u.PolicyObject()); err != nil {
+		if err = bulk.MayDelete(s.authz, p, rights.Delete, u.PolicyObject()); err != nil {
 			return err
 		}
 		if u.HoldsRoot && !s.authz.HasSystemRight(p, rights.SystemRoot, "") {
 			return errors.NoSystemRight(rights.SystemRoot)
 		}
-		if err := bulk.RefuseGroupOwner(ctx, tx, acl.Subject{Kind: "user", ID: id}); err != nil {
+		if err = bulk.RefuseGroupOwner(ctx, tx, acl.Subject{Kind: "user", ID: id}); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, id); err != nil {
+		if _, err = tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, id); err != nil {
 			return errors.Database(err)
 		}
 		ev, err := userEvent(p.UserID, u, nil)
 		if err != nil {
 			return err
 		}
-		if err := audit.Record(ctx, tx, append([]audit.Event{ev}, membershipEvents(p.UserID, id, nil, u.GroupIDs())...)); err != nil {
+		if err = audit.Record(ctx, tx, append([]audit.Event{ev}, membershipEvents(p.UserID, id, nil, u.GroupIDs())...)); err != nil {
 			return err
 		}
 		if s.notify == nil {
 			return nil
 		}
-		if err := s.notify.NotifyUsers(ctx, tx, id); err != nil {
+		if err = s.notify.NotifyUsers(ctx, tx, id); err != nil {
 			return err
 		}
 		// A deleted user's sessions end with it (its row's deletion
