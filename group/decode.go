@@ -5,6 +5,7 @@ import (
 
 	"github.com/groupd/groupd/acl"
 	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/group/bulk"
 	"github.com/groupd/groupd/input"
 	"github.com/groupd/groupd/rights"
 )
@@ -35,15 +36,14 @@ type Input struct {
 	FrontendPrefsSet                               bool
 	Color                                          *string
 	ColorSet                                       bool
-	Owner                                          *acl.Subject
-	ACL                                            []acl.Entry
-	ACLSet                                         bool
-	SystemRights                                   rights.Map
-	SystemRightsSet                                bool
+	acl.Grants                                     // _owner, _acl, _system_rights
 }
 
 // IsCreate reports whether the item creates a group.
 func (in *Input) IsCreate() bool { return in.ID == 0 }
+
+// target is the item as the write kernel sees it arrive.
+func (in *Input) target() bulk.Target { return bulk.Target{Index: in.Index, ID: in.ID} }
 
 // DecodeBody reads a PUT or POST body: an array of groups in full format.
 // On PUT (create only) an item with an _id is refused.
@@ -144,24 +144,8 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 		return nil, errors.AttributeExpected("group.name")
 	}
 
-	if top.Has("_owner") {
-		if top.IsNull("_owner") {
-			return nil, errors.InvalidValue("_owner", "a group always has an owner")
-		}
-		s, decodeRefErr := acl.DecodeRef(top.M["_owner"], "_owner")
-		if decodeRefErr != nil {
-			return nil, decodeRefErr
-		}
-		in.Owner = &s
-	}
-	if in.ACL, in.ACLSet, err = acl.Decode(top.M["_acl"], "_acl", rights.GroupACLRights); err != nil {
+	if in.Grants, err = acl.DecodeGrants(top, rights.GroupACLRights, "a group always has an owner"); err != nil {
 		return nil, err
-	}
-	if sr := top.M["_system_rights"]; sr != nil {
-		if in.SystemRights, err = rights.DecodeSystemRights(sr, "_system_rights"); err != nil {
-			return nil, err
-		}
-		in.SystemRightsSet = true
 	}
 	return in, nil
 }

@@ -1,7 +1,6 @@
 package group
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 
@@ -31,19 +30,11 @@ func NewHandler(store *Store, authz Authorizer, principal func(*http.Request) *p
 
 // Register mounts the routes on r behind requireAuth.
 func (h *Handler) Register(r *mux.Router, requireAuth func(http.Handler) http.Handler) {
-	web.Mount(r, requireAuth, "/api/v1/group", web.Methods{Get: h.list, Put: h.create, Post: h.update})
 	web.Mount(r, requireAuth, "/api/v1/group/{id}", web.Methods{Get: h.get, Delete: web.DeleteByID(h.delete)})
+	web.Mount(r, requireAuth, "/api/v1/group",
+		web.Methods{Get: web.Listing(parseFilter, h.list, writeGroups), Put: h.create, Post: h.update})
 }
 
-func (h *Handler) list(w http.ResponseWriter, r *http.Request) error {
-	p := h.principal(r)
-	if err := h.store.RequireReader(p); err != nil {
-		return err
-	}
-	return web.Listing(w, r, parseFilter, func(ctx context.Context, f Filter) ([]*Group, int, error) {
-		return h.store.List(ctx, p, f)
-	}, writeGroups)
-}
 func (h *Handler) get(w http.ResponseWriter, r *http.Request) error {
 	id, err := web.PathInt64(r, "id")
 	if err != nil {
@@ -61,6 +52,15 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("X-Total-Count", "1")
 	return writeGroups(w, []*Group{g})
+}
+
+// list lists groups for the request's principal, who needs system.group.
+func (h *Handler) list(r *http.Request, f Filter) ([]*Group, int, error) {
+	p := h.principal(r)
+	if err := h.store.RequireReader(p); err != nil {
+		return nil, 0, err
+	}
+	return h.store.List(r.Context(), p, f)
 }
 
 func (h *Handler) create(w http.ResponseWriter, r *http.Request) error { return h.write(w, r, true) }
@@ -98,10 +98,8 @@ func (h *Handler) delete(r *http.Request, id int64) error {
 }
 
 // parseFilter reads limit, offset, type, name, reference and member.
-func parseFilter(r *http.Request) (Filter, error) {
+func parseFilter(r *http.Request) (f Filter, err error) {
 	q := r.URL.Query()
-	var f Filter
-	var err error
 	if f.Limit, f.Offset, err = web.Page(q, MaxLimit); err != nil {
 		return f, err
 	}

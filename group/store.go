@@ -33,12 +33,8 @@ type Filter struct {
 	Offset    int
 }
 
-// Authorizer is the decision engine the store asks before it writes
-// (policy.Engine).
-type Authorizer interface {
-	Can(p *policy.Principal, right string, obj *policy.Object) (bool, error)
-	HasSystemRight(p *policy.Principal, name, param string) bool
-}
+// Authorizer is the decision engine the store and the handlers ask.
+type Authorizer = bulk.Authorizer
 
 // Store keeps groups in PostgreSQL. Each method runs in one transaction.
 type Store struct {

@@ -46,20 +46,9 @@ var groupSpec = bulk.Spec{Kind: "group", Table: "groups", ACL: acl.GroupTable}
 // database exactly as it was. The result is the written groups in full
 // format, in input order.
 func (s *Store) Write(ctx context.Context, p *policy.Principal, items []*Input) ([]*Group, error) {
-	targets := make([]bulk.Target, len(items))
-	for i, in := range items {
-		targets[i] = bulk.Target{Index: in.Index, ID: in.ID}
-	}
 	w := &groupWrite{s: s, p: p, items: items, now: s.db.Now()}
-	plans, err := bulk.Write(ctx, s.db, groupSpec, w, targets, w.now)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*Group, len(plans))
-	for i, pl := range plans {
-		out[i] = pl.after
-	}
-	return out, nil
+	plans, err := bulk.Write(ctx, s.db, groupSpec, w, bulk.Targets(items, (*Input).target), w.now)
+	return bulk.Results(plans, err, func(pl *plan) *Group { return pl.after })
 }
 
 // groupWrite is one write request of groups: the group rules of the
@@ -143,25 +132,12 @@ func (w *groupWrite) Holders(ctx context.Context, tx *sql.Tx, claims []bulk.Clai
 			cultures, values = append(cultures, strings.TrimPrefix(c.Namespace, displaynamePrefix)), append(values, c.Value)
 		}
 	}
-	rows, err := tx.QueryContext(ctx, `
+	return bulk.QueryHolders(ctx, tx, `
 		SELECT id, '`+nsName+`', name FROM groups WHERE name = ANY($1::text[])
 		UNION ALL SELECT id, '`+nsReference+`', reference FROM groups WHERE reference = ANY($2::text[])
 		UNION ALL SELECT d.group_id, '`+displaynamePrefix+`' || d.culture, d.value FROM group_displaynames d
 			JOIN unnest($3::text[], $4::text[]) AS w(culture, value) ON d.culture = w.culture AND d.value = w.value`,
 		pq.Array(names), pq.Array(refs), pq.Array(cultures), pq.Array(values))
-	if err != nil {
-		return nil, errors.Database(err)
-	}
-	defer rows.Close()
-	var out []bulk.Holder
-	for rows.Next() {
-		var h bulk.Holder
-		if err := rows.Scan(&h.ID, &h.Namespace, &h.Value); err != nil {
-			return nil, errors.Database(err)
-		}
-		out = append(out, h)
-	}
-	return out, rows.Err()
 }
 
 // ReadBack sets the groups as written. An update that leaves ACL, owner and
@@ -264,13 +240,8 @@ func (s *Store) decideUpdate(p *policy.Principal, in *Input, current map[int64]*
 		pl.ACL, pl.ACLChanged = acl.KeepIDs(in.ACL, cur.ACL), true
 	}
 	if in.SystemRightsSet && !rights.Equal(in.SystemRights, cur.SystemRights) {
-		if !s.authz.HasSystemRight(p, rights.SystemGroup, rights.ParamEditSystemRights) {
-			return nil, errors.NoSystemRightParam(rights.SystemGroup, rights.ParamEditSystemRights)
-		}
-		_, hadRoot := cur.SystemRights[rights.SystemRoot]
-		_, hasRoot := in.SystemRights[rights.SystemRoot]
-		if hadRoot != hasRoot && !s.authz.HasSystemRight(p, rights.SystemRoot, "") {
-			return nil, errors.NoSystemRight(rights.SystemRoot)
+		if err := bulk.MayChangeSystemRights(s.authz, p, rights.SystemGroup, cur.SystemRights, in.SystemRights); err != nil {
+			return nil, err
 		}
 		pl.systemRights, pl.rightsChanged = in.SystemRights, true
 	}
@@ -349,19 +320,8 @@ func (s *Store) decideCreate(p *policy.Principal, in *Input) (*plan, error) {
 	if in.Type == "system" {
 		return nil, errors.InvalidValue("group.type", "system groups are created by groupd only")
 	}
-	if in.Owner != nil && (in.Owner.Kind != "user" || in.Owner.ID != p.UserID) {
-		return nil, errors.ChangeOwnerOnCreation()
-	}
-	if len(in.ACL) > 0 && !s.authz.HasSystemRight(p, rights.SystemGroup, rights.ParamCreateACL) {
-		return nil, errors.NoSystemRightParam(rights.SystemGroup, rights.ParamCreateACL)
-	}
-	if len(in.SystemRights) > 0 {
-		if !s.authz.HasSystemRight(p, rights.SystemGroup, rights.ParamCreateSystemRights) {
-			return nil, errors.NoSystemRightParam(rights.SystemGroup, rights.ParamCreateSystemRights)
-		}
-		if _, ok := in.SystemRights[rights.SystemRoot]; ok && !s.authz.HasSystemRight(p, rights.SystemRoot, "") {
-			return nil, errors.NoSystemRight(rights.SystemRoot)
-		}
+	if err := bulk.MayCreateGrants(s.authz, p, rights.SystemGroup, in.Grants); err != nil {
+		return nil, err
 	}
 	pl := &plan{Item: bulk.Item{Create: true, ACL: in.ACL, ACLChanged: len(in.ACL) > 0}, in: in, version: 1,
 		typ: in.Type, name: in.Name, displayname: in.Displayname, comment: in.Comment, reference: in.Reference,
@@ -533,32 +493,25 @@ func (s *Store) Delete(ctx context.Context, p *policy.Principal, id int64) error
 		if g.IsSystem() {
 			return errors.DeleteSystemGroup(id)
 		}
-		if ok, err := s.authz.Can(p, rights.BagDelete, g.PolicyObject()); err != nil {
-			return errors.ServerGeneric(err)
-		} else if !ok {
-			return errors.InsufficientRights("delete", "group", strconv.FormatInt(id, 10), rights.BagDelete)
+		if err = bulk.MayDelete(s.authz, p, rights.BagDelete, g.PolicyObject()); err != nil {
+			return err
 		}
-		var owned int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM groups WHERE owner_group_id = $1`, id).Scan(&owned); err != nil {
-			return errors.Database(err)
-		}
-		if owned > 0 {
-			// Deleting the owner would leave those groups without one.
-			return errors.IntegrityConstraintViolation("group._owner")
+		if err = bulk.RefuseGroupOwner(ctx, tx, acl.Subject{Kind: "group", ID: id}); err != nil {
+			return err
 		}
 		for _, hook := range s.onDelete {
-			if err := hook(ctx, tx, p, id); err != nil {
+			if err = hook(ctx, tx, p, id); err != nil {
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM groups WHERE id = $1`, id); err != nil {
+		if _, err = tx.ExecContext(ctx, `DELETE FROM groups WHERE id = $1`, id); err != nil {
 			return errors.Database(err)
 		}
 		before, err := g.fullJSON()
 		if err != nil {
 			return errors.ServerGeneric(err)
 		}
-		if err := audit.Record(ctx, tx, []audit.Event{{ActorUserID: p.UserID, ObjectType: "group", ObjectID: id,
+		if err = audit.Record(ctx, tx, []audit.Event{{ActorUserID: p.UserID, ObjectType: "group", ObjectID: id,
 			Action: "delete", Before: before}}); err != nil {
 			return err
 		}

@@ -1,7 +1,6 @@
 package user
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -42,22 +41,22 @@ func NewHandler(store *Store, authz Authorizer, principal func(*http.Request) *p
 
 // Register mounts the routes on r behind requireAuth.
 func (h *Handler) Register(r *mux.Router, requireAuth func(http.Handler) http.Handler) {
-	web.Mount(r, requireAuth, "/api/v1/user", web.Methods{Get: h.list, Put: h.create, Post: h.update})
-	web.Mount(r, requireAuth, "/api/v1/user/{id}", web.Methods{Get: h.get, Delete: web.DeleteByID(h.delete)})
 	web.Mount(r, requireAuth, "/api/v1/group/{id}/members", web.Methods{Get: h.listMembers, Post: h.changeMembers})
-}
-
-func (h *Handler) list(w http.ResponseWriter, r *http.Request) error {
-	p := h.principal(r)
-	if err := h.store.RequireReader(p); err != nil {
-		return err
-	}
-	return web.Listing(w, r, parseFilter, func(ctx context.Context, f Filter) ([]*User, int, error) {
-		return h.store.List(ctx, p, f)
-	}, writeUsers)
+	web.Mount(r, requireAuth, "/api/v1/user/{id}", web.Methods{Get: h.get, Delete: web.DeleteByID(h.delete)})
+	web.Mount(r, requireAuth, "/api/v1/user",
+		web.Methods{Get: web.Listing(parseFilter, h.list, writeUsers), Put: h.create, Post: h.update})
 }
 
 func writeUsers(w http.ResponseWriter, users []*User) error { return web.JSON(w, users) }
+
+// list lists users for the request's principal, who needs system.user.
+func (h *Handler) list(r *http.Request, f Filter) ([]*User, int, error) {
+	p := h.principal(r)
+	if err := h.store.RequireReader(p); err != nil {
+		return nil, 0, err
+	}
+	return h.store.List(r.Context(), p, f)
+}
 
 // get: Store.Readable decides.
 func (h *Handler) get(w http.ResponseWriter, r *http.Request) error {
@@ -146,10 +145,8 @@ func (h *Handler) changeMembers(w http.ResponseWriter, r *http.Request) error {
 }
 
 // parseFilter reads limit, offset, groupids, type, login, name and email.
-func parseFilter(r *http.Request) (Filter, error) {
+func parseFilter(r *http.Request) (f Filter, err error) {
 	q := r.URL.Query()
-	var f Filter
-	var err error
 	if f.Limit, f.Offset, err = web.Page(q, MaxLimit); err != nil {
 		return f, err
 	}

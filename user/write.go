@@ -59,12 +59,7 @@ var userSpec = bulk.Spec{Kind: "user", Table: "users", ACL: acl.UserTable}
 // change of the caller's own password keeps (the user's other sessions
 // end). The result is the written users in full format, in input order.
 func (s *Store) Write(ctx context.Context, p *policy.Principal, sessionID int64, items []*Input) ([]*User, error) {
-	targets := make([]bulk.Target, len(items))
 	w := &userWrite{s: s, p: p, items: items, now: s.db.Now(), sessionID: sessionID}
-	for i, in := range items {
-		targets[i] = bulk.Target{Index: in.Index, ID: in.ID}
-		w.linked = append(w.linked, in.Groups...)
-	}
 	if err := s.checkPasswordPolicy(ctx, p, items); err != nil {
 		return nil, err
 	}
@@ -72,15 +67,11 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, sessionID int64,
 	if w.hashes, err = hashPasswords(ctx, items); err != nil {
 		return nil, err
 	}
-	plans, err := bulk.Write(ctx, s.db, userSpec, w, targets, w.now)
-	if err != nil {
-		return nil, err
+	for _, in := range items {
+		w.linked = append(w.linked, in.Groups...)
 	}
-	out := make([]*User, len(plans))
-	for i, pl := range plans {
-		out[i] = pl.after
-	}
-	return out, nil
+	plans, err := bulk.Write(ctx, s.db, userSpec, w, bulk.Targets(items, (*Input).target), w.now)
+	return bulk.Results(plans, err, func(pl *plan) *User { return pl.after })
 }
 
 // userWrite is one write request of users: the user rules of the kernel's
@@ -208,24 +199,11 @@ func (w *userWrite) Holders(ctx context.Context, tx *sql.Tx, claims []bulk.Claim
 			return nil, errors.Database(err)
 		}
 	}
-	rows, err := tx.QueryContext(ctx, `
+	return bulk.QueryHolders(ctx, tx, `
 		SELECT id, '`+nsLogin+`', lower(login) FROM users WHERE lower(login) = ANY($1::text[])
 		UNION ALL SELECT user_id, '`+nsLogin+`', lower(email) FROM user_emails WHERE use_for_login AND lower(email) = ANY($1::text[])
 		UNION ALL SELECT id, '`+nsReference+`', reference FROM users WHERE reference = ANY($2::text[])`,
 		pq.Array(logins), pq.Array(refs))
-	if err != nil {
-		return nil, errors.Database(err)
-	}
-	defer rows.Close()
-	var out []bulk.Holder
-	for rows.Next() {
-		var h bulk.Holder
-		if err := rows.Scan(&h.ID, &h.Namespace, &h.Value); err != nil {
-			return nil, errors.Database(err)
-		}
-		out = append(out, h)
-	}
-	return out, rows.Err()
 }
 
 // ReadBack reads the written users in full format.
@@ -495,15 +473,7 @@ func (s *Store) mayChangeGrants(p *policy.Principal, pl *plan, cur *User) error 
 	if !pl.rightsChanged {
 		return nil
 	}
-	if !s.authz.HasSystemRight(p, rights.SystemUser, rights.ParamEditSystemRights) {
-		return errors.NoSystemRightParam(rights.SystemUser, rights.ParamEditSystemRights)
-	}
-	_, hadRoot := cur.SystemRights[rights.SystemRoot]
-	_, hasRoot := pl.systemRights[rights.SystemRoot]
-	if hadRoot != hasRoot && !s.authz.HasSystemRight(p, rights.SystemRoot, "") {
-		return errors.NoSystemRight(rights.SystemRoot)
-	}
-	return nil
+	return bulk.MayChangeSystemRights(s.authz, p, rights.SystemUser, cur.SystemRights, pl.systemRights)
 }
 
 // checkPasswordPolicy applies s.Passwords, before any transaction (the old
@@ -564,19 +534,8 @@ func (s *Store) decideCreate(p *policy.Principal, in *Input, groups map[int64]*g
 	if !slices.Contains(createTypes, typ) && !rights.IsCustomGroupType(typ) {
 		return nil, errors.InvalidValue("user.type", `only "easydb", "easydb_self_register" and "custom-<name>" users are created through the API`)
 	}
-	if in.Owner != nil && (in.Owner.Kind != "user" || in.Owner.ID != p.UserID) {
-		return nil, errors.ChangeOwnerOnCreation()
-	}
-	if len(in.ACL) > 0 && !s.authz.HasSystemRight(p, rights.SystemUser, rights.ParamCreateACL) {
-		return nil, errors.NoSystemRightParam(rights.SystemUser, rights.ParamCreateACL)
-	}
-	if len(in.SystemRights) > 0 {
-		if !s.authz.HasSystemRight(p, rights.SystemUser, rights.ParamCreateSystemRights) {
-			return nil, errors.NoSystemRightParam(rights.SystemUser, rights.ParamCreateSystemRights)
-		}
-		if _, ok := in.SystemRights[rights.SystemRoot]; ok && !s.authz.HasSystemRight(p, rights.SystemRoot, "") {
-			return nil, errors.NoSystemRight(rights.SystemRoot)
-		}
+	if err := bulk.MayCreateGrants(s.authz, p, rights.SystemUser, in.Grants); err != nil {
+		return nil, err
 	}
 	pl := &plan{Item: bulk.Item{Create: true, ACL: in.ACL, ACLChanged: len(in.ACL) > 0}, in: in, version: 1,
 		typ: typ, texts: map[string]*string{}, loginDisabled: in.LoginDisabled, frontendPrefs: in.FrontendPrefs,
@@ -932,36 +891,29 @@ func (s *Store) Delete(ctx context.Context, p *policy.Principal, id int64) error
 		if u.IsSystem() {
 			return errors.DeleteSystemUser(id)
 		}
-		if ok, err := s.authz.Can(p, rights.Delete, u.PolicyObject()); err != nil {
-			return errors.ServerGeneric(err)
-		} else if !ok {
-			return errors.InsufficientRights("delete", "user", strconv.FormatInt(id, 10), rights.Delete)
+		if err = bulk.MayDelete(s.authz, p, rights.Delete, u.PolicyObject()); err != nil {
+			return err
 		}
 		if u.HoldsRoot && !s.authz.HasSystemRight(p, rights.SystemRoot, "") {
 			return errors.NoSystemRight(rights.SystemRoot)
 		}
-		var owned int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM groups WHERE owner_user_id = $1`, id).Scan(&owned); err != nil {
-			return errors.Database(err)
+		if err = bulk.RefuseGroupOwner(ctx, tx, acl.Subject{Kind: "user", ID: id}); err != nil {
+			return err
 		}
-		if owned > 0 {
-			// Deleting the owner would leave those groups without one.
-			return errors.IntegrityConstraintViolation("group._owner")
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, id); err != nil {
+		if _, err = tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, id); err != nil {
 			return errors.Database(err)
 		}
 		ev, err := userEvent(p.UserID, u, nil)
 		if err != nil {
 			return err
 		}
-		if err := audit.Record(ctx, tx, append([]audit.Event{ev}, membershipEvents(p.UserID, id, nil, u.GroupIDs())...)); err != nil {
+		if err = audit.Record(ctx, tx, append([]audit.Event{ev}, membershipEvents(p.UserID, id, nil, u.GroupIDs())...)); err != nil {
 			return err
 		}
 		if s.notify == nil {
 			return nil
 		}
-		if err := s.notify.NotifyUsers(ctx, tx, id); err != nil {
+		if err = s.notify.NotifyUsers(ctx, tx, id); err != nil {
 			return err
 		}
 		// A deleted user's sessions end with it (its row's deletion

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -34,18 +33,20 @@ func Mount(r *mux.Router, requireAuth func(http.Handler) http.Handler, path stri
 // Listing serves one page of a listing: parse reads the filter from the
 // request, list finds the page and the number of all matches (sent as
 // X-Total-Count), write writes the page.
-func Listing[F, T any](w http.ResponseWriter, r *http.Request, parse func(*http.Request) (F, error),
-	list func(context.Context, F) (T, int, error), write func(http.ResponseWriter, T) error) error {
-	f, err := parse(r)
-	if err != nil {
-		return err
+func Listing[F, T any](parse func(*http.Request) (F, error), list func(*http.Request, F) (T, int, error),
+	write func(http.ResponseWriter, T) error) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		f, err := parse(r)
+		if err != nil {
+			return err
+		}
+		page, total, err := list(r, f)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("X-Total-Count", strconv.Itoa(total))
+		return write(w, page)
 	}
-	page, total, err := list(r.Context(), f)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("X-Total-Count", strconv.Itoa(total))
-	return write(w, page)
 }
 
 // DeleteByID serves DELETE <path>/{id}: del deletes for the request, the

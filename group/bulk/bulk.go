@@ -31,6 +31,8 @@ import (
 	"github.com/groupd/groupd/audit"
 	"github.com/groupd/groupd/db"
 	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/policy"
+	"github.com/groupd/groupd/rights"
 )
 
 // Item is what the kernel knows of one decided item. A resource's plan
@@ -76,6 +78,28 @@ type Holder struct {
 	Namespace, Value string
 }
 
+// QueryHolders runs query, whose rows are holders (id, namespace, value),
+// for a Resource's Holders.
+func QueryHolders(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]Holder, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, errors.Database(err)
+	}
+	defer rows.Close()
+	var out []Holder
+	for rows.Next() {
+		var h Holder
+		if err := rows.Scan(&h.ID, &h.Namespace, &h.Value); err != nil {
+			return nil, errors.Database(err)
+		}
+		out = append(out, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, errors.Database(err)
+	}
+	return out, nil
+}
+
 // Plan is one item's decided outcome as a resource computes it.
 type Plan interface{ Bulk() *Item }
 
@@ -117,6 +141,78 @@ type Notifier interface {
 	EndSessions(ctx context.Context, tx *sql.Tx, userIDs []int64, keepSessionID int64) error
 }
 
+// Authorizer is the decision engine (policy.Engine) that the stores of
+// groups and users ask.
+type Authorizer = policy.Reader
+
+// MayCreateGrants applies the rules of a create's grants in the realm of
+// system right realm (system.group, system.user): the owner can only be
+// the creator, an ACL needs create_acl, system rights need
+// create_system_rights, and system.root needs system.root.
+func MayCreateGrants(authz Authorizer, p *policy.Principal, realm string, g acl.Grants) error {
+	if g.Owner != nil && (g.Owner.Kind != "user" || g.Owner.ID != p.UserID) {
+		return errors.ChangeOwnerOnCreation()
+	}
+	if len(g.ACL) > 0 && !authz.HasSystemRight(p, realm, rights.ParamCreateACL) {
+		return errors.NoSystemRightParam(realm, rights.ParamCreateACL)
+	}
+	if len(g.SystemRights) == 0 {
+		return nil
+	}
+	if !authz.HasSystemRight(p, realm, rights.ParamCreateSystemRights) {
+		return errors.NoSystemRightParam(realm, rights.ParamCreateSystemRights)
+	}
+	if _, ok := g.SystemRights[rights.SystemRoot]; ok && !authz.HasSystemRight(p, rights.SystemRoot, "") {
+		return errors.NoSystemRight(rights.SystemRoot)
+	}
+	return nil
+}
+
+// MayChangeSystemRights applies the rules of an update of system rights
+// from before to after in the realm of system right realm: it needs
+// edit_system_rights, and adding or removing system.root needs system.root.
+func MayChangeSystemRights(authz Authorizer, p *policy.Principal, realm string, before, after rights.Map) error {
+	if !authz.HasSystemRight(p, realm, rights.ParamEditSystemRights) {
+		return errors.NoSystemRightParam(realm, rights.ParamEditSystemRights)
+	}
+	_, hadRoot := before[rights.SystemRoot]
+	_, hasRoot := after[rights.SystemRoot]
+	if hadRoot != hasRoot && !authz.HasSystemRight(p, rights.SystemRoot, "") {
+		return errors.NoSystemRight(rights.SystemRoot)
+	}
+	return nil
+}
+
+// MayDelete decides whether p may delete obj, the kind (group, user) with
+// id, which needs right on it.
+func MayDelete(authz Authorizer, p *policy.Principal, right string, obj *policy.Object) error {
+	ok, err := authz.Can(p, right, obj)
+	if err != nil {
+		return errors.ServerGeneric(err)
+	}
+	if !ok {
+		return errors.InsufficientRights("delete", obj.Kind, strconv.FormatInt(obj.ID, 10), right)
+	}
+	return nil
+}
+
+// RefuseGroupOwner refuses to delete owner while it owns a group: deleting
+// it would leave those groups without one.
+func RefuseGroupOwner(ctx context.Context, tx *sql.Tx, owner acl.Subject) error {
+	column := "owner_user_id"
+	if owner.Kind == "group" {
+		column = "owner_group_id"
+	}
+	var owns bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM groups WHERE `+column+` = $1)`, owner.ID).Scan(&owns); err != nil {
+		return errors.Database(err)
+	}
+	if owns {
+		return errors.IntegrityConstraintViolation("group._owner")
+	}
+	return nil
+}
+
 // Spec is what the kernel needs to know of a resource's tables.
 type Spec struct {
 	Kind  string    // "group" or "user": names the errors' attributes
@@ -148,7 +244,31 @@ func Write[P Plan](ctx context.Context, d *db.DB, spec Spec, r Resource[P], targ
 	if err != nil && plans != nil && unplacedConflict(err) {
 		return nil, placeConflict(ctx, d, r, plans, err)
 	}
-	return plans, err
+	if err != nil {
+		return nil, err
+	}
+	return plans, nil
+}
+
+// Targets are the targets of items, in order.
+func Targets[T any](items []T, target func(T) Target) []Target {
+	out := make([]Target, len(items))
+	for i, it := range items {
+		out[i] = target(it)
+	}
+	return out
+}
+
+// Results maps the plans of a successful write to what the write answers.
+func Results[P Plan, R any](plans []P, err error, result func(P) R) ([]R, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := make([]R, len(plans))
+	for i, pl := range plans {
+		out[i] = result(pl)
+	}
+	return out, nil
 }
 
 // updateIDs are the ids the targets update, ascending: the order rows are
@@ -396,7 +516,7 @@ func unplacedConflict(err error) bool {
 // conflict stays as the database reported it.
 func placeConflict[P Plan](ctx context.Context, d *db.DB, r Resource[P], plans []P, conflict error) error {
 	err := d.InTx(ctx, func(tx *sql.Tx) error { return checkUnique(ctx, tx, r, plans) })
-	if err != nil && !unplacedConflict(err) {
+	if errors.CodeOf(err) == integrityViolation && !unplacedConflict(err) {
 		return err
 	}
 	return conflict
