@@ -1,7 +1,7 @@
 package policy
 
 import (
-	"github.com/groupd/groupd/acl"
+	"github.com/groupd/groupd/acl/entry"
 	"github.com/groupd/groupd/errors"
 	"github.com/groupd/groupd/rights"
 )
@@ -116,7 +116,7 @@ func (e *Engine) Explain(p *Principal, obj *Object) ([]RightExplanation, error) 
 		}
 		for i := range obj.ACL {
 			one := bare()
-			one.ACL = []acl.Entry{obj.ACL[i]}
+			one.ACL = []entry.Entry{obj.ACL[i]}
 			if err := add(RuleACL, i, obj.ACL[i].WhoGroupID, subjects, one); err != nil {
 				return nil, err
 			}
