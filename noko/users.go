@@ -146,10 +146,10 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, p *params) 
 // asEmail names the parameter email where the core names what the address
 // became: the login, or an e-mail address of the user.
 func asEmail(err error) error {
-	var e *errors.Error
-	if !errors.As(err, &e) {
+	if errors.CodeOf(err) == "" { // not a typed refusal
 		return err
 	}
+	e := errors.From(err)
 	for _, key := range []string{"attribute", "constraint"} {
 		if a := e.Parameters[key]; strings.Contains(a, "login") || strings.Contains(a, "email") {
 			return e.With(key, "email")

@@ -500,11 +500,10 @@ const integrityViolation = "error.user.integrity_constraint_violation"
 // that only the database saw (a concurrent request took the value after
 // checkUnique looked).
 func unplacedConflict(err error) bool {
-	var e *errors.Error
-	if !errors.As(err, &e) || e.Code != integrityViolation {
+	if errors.CodeOf(err) != integrityViolation {
 		return false
 	}
-	_, placed := e.Parameters["index"]
+	_, placed := errors.From(err).Parameters["index"]
 	return !placed
 }
 
