@@ -11,6 +11,7 @@ run: ## run groupd on 127.0.0.1:8080 (managed PostgreSQL in ./var unless GROUPD_
 test: ## the whole test suite, race detector on, against a real PostgreSQL (and Chromium for the console)
 	@./scripts/ensure-postgres --always
 	@./scripts/ensure-chromium
+	@./scripts/ensure-node-deps
 	$(GO) test -race -count=1 -timeout 30m ./...
 	@# the 20,000-item import at full size: under -race the same test runs on 2,000 items
 	$(GO) test -count=1 -run '^TestImport20000$$' ./cmd/groupctl
@@ -50,7 +51,7 @@ bench-micro: ## the Go micro-benchmarks (policy Enforce, memberships), with thei
 screenshots: ## the admin console's screenshots, docs/console/*.png, taken by its browser test
 	@./scripts/ensure-postgres --always
 	@./scripts/ensure-chromium
-	GROUPD_SCREENSHOTS=1 $(GO) test -count=1 -run '^(TestConsoleBrowser|TestConsoleEdits)$$' -v ./integration/
+	GROUPD_SCREENSHOTS=1 $(GO) test -count=1 -run '^(TestConsoleBrowser|TestConsoleEdits|TestConsoleUsers)$$' -v ./integration/
 
 # Go native fuzzing of every request decoder and of the checks that turn client strings into SQL parameters,
 # FUZZTIME each (seed corpora run in `make test`).

@@ -1,63 +1,17 @@
 // Package acl is the ACL entry of easydb (who, rights, active, when): its
 // decoding and validation from a request, its storage on groups and users,
-// and its output format.
+// and its output format. The entry type itself is in acl/entry, which the
+// decision engine (policy) imports instead of this package.
 package acl
 
 import (
-	"encoding/json"
-	"time"
-
+	"github.com/groupd/groupd/acl/entry"
 	"github.com/groupd/groupd/rights"
 )
 
-// Entry is one ACL entry on a group or a user.
-//
-// Who is exactly one of WhoUserID, WhoGroupID, WhoOwner, or none (an entry
-// with no subject grants nothing). WhoOwner ({"_owner": true}) is stored and
-// returned, but never evaluated, as in easydb.
-type Entry struct {
-	ID         int64
-	WhoUserID  int64
-	WhoGroupID int64
-	WhoOwner   bool
-	Rights     rights.Map  // as the client sent it (echoed verbatim)
-	Mask       rights.Mask // Rights with implications, as bits
-	// Stored is Rights as stored (jsonb text) for entries read from the
-	// database, where Rights stays nil until RightsMap is asked for:
-	// output needs only the text, decisions only the Mask.
-	Stored   json.RawMessage
-	Active   bool
-	From, To *time.Time // the "when" window; nil ends are open
-	Created  time.Time
-}
-
-// InEffect reports whether the entry grants anything at now: it is active
-// and now lies in [From, To).
-func (e *Entry) InEffect(now time.Time) bool {
-	if !e.Active {
-		return false
-	}
-	if e.From != nil && now.Before(*e.From) {
-		return false
-	}
-	if e.To != nil && !now.Before(*e.To) {
-		return false
-	}
-	return true
-}
-
-// RightsMap returns the entry's rights, decoding the stored text if needed.
-func (e *Entry) RightsMap() (rights.Map, error) {
-	if e.Rights != nil || e.Stored == nil {
-		return e.Rights, nil
-	}
-	var m rights.Map
-	if err := json.Unmarshal(e.Stored, &m); err != nil {
-		return nil, err
-	}
-	e.Rights = m
-	return m, nil
-}
+// Entry is one ACL entry on a group or a user; the type lives in acl/entry,
+// below policy.
+type Entry = entry.Entry
 
 // MaskOf computes an entry's mask from its rights map.
 func MaskOf(m rights.Map) rights.Mask {

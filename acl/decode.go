@@ -181,3 +181,42 @@ func sameTime(a, b *time.Time) bool {
 	}
 	return a.Equal(*b)
 }
+
+// Grants are the access attributes of a group or user item: _owner, _acl
+// and _system_rights. An absent (or, for _acl and _system_rights, null)
+// attribute is not Set: an update keeps what there is.
+type Grants struct {
+	Owner           *Subject // nil: not given
+	ACL             []Entry
+	ACLSet          bool
+	SystemRights    rights.Map
+	SystemRightsSet bool
+}
+
+// DecodeGrants reads the grants of item top: entries of _acl may grant the
+// rights allowed; an _owner of null is refused with nullOwner as the
+// reason.
+func DecodeGrants(top input.Object, allowed []string, nullOwner string) (Grants, error) {
+	var g Grants
+	var err error
+	if top.Has("_owner") {
+		if top.IsNull("_owner") {
+			return g, errors.InvalidValue("_owner", nullOwner)
+		}
+		s, refErr := DecodeRef(top.M["_owner"], "_owner")
+		if refErr != nil {
+			return g, refErr
+		}
+		g.Owner = &s
+	}
+	if g.ACL, g.ACLSet, err = Decode(top.M["_acl"], "_acl", allowed); err != nil {
+		return g, err
+	}
+	if sr := top.M["_system_rights"]; sr != nil {
+		if g.SystemRights, err = rights.DecodeSystemRights(sr, "_system_rights"); err != nil {
+			return g, err
+		}
+		g.SystemRightsSet = true
+	}
+	return g, nil
+}

@@ -20,9 +20,9 @@ type Event struct {
 	ID          int64           `json:"_id"`
 	At          time.Time       `json:"timestamp"`
 	ActorUserID int64           `json:"actor_user_id"`
-	ObjectType  string          `json:"type"` // group, user, membership
+	ObjectType  string          `json:"type"` // group, user, membership, api_token, object
 	ObjectID    int64           `json:"object_id"`
-	Action      string          `json:"action"` // create, update, delete, add_member, remove_member
+	Action      string          `json:"action"` // create, update, delete, add_member, remove_member, move
 	Before      json.RawMessage `json:"before"`
 	After       json.RawMessage `json:"after"`
 }
@@ -48,7 +48,7 @@ func Record(ctx context.Context, tx *sql.Tx, events []Event) error {
 	if len(events) == 1 {
 		// The common case, a single-object write: plain parameters parse
 		// and plan in a fraction of the time jsonb_to_recordset takes
-		// (0.3 ms against 1.0 ms of PostgreSQL's time per event).
+		// (docs/benchmarks.md, "Measurements behind the code").
 		e := events[0]
 		if _, err := tx.ExecContext(ctx, `INSERT INTO events (actor_user_id, object_type, object_id, action, before, after)
 			VALUES ($1, $2, $3, $4, $5, $6)`, nullID(e.ActorUserID), e.ObjectType, e.ObjectID, e.Action,
@@ -107,6 +107,8 @@ type Filter struct {
 	ObjectID   int64
 	Since      int64
 	Limit      int
+	// Before, for ListNewest: only events before this one, newest first.
+	Before int64
 }
 
 // Store reads the audit trail.
@@ -135,26 +137,33 @@ const feedEnd = `(SELECT COALESCE((SELECT min(x) FROM pg_snapshot_xip(s.snap) AS
 // exists (removed by the retention) continues with the higher ids. Reading
 // the trail is an administrator's right: the caller checks it.
 func (s *Store) List(ctx context.Context, f Filter) ([]Event, error) {
-	after := ""
+	return s.list(ctx, f, f.Since, ">", "xid, id")
+}
+
+// list reads the events matching f that come after (cmp ">") or before
+// (cmp "<") the event cursor in feed order, ordered by order, an ORDER BY
+// list over xid and id. A cursor no longer kept compares by id alone.
+func (s *Store) list(ctx context.Context, f Filter, cursor int64, cmp, order string) ([]Event, error) {
+	bound := ""
 	args := []any{f.ObjectType, f.ObjectID, f.Limit}
-	if f.Since > 0 {
+	if cursor > 0 {
 		var xid string
-		err := s.db.QueryRowContext(ctx, `SELECT xid::text FROM events WHERE id = $1`, f.Since).Scan(&xid)
+		err := s.db.QueryRowContext(ctx, `SELECT xid::text FROM events WHERE id = $1`, cursor).Scan(&xid)
 		switch {
 		case err == sql.ErrNoRows:
-			after, args = `AND id > $4`, append(args, f.Since)
+			bound, args = `AND id `+cmp+` $4`, append(args, cursor)
 		case err != nil:
 			return nil, errors.Database(err)
 		default:
-			after, args = `AND (xid, id) > ($4::xid8, $5)`, append(args, xid, f.Since)
+			bound, args = `AND (xid, id) `+cmp+` ($4::xid8, $5)`, append(args, xid, cursor)
 		}
 	}
 	rows, err := s.db.QueryContext(ctx, `
 		SELECT id, at, COALESCE(actor_user_id, 0), object_type, object_id, action,
 		       COALESCE(before::text, 'null'), COALESCE(after::text, 'null')
 		FROM events
-		WHERE xid < `+feedEnd+` `+after+` AND ($1 = '' OR object_type = $1) AND ($2 = 0 OR object_id = $2)
-		ORDER BY xid, id
+		WHERE xid < `+feedEnd+` `+bound+` AND ($1 = '' OR object_type = $1) AND ($2 = 0 OR object_id = $2)
+		ORDER BY `+order+`
 		LIMIT $3`, args...)
 	if err != nil {
 		return nil, errors.Database(err)

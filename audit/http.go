@@ -41,9 +41,9 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := Filter{Limit: MaxLimit, ObjectType: q.Get("type")}
 	switch f.ObjectType {
-	case "", "group", "user", "membership", "api_token":
+	case "", "group", "user", "membership", "api_token", "object":
 	default:
-		return errors.InvalidValue("type", `"group", "user", "membership" or "api_token" expected`)
+		return errors.InvalidValue("type", `"group", "user", "membership", "api_token" or "object" expected`)
 	}
 	var err error
 	if s := q.Get("since"); s != "" {
@@ -61,7 +61,24 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) error {
 			return errors.InvalidValue("limit", "integer from 1 to 1000 expected")
 		}
 	}
-	events, err := h.store.List(r.Context(), f)
+	newest := false
+	switch q.Get("order") {
+	case "", "feed":
+	case "newest":
+		newest = true
+	default:
+		return errors.InvalidValue("order", `"feed" or "newest" expected`)
+	}
+	if s := q.Get("before"); s != "" {
+		if f.Before, err = strconv.ParseInt(s, 10, 64); err != nil || f.Before <= 0 || !newest {
+			return errors.InvalidValue("before", "event id expected, with order=newest")
+		}
+	}
+	list := h.store.List
+	if newest {
+		list = h.store.ListNewest
+	}
+	events, err := list(r.Context(), f)
 	if err != nil {
 		return err
 	}

@@ -239,14 +239,24 @@ func CopyIn(ctx context.Context, tx *sql.Tx, table string, columns []string, row
 func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return errors.Database(err)
+		return err
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return errors.Database(err)
+		return err
 	}
 	return nil
+}
+
+// Querier is what a read helper runs on: a *sql.Tx when the read is part of
+// a caller's transaction, or the *DB itself for a single statement. One
+// helper thus serves both, and a package can hand its transaction to
+// another package's helper without knowing which it is.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }

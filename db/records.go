@@ -18,31 +18,49 @@ import (
 // attribute that error.user.integrity_constraint_violation reports.
 type Constraints map[string]string
 
-// Error maps a unique violation that slipped past a store's own check (a
-// concurrent request took the value first) to its easydb error, and any
-// other failure to error.server.database.
+// UniqueViolation is a unique constraint that PostgreSQL refused although
+// the store checked the value first: a concurrent request took it. Attribute
+// is what Constraints names for the constraint (the constraint's own name
+// when it names none). Package errors answers it as
+// error.user.integrity_constraint_violation; db builds no easydb error.
+type UniqueViolation struct {
+	Constraint, Attribute string
+	Err                   error // the *pq.Error
+}
+
+func (v *UniqueViolation) Error() string {
+	return "unique constraint " + v.Constraint + " violated: " + v.Err.Error()
+}
+
+// ViolatedAttribute is the attribute whose value was taken.
+func (v *UniqueViolation) ViolatedAttribute() string { return v.Attribute }
+
+// Error is err as a *UniqueViolation when it is a unique violation
+// (SQLSTATE 23505), else err itself.
 func (c Constraints) Error(err error) error {
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) && pqErr.Code == "23505" {
-		if attr, ok := c[pqErr.Constraint]; ok {
-			return errors.IntegrityConstraintViolation(attr)
+		attr, ok := c[pqErr.Constraint]
+		if !ok {
+			attr = pqErr.Constraint
 		}
-		return errors.IntegrityConstraintViolation(pqErr.Constraint)
+		return &UniqueViolation{Constraint: pqErr.Constraint, Attribute: attr, Err: pqErr}
 	}
-	return errors.Database(err)
+	return err
 }
 
 // ExecRecords runs query, prepared once (Prepared: it runs on every write),
-// in tx with records as a JSON array in $1 and args after it; failures go
-// through unique.Error.
+// in tx with records as a JSON array in $1 and args after it. A unique
+// violation comes back through unique.Error, any other failure as the
+// driver's error (package web names the database when it answers one).
 func (db *DB) ExecRecords(ctx context.Context, tx *sql.Tx, query string, records any, unique Constraints, args ...any) error {
 	stmt, err := db.Prepared(ctx, query)
 	if err != nil {
-		return errors.Database(err)
+		return err
 	}
 	b, err := json.Marshal(records)
 	if err != nil {
-		return errors.ServerGeneric(err)
+		return errors.Errorf("records: %w", err)
 	}
 	if string(b) == "null" { // a nil slice: no records
 		b = []byte("[]")
@@ -61,14 +79,14 @@ func NextIDs(ctx context.Context, tx *sql.Tx, table string, n int) ([]int64, err
 	rows, err := tx.QueryContext(ctx, `SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1, $2) ORDER BY 1`,
 		table, n)
 	if err != nil {
-		return nil, errors.Database(err)
+		return nil, err
 	}
 	defer rows.Close()
 	ids := make([]int64, 0, n)
 	for rows.Next() {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
-			return nil, errors.Database(err)
+			return nil, err
 		}
 		ids = append(ids, id)
 	}

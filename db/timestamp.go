@@ -10,10 +10,11 @@ import (
 // Timestamp scans a timestamptz selected as text (col::text), or NULL.
 //
 // lib/pq parses every timestamptz column into a time.Time as it reads the
-// row, through a general parser: on a listing page with 10,000 ACL entries
-// that was 8% of groupd's CPU. The text PostgreSQL writes with DateStyle
-// ISO has one shape, which this reads directly; anything else (BC dates,
-// infinity, a DateStyle of another kind) goes to lib/pq's parser.
+// row, through a general parser, which is costly on large listing pages
+// (docs/benchmarks.md, "Measurements behind the code"). The text PostgreSQL
+// writes with DateStyle ISO has one shape, which this reads directly;
+// anything else (BC dates, infinity, a DateStyle of another kind) goes to
+// lib/pq's parser, so every value PostgreSQL can send still scans.
 type Timestamp struct {
 	Time  time.Time
 	Valid bool

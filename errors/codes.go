@@ -3,6 +3,7 @@ package errors
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -214,6 +215,19 @@ func UserAutoDisable() *Error {
 
 func ObjectNotFound(id string) *Error {
 	return newError(RealmUser, "error.user.object_not_found", params("id", id), "")
+}
+
+// ObjectsNotFound: grouped objects (package object) that do not exist or
+// that the caller may not see, named together as a comma list in "ids", so
+// that a surface can answer for all of them at once (Navixy 217, Noko 404).
+// An invisible object is not told apart from a missing one.
+func ObjectsNotFound(ids []int64) *Error {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = strconv.FormatInt(id, 10)
+	}
+	list := strings.Join(s, ",")
+	return newError(RealmUser, "error.user.object_not_found", params("type", "object", "ids", list), "")
 }
 
 // SessionNotFound carries the token the client sent, as easydb does: the

@@ -8,17 +8,11 @@
 package errors
 
 import (
-	"context"
-	"database/sql"
-	"database/sql/driver"
 	stderrors "errors"
 	"fmt"
-	"io"
 	"maps"
-	"net"
 	"sort"
 	"strings"
-	"syscall"
 )
 
 // Re-exports of the standard library, so that no file needs both packages.
@@ -130,55 +124,52 @@ func (e *Error) Cause() error { return e.cause }
 
 // CodeOf returns the easydb code of err, or "" when err carries none.
 func CodeOf(err error) string {
-	var e *Error
-	if As(err, &e) {
+	if e, ok := typed(err); ok {
 		return e.Code
 	}
 	return ""
 }
 
-// From turns any error into an *Error: a typed error is returned as it is
-// (found anywhere in the chain), anything else becomes error.server.generic
-// with err as its cause.
-//
-// A failure of the database that reached here untyped, or typed only as
-// error.server.generic, becomes error.server.database (see
-// IsDatabaseFailure), so that an operator sees the database named whichever
-// code path met it.
-func From(err error) *Error {
-	var e *Error
-	if As(err, &e) {
-		if e.Code == "error.server.generic" && e.cause != nil && IsDatabaseFailure(e.cause) {
-			return Database(e.cause)
-		}
-		return e
-	}
-	if IsDatabaseFailure(err) {
-		return Database(err)
-	}
-	return ServerGeneric(err)
+// constraintViolation is a unique constraint the database refused although
+// a store checked it (db.UniqueViolation: a concurrent request took the
+// value first). It is answered as error.user.integrity_constraint_violation
+// naming the attribute; the interface keeps package db from building easydb
+// errors and this package from importing db.
+type constraintViolation interface {
+	error
+	ViolatedAttribute() string
 }
 
-// IsDatabaseFailure reports whether err is the database failing or out of
-// reach rather than groupd: anything PostgreSQL reported (an error with an
-// SQLSTATE), a connection that broke or was refused, a closed pool, or a
-// database call that ran out of the request's database time (-db-timeout).
-func IsDatabaseFailure(err error) bool {
-	if err == nil {
-		return false
+// typed is the easydb error that err carries: an *Error anywhere in its
+// chain, or a constraint violation made one.
+func typed(err error) (*Error, bool) {
+	var e *Error
+	if As(err, &e) {
+		return e, true
 	}
-	var state interface{ SQLState() string }
-	var netErr *net.OpError
-	return As(err, &state) || As(err, &netErr) || Is(err, driver.ErrBadConn) || Is(err, sql.ErrConnDone) ||
-		Is(err, context.DeadlineExceeded) || Is(err, io.ErrUnexpectedEOF) || Is(err, syscall.ECONNREFUSED) ||
-		Is(err, syscall.ECONNRESET) || Is(err, syscall.EPIPE)
+	var v constraintViolation
+	if As(err, &v) {
+		return IntegrityConstraintViolation(v.ViolatedAttribute()), true
+	}
+	return nil, false
+}
+
+// From turns any error into an *Error: a typed error is returned as it is
+// (found anywhere in the chain), anything else becomes error.server.generic
+// with err as its cause. Which untyped failures are the database's is
+// decided where requests are answered (package web), not here.
+func From(err error) *Error {
+	if e, ok := typed(err); ok {
+		return e
+	}
+	return ServerGeneric(err)
 }
 
 // WithIndex marks err as belonging to item index of a bulk request:
 // easydb clients find the offending item by parameters.index (0-based).
 func WithIndex(err error, index int) error {
-	var e *Error
-	if !As(err, &e) || e.Realm == RealmServer {
+	e, ok := typed(err)
+	if !ok || e.Realm == RealmServer {
 		return err
 	}
 	return e.With("index", fmt.Sprint(index))

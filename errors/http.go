@@ -14,17 +14,7 @@ import (
 // together with the cause and sent without it, so that an operator can find
 // the cause from what a client reports, and a client never sees internals.
 func Write(ctx context.Context, w http.ResponseWriter, log *slog.Logger, err error) {
-	e := From(err)
-	if e.Realm == RealmServer {
-		c := *e
-		c.UUID = newUUID()
-		e = &c
-		if log == nil {
-			log = slog.Default()
-		}
-		log.ErrorContext(ctx, "server error", slog.String("code", e.Code), slog.String("uuid", e.UUID),
-			slog.Any("cause", e.cause))
-	}
+	e := Logged(ctx, log, err)
 	body, mErr := json.Marshal(e)
 	if mErr != nil { // cannot happen: strings only
 		body = []byte(`{"realm":"server","code":"error.server.generic"}`)

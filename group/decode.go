@@ -2,10 +2,10 @@ package group
 
 import (
 	"encoding/json"
-	"strconv"
 
 	"github.com/groupd/groupd/acl"
 	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/group/bulk"
 	"github.com/groupd/groupd/input"
 	"github.com/groupd/groupd/rights"
 )
@@ -34,77 +34,40 @@ type Input struct {
 	CommentSet, ReferenceSet, AuthorizationInfoSet bool
 	FrontendPrefs                                  json.RawMessage
 	FrontendPrefsSet                               bool
-	Owner                                          *acl.Subject
-	ACL                                            []acl.Entry
-	ACLSet                                         bool
-	SystemRights                                   rights.Map
-	SystemRightsSet                                bool
+	Color                                          *string
+	ColorSet                                       bool
+	acl.Grants                                     // _owner, _acl, _system_rights
 }
 
 // IsCreate reports whether the item creates a group.
 func (in *Input) IsCreate() bool { return in.ID == 0 }
 
+// target is the item as the write kernel sees it arrive.
+func (in *Input) target() bulk.Target { return bulk.Target{Index: in.Index, ID: in.ID} }
+
 // DecodeBody reads a PUT or POST body: an array of groups in full format.
 // On PUT (create only) an item with an _id is refused.
 func DecodeBody(body any, createOnly bool) ([]*Input, error) {
-	arr, err := input.AsArray(body, "body")
-	if err != nil {
-		return nil, err
-	}
-	items := make([]*Input, 0, len(arr))
-	for i, v := range arr {
-		in, err := decodeItem(v, i, createOnly)
-		if err != nil {
-			return nil, errors.WithIndex(err, i)
-		}
-		items = append(items, in)
-	}
-	return items, nil
+	return input.Items(body, func(v any, i int) (*Input, error) { return decodeItem(v, i, createOnly) })
 }
 
+// Attributes of an item and of its "group" object. _has_acl,
+// _generated_rights, created_timestamp and last_updated_timestamp are
+// read-only: accepted and ignored, so that a group read with GET can be
+// sent back as it is.
+var (
+	itemAttributes  = []string{"_basetype", "group", "_owner", "_acl", "_system_rights", "_has_acl", "_generated_rights"}
+	groupAttributes = []string{"_id", "_version", "type", "name", "displayname", "comment", "reference",
+		"frontend_prefs", "authorization_info", "color", "created_timestamp", "last_updated_timestamp"}
+)
+
 func decodeItem(v any, index int, createOnly bool) (*Input, error) {
-	top, err := input.AsObject(v, "body["+strconv.Itoa(index)+"]")
+	head, err := input.DecodeBulkItem(v, index, "group", createOnly, itemAttributes, groupAttributes)
 	if err != nil {
 		return nil, err
 	}
-	top.Path = "" // attribute paths are relative to the item, as easydb names them
-	// _has_acl and _generated_rights are read-only: accepted and ignored, so
-	// that a group read with GET can be sent back as it is.
-	if onlyErr := top.Only("_basetype", "group", "_owner", "_acl", "_system_rights", "_has_acl",
-		"_generated_rights"); onlyErr != nil {
-		return nil, onlyErr
-	}
-	if bt, has, stringErr := top.String("_basetype"); stringErr != nil {
-		return nil, stringErr
-	} else if has && bt != "group" {
-		return nil, errors.InvalidValue("_basetype", `must be "group"`)
-	}
-	g, err := top.Object("group")
-	if err != nil {
-		return nil, err
-	}
-	if onlyErr := g.Only("_id", "_version", "type", "name", "displayname", "comment", "reference", "frontend_prefs",
-		"authorization_info", "created_timestamp", "last_updated_timestamp"); onlyErr != nil {
-		return nil, onlyErr
-	}
-	in := &Input{Index: index}
-	if in.ID, _, err = g.ID("_id"); err != nil {
-		return nil, err
-	}
-	if createOnly && in.ID != 0 {
-		return nil, errors.AttributeNotAccepted("group._id")
-	}
-	if ver, has, int64Err := g.Int64("_version"); int64Err != nil {
-		return nil, int64Err
-	} else if has {
-		if ver < 1 {
-			return nil, errors.InvalidValue("group._version", "positive integer expected")
-		}
-		in.Version = ver
-	}
-	if !in.IsCreate() && in.Version == 0 {
-		return nil, errors.AttributeExpected("group._version")
-	}
+	top, g := head.Top, head.Body
+	in := &Input{Index: index, ID: head.ID, Version: head.Version}
 
 	if t, has, stringErr := g.String("type"); stringErr != nil {
 		return nil, stringErr
@@ -165,6 +128,9 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 	if optionalTextErr := optionalText(g, "reference", MaxRefLength, &in.Reference, &in.ReferenceSet, input.Text); optionalTextErr != nil {
 		return nil, optionalTextErr
 	}
+	if optionalTextErr := optionalText(g, "color", colorLength, &in.Color, &in.ColorSet, CheckColor); optionalTextErr != nil {
+		return nil, optionalTextErr
+	}
 	if in.FrontendPrefsSet = g.Has("frontend_prefs"); in.FrontendPrefsSet {
 		if pv := g.M["frontend_prefs"]; pv != nil {
 			raw, frontendPrefsErr := input.FrontendPrefs(pv, "group.frontend_prefs")
@@ -178,24 +144,8 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 		return nil, errors.AttributeExpected("group.name")
 	}
 
-	if top.Has("_owner") {
-		if top.IsNull("_owner") {
-			return nil, errors.InvalidValue("_owner", "a group always has an owner")
-		}
-		s, decodeRefErr := acl.DecodeRef(top.M["_owner"], "_owner")
-		if decodeRefErr != nil {
-			return nil, decodeRefErr
-		}
-		in.Owner = &s
-	}
-	if in.ACL, in.ACLSet, err = acl.Decode(top.M["_acl"], "_acl", rights.GroupACLRights); err != nil {
+	if in.Grants, err = acl.DecodeGrants(top, rights.GroupACLRights, "a group always has an owner"); err != nil {
 		return nil, err
-	}
-	if sr := top.M["_system_rights"]; sr != nil {
-		if in.SystemRights, err = rights.DecodeSystemRights(sr, "_system_rights"); err != nil {
-			return nil, err
-		}
-		in.SystemRightsSet = true
 	}
 	return in, nil
 }
@@ -216,5 +166,23 @@ func optionalText(o input.Object, key string, max int, dst **string, set *bool,
 		return err
 	}
 	*dst = &s
+	return nil
+}
+
+// colorLength is the length of a colour: RRGGBB.
+const colorLength = 6
+
+// CheckColor validates a group's colour at path: six hexadecimal digits,
+// RRGGBB without "#" (as Navixy writes a tracker group's colour).
+func CheckColor(s, path string, _ int) error {
+	if len(s) != colorLength {
+		return errors.InvalidValue(path, `RRGGBB expected, six hexadecimal digits without "#", e.g. FF6DDC`)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return errors.InvalidValue(path, `RRGGBB expected, six hexadecimal digits without "#", e.g. FF6DDC`)
+		}
+	}
 	return nil
 }

@@ -2,6 +2,7 @@ package group
 
 import (
 	"encoding/json"
+	"github.com/groupd/groupd/acl"
 	"slices"
 	"strconv"
 	"time"
@@ -38,12 +39,14 @@ func appendGroup(b []byte, g *Group, full bool) ([]byte, error) {
 	b = appendRaw(b, g.FrontendPrefs)
 	b = append(b, `,"authorization_info":`...)
 	b = appendStringPtr(b, g.AuthorizationInfo)
+	b = append(b, `,"color":`...)
+	b = appendStringPtr(b, g.Color)
 	b = append(b, `,"created_timestamp":`...)
 	b = appendTime(b, g.CreatedAt)
 	b = append(b, `,"last_updated_timestamp":`...)
 	b = appendTime(b, g.UpdatedAt)
 	b = append(b, `},"_owner":`...)
-	b = g.Owner.appendShort(b)
+	b = appendRef(b, g.Owner)
 	if !full {
 		return appendGenerated(b, g), nil
 	}
@@ -59,7 +62,7 @@ func appendGroup(b []byte, g *Group, full bool) ([]byte, error) {
 		case e.WhoOwner:
 			b = append(b, `{"_owner":true}`...)
 		case i < len(g.ACLWho) && g.ACLWho[i].ID != 0:
-			b = g.ACLWho[i].appendShort(b)
+			b = appendRef(b, g.ACLWho[i])
 		default:
 			b = append(b, "null"...)
 		}
@@ -113,13 +116,14 @@ func appendGenerated(b []byte, g *Group) []byte {
 	return append(b, "}}"...)
 }
 
-// appendShort appends r in easydb's short format.
-func (r Ref) appendShort(b []byte) []byte {
+// appendRef appends r in easydb's short format, as acl.Ref.MarshalJSON
+// writes it.
+func appendRef(b []byte, r acl.Ref) []byte {
 	if r.Kind == "group" {
 		b = append(b, `{"_basetype":"group","group":{"_id":`...)
 		b = strconv.AppendInt(b, r.ID, 10)
 		b = append(b, `,"name":`...)
-		b = appendNullable(b, r.Name)
+		b = appendStringPtr(b, r.Name)
 		b = append(b, `,"type":`...)
 		b = appendString(b, r.Type)
 		if len(r.GroupDisplayname) > 0 {
@@ -131,20 +135,12 @@ func (r Ref) appendShort(b []byte) []byte {
 	b = append(b, `{"_basetype":"user","user":{"_id":`...)
 	b = strconv.AppendInt(b, r.ID, 10)
 	b = append(b, `,"login":`...)
-	b = appendNullable(b, r.Name)
+	b = appendStringPtr(b, r.Name)
 	b = append(b, `,"type":`...)
 	b = appendString(b, r.Type)
 	b = append(b, `,"_generated_displayname":`...)
 	b = appendString(b, r.Displayname)
 	return append(b, "}}"...)
-}
-
-// appendNullable appends s, or null for "" (the short format's nullable).
-func appendNullable(b []byte, s string) []byte {
-	if s == "" {
-		return append(b, "null"...)
-	}
-	return appendString(b, s)
 }
 
 func appendStringPtr(b []byte, s *string) []byte {

@@ -104,21 +104,21 @@ func randomTime(r *rand.Rand) time.Time {
 	return time.Unix(r.Int63n(4e9), r.Int63n(1e9)).In(time.FixedZone("x", 3600*(r.Intn(5)-2)))
 }
 
-func randomRef(r *rand.Rand) Ref {
+func randomRef(r *rand.Rand) acl.Ref {
 	if r.Intn(2) == 0 {
-		ref := Ref{Kind: "group", ID: r.Int63n(1000) + 1, Name: randomString(r), Type: "easydb"}
+		ref := acl.Ref{Kind: "group", ID: r.Int63n(1000) + 1, Name: randomStringPtr(r), Type: "easydb"}
 		if r.Intn(2) == 0 {
 			ref.GroupDisplayname = randomRaw(r)
 		}
 		return ref
 	}
-	return Ref{Kind: "user", ID: r.Int63n(1000) + 1, Name: randomString(r), Type: "easydb", Displayname: randomString(r)}
+	return acl.Ref{Kind: "user", ID: r.Int63n(1000) + 1, Name: randomStringPtr(r), Type: "easydb", Displayname: randomString(r)}
 }
 
 func randomGroup(r *rand.Rand) *Group {
 	g := &Group{ID: r.Int63n(1 << 40), Version: r.Int63n(100) + 1, Type: []string{"easydb", "system", "custom-x"}[r.Intn(3)],
 		Name: randomStringPtr(r), Comment: randomStringPtr(r), Reference: randomStringPtr(r),
-		AuthorizationInfo: randomStringPtr(r), CreatedAt: randomTime(r), UpdatedAt: randomTime(r),
+		AuthorizationInfo: randomStringPtr(r), Color: randomStringPtr(r), CreatedAt: randomTime(r), UpdatedAt: randomTime(r),
 		Owner: randomRef(r), Generated: rights.Mask(r.Intn(256))}
 	if r.Intn(4) > 0 {
 		g.Displayname = map[string]string{}
@@ -134,7 +134,7 @@ func randomGroup(r *rand.Rand) *Group {
 	}
 	for j := r.Intn(6); j > 0; j-- {
 		e := acl.Entry{ID: r.Int63n(1e6), Active: r.Intn(2) == 0, Created: randomTime(r)}
-		var who Ref
+		var who acl.Ref
 		switch r.Intn(4) {
 		case 0:
 			e.WhoOwner = true
@@ -186,6 +186,7 @@ type groupBody struct {
 	Reference         *string           `json:"reference"`
 	FrontendPrefs     json.RawMessage   `json:"frontend_prefs"`
 	AuthorizationInfo *string           `json:"authorization_info"`
+	Color             *string           `json:"color"`
 	Created           string            `json:"created_timestamp"`
 	Updated           string            `json:"last_updated_timestamp"`
 }
@@ -234,20 +235,13 @@ func refTime(t time.Time) string { return t.UTC().Format(TimeFormat) }
 
 // ShortFormat is r as easydb writes it in _owner, _acl[].who and a user's
 // _groups.
-func refShort(r Ref) shortFormat {
+func refShort(r acl.Ref) shortFormat {
 	if r.Kind == "group" {
-		return shortFormat{Basetype: "group", Group: &groupShort{ID: r.ID, Name: nullable(r.Name), Type: r.Type,
+		return shortFormat{Basetype: "group", Group: &groupShort{ID: r.ID, Name: r.Name, Type: r.Type,
 			Displayname: r.GroupDisplayname}}
 	}
-	return shortFormat{Basetype: "user", User: &userShort{ID: r.ID, Login: nullable(r.Name), Type: r.Type,
+	return shortFormat{Basetype: "user", User: &userShort{ID: r.ID, Login: r.Name, Type: r.Type,
 		GeneratedDisplayname: r.Displayname}}
-}
-
-func nullable(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }
 
 // referenceJSON is the full format as encoding/json writes it from plain
@@ -258,7 +252,7 @@ func referenceJSON(g *Group) ([]byte, error) {
 		Group: groupBody{
 			ID: g.ID, Version: g.Version, Type: g.Type, Name: g.Name, Displayname: g.Displayname,
 			Comment: g.Comment, Reference: g.Reference, FrontendPrefs: g.FrontendPrefs,
-			AuthorizationInfo: g.AuthorizationInfo, Created: refTime(g.CreatedAt), Updated: refTime(g.UpdatedAt),
+			AuthorizationInfo: g.AuthorizationInfo, Color: g.Color, Created: refTime(g.CreatedAt), Updated: refTime(g.UpdatedAt),
 		},
 		Owner:           refShort(g.Owner),
 		SystemRights:    &g.SystemRights,

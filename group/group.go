@@ -35,15 +35,16 @@ type Group struct {
 	Reference         *string
 	FrontendPrefs     json.RawMessage // an object, or nil
 	AuthorizationInfo *string
+	Color             *string // RRGGBB (ValidColor), nil: none
 	SystemRights      rights.Map
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
 
-	Owner Ref
+	Owner acl.Ref
 	ACL   []acl.Entry
 	// ACLWho[i] is the subject of ACL[i] in short format (zero for the
 	// "_owner" marker and entries without a subject).
-	ACLWho []Ref
+	ACLWho []acl.Ref
 
 	// Generated is the caller's own rights on the group (_generated_rights).
 	Generated rights.Mask
@@ -52,18 +53,6 @@ type Group struct {
 	// for its audit event; nil otherwise. Set only on a group that no
 	// longer changes.
 	encoded []byte
-}
-
-// Ref is a user or a group in short format: Kind and ID identify it, the
-// other fields are for display.
-type Ref struct {
-	Kind        string // "user" or "group"
-	ID          int64
-	Name        string // group name, or user login
-	Type        string // group type or user type
-	Displayname string // user: generated display name
-	// GroupDisplayname is a group's culture map as JSON.
-	GroupDisplayname json.RawMessage
 }
 
 // IsSystem reports whether g is a system group (:all, :non_system, ...).

@@ -3,7 +3,6 @@ package group
 import (
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/gorilla/mux"
 	"github.com/groupd/groupd/errors"
@@ -31,64 +30,37 @@ func NewHandler(store *Store, authz Authorizer, principal func(*http.Request) *p
 
 // Register mounts the routes on r behind requireAuth.
 func (h *Handler) Register(r *mux.Router, requireAuth func(http.Handler) http.Handler) {
-	r.Handle("/api/v1/group", requireAuth(web.Handle(h.list))).Methods(http.MethodGet)
-	r.Handle("/api/v1/group", requireAuth(web.Handle(h.create))).Methods(http.MethodPut)
-	r.Handle("/api/v1/group", requireAuth(web.Handle(h.update))).Methods(http.MethodPost)
-	r.Handle("/api/v1/group/{id}", requireAuth(web.Handle(h.get))).Methods(http.MethodGet)
-	r.Handle("/api/v1/group/{id}", requireAuth(web.Handle(h.delete))).Methods(http.MethodDelete)
-}
-
-// requireSystemGroup: reading groups needs the system right system.group.
-func (h *Handler) requireSystemGroup(p *policy.Principal) error {
-	if !h.authz.HasSystemRight(p, rights.SystemGroup, "") {
-		return errors.NoSystemRight(rights.SystemGroup)
-	}
-	return nil
-}
-
-func (h *Handler) list(w http.ResponseWriter, r *http.Request) error {
-	p := h.principal(r)
-	if err := h.requireSystemGroup(p); err != nil {
-		return err
-	}
-	f, err := parseFilter(r)
-	if err != nil {
-		return err
-	}
-	groups, total, err := h.store.List(r.Context(), p, f)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("X-Total-Count", strconv.Itoa(total))
-	return writeGroups(w, groups)
+	web.Mount(r, requireAuth, "/api/v1/group/{id}", web.Methods{Get: h.get, Delete: web.DeleteByID(h.delete)})
+	web.Mount(r, requireAuth, "/api/v1/group",
+		web.Methods{Get: web.Listing(parseFilter, h.list, writeGroups), Put: h.create, Post: h.update})
 }
 
 func (h *Handler) get(w http.ResponseWriter, r *http.Request) error {
-	p := h.principal(r)
-	if err := h.requireSystemGroup(p); err != nil {
-		return err
-	}
 	id, err := web.PathInt64(r, "id")
 	if err != nil {
 		return err
 	}
-	g, err := h.store.Get(r.Context(), p, id)
-	if err != nil {
-		return err
-	}
-	if g == nil {
+	g, err := h.store.Readable(r.Context(), h.principal(r), id)
+	if errors.Is(err, errors.GroupNotFound("")) {
 		// easydb: "If id was specified and no group was found, this call
 		// returns an empty array."
 		w.Header().Set("X-Total-Count", "0")
 		return web.JSON(w, []*Group{})
 	}
-	if ok, err := h.authz.Can(p, rights.BagRead, g.PolicyObject()); err != nil {
-		return errors.ServerGeneric(err)
-	} else if !ok {
-		return errors.InsufficientRights("read", "group", strconv.FormatInt(id, 10), rights.BagRead)
+	if err != nil {
+		return err
 	}
 	w.Header().Set("X-Total-Count", "1")
 	return writeGroups(w, []*Group{g})
+}
+
+// list lists groups for the request's principal, who needs system.group.
+func (h *Handler) list(r *http.Request, f Filter) ([]*Group, int, error) {
+	p := h.principal(r)
+	if err := h.store.RequireReader(p); err != nil {
+		return nil, 0, err
+	}
+	return h.store.List(r.Context(), p, f)
 }
 
 func (h *Handler) create(w http.ResponseWriter, r *http.Request) error { return h.write(w, r, true) }
@@ -120,40 +92,20 @@ func writeGroups(w http.ResponseWriter, groups []*Group) error {
 	return web.JSONArray(w, items)
 }
 
-func (h *Handler) delete(w http.ResponseWriter, r *http.Request) error {
-	id, err := web.PathInt64(r, "id")
-	if err != nil {
-		return err
-	}
-	if err := h.store.Delete(r.Context(), h.principal(r), id); err != nil {
-		return err
-	}
-	return web.JSON(w, struct{}{})
+// delete deletes a group for the request's principal (web.DeleteByID).
+func (h *Handler) delete(r *http.Request, id int64) error {
+	return h.store.Delete(r.Context(), h.principal(r), id)
 }
 
 // parseFilter reads limit, offset, type, name, reference and member.
-func parseFilter(r *http.Request) (Filter, error) {
+func parseFilter(r *http.Request) (f Filter, err error) {
 	q := r.URL.Query()
-	f := Filter{Limit: MaxLimit}
-	var err error
-	if f.Limit, err = queryInt(q.Get("limit"), "limit", MaxLimit, 0, MaxLimit); err != nil {
+	if f.Limit, f.Offset, err = web.Page(q, MaxLimit); err != nil {
 		return f, err
 	}
-	if f.Offset, err = queryInt(q.Get("offset"), "offset", 0, 0, 1<<31-1); err != nil {
+	if f.Types, err = web.QueryList(q, "type", maxTypeList, validType,
+		`comma list of "easydb", "system" or "custom-<name>" expected`); err != nil {
 		return f, err
-	}
-	t, err := input.Query(q, "type", maxTypeList)
-	if err != nil {
-		return f, err
-	}
-	if t != "" {
-		for _, typ := range strings.Split(t, ",") {
-			typ = strings.TrimSpace(typ)
-			if typ != "easydb" && typ != "system" && !rights.IsCustomGroupType(typ) {
-				return f, errors.InvalidValue("type", `comma list of "easydb", "system" or "custom-<name>" expected`)
-			}
-			f.Types = append(f.Types, typ)
-		}
 	}
 	if f.Name, err = input.Query(q, "name", input.MaxFilterLength); err != nil {
 		return f, err
@@ -176,16 +128,8 @@ func parseFilter(r *http.Request) (Filter, error) {
 	return f, nil
 }
 
+// validType: a group type a listing may ask for.
+func validType(t string) bool { return t == "easydb" || t == "system" || rights.IsCustomGroupType(t) }
+
 // maxTypeList bounds the type= list: every type name once, with room.
 const maxTypeList = 16 * MaxNameLength
-
-func queryInt(s, name string, def, lo, hi int) (int, error) {
-	if s == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < lo || n > hi {
-		return 0, errors.InvalidValue(name, "integer from "+strconv.Itoa(lo)+" to "+strconv.Itoa(hi)+" expected")
-	}
-	return n, nil
-}

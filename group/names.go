@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"github.com/groupd/groupd/acl"
 	"sync"
 
 	"github.com/groupd/groupd/db"
@@ -14,9 +15,9 @@ import (
 
 // names caches what the short format of an ACL entry's subject shows (a
 // user's login, type and display name; a group's name, type and display
-// names). A listing page of 1,000 groups names up to 10,000 subjects, and
-// looking them up cost PostgreSQL more than everything else the page reads
-// (45 of 60 ms at 10^5 users, a random heap page each).
+// names). A listing page of 1,000 groups names up to 10,000 subjects, each
+// a random heap page to look up: without the cache that is most of a
+// page's cost (docs/benchmarks.md, "Why the code is shaped so").
 //
 // The cache is exact, not eventually consistent: every rename counts up
 // names_version in its own transaction (migration 0004), each read learns
@@ -26,8 +27,8 @@ import (
 type names struct {
 	mu      sync.Mutex
 	version int64 // the names_version the entries hold at
-	users   map[int64]Ref
-	groups  map[int64]Ref
+	users   map[int64]acl.Ref
+	groups  map[int64]acl.Ref
 }
 
 // maxNames bounds the cache; past it, it starts over.
@@ -38,20 +39,20 @@ const namesVersion = `(SELECT version FROM names_version)`
 
 // namesQuery reads the subjects the cache lacks, with the count of renames
 // its snapshot sees.
-var namesQuery = `SELECT ` + namesVersion + `, false, id, COALESCE(login, ''), type, ` + fmt.Sprintf(genDisplayname, "users") + `, ''
+var namesQuery = `SELECT ` + namesVersion + `, false, id, login, type, ` + fmt.Sprintf(genDisplayname, "users") + `, ''
 	FROM users WHERE id = ANY($1::bigint[])
 	UNION ALL
-	SELECT ` + namesVersion + `, true, id, COALESCE(name, ''), type, '', displayname::text
+	SELECT ` + namesVersion + `, true, id, name, type, '', displayname::text
 	FROM groups WHERE id = ANY($2::bigint[])`
 
 // lookup fills the subjects in refs (Kind and ID set) from the cache when it
 // holds at version, marks them in filled, and returns the ids it could not
 // fill.
-func (n *names) lookup(version int64, refs []*Ref, filled []bool) (users, groups []int64) {
+func (n *names) lookup(version int64, refs []*acl.Ref, filled []bool) (users, groups []int64) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if version > n.version || n.users == nil {
-		n.version, n.users, n.groups = version, map[int64]Ref{}, map[int64]Ref{}
+		n.version, n.users, n.groups = version, map[int64]acl.Ref{}, map[int64]acl.Ref{}
 	}
 	usable := version == n.version
 	seenU, seenG := map[int64]bool{}, map[int64]bool{}
@@ -75,17 +76,17 @@ func (n *names) lookup(version int64, refs []*Ref, filled []bool) (users, groups
 }
 
 // store adds subjects read at version, if the cache holds at it.
-func (n *names) store(version int64, found []Ref) {
+func (n *names) store(version int64, found []acl.Ref) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if version > n.version {
-		n.version, n.users, n.groups = version, map[int64]Ref{}, map[int64]Ref{}
+		n.version, n.users, n.groups = version, map[int64]acl.Ref{}, map[int64]acl.Ref{}
 	}
 	if version != n.version {
 		return
 	}
 	if len(n.users)+len(n.groups)+len(found) > maxNames {
-		n.users, n.groups = map[int64]Ref{}, map[int64]Ref{}
+		n.users, n.groups = map[int64]acl.Ref{}, map[int64]acl.Ref{}
 	}
 	for _, r := range found {
 		if r.Kind == "group" {
@@ -101,7 +102,7 @@ func (n *names) store(version int64, found []Ref) {
 // Only a transaction that has written nothing yet adds to the cache: one
 // that wrote may see its own rename, counted at a version that is not
 // committed and that another rename may then commit with other names.
-func (n *names) resolve(ctx context.Context, d *db.DB, tx *sql.Tx, unwritten bool, version int64, refs []*Ref) error {
+func (n *names) resolve(ctx context.Context, d *db.DB, tx *sql.Tx, unwritten bool, version int64, refs []*acl.Ref) error {
 	if len(refs) == 0 {
 		return nil
 	}
@@ -119,10 +120,10 @@ func (n *names) resolve(ctx context.Context, d *db.DB, tx *sql.Tx, unwritten boo
 		return errors.Database(err)
 	}
 	defer rows.Close()
-	var found []Ref
+	var found []acl.Ref
 	var readAt int64
 	for rows.Next() {
-		var r Ref
+		var r acl.Ref
 		var isGroup bool
 		var gdisp string
 		if err := rows.Scan(&readAt, &isGroup, &r.ID, &r.Name, &r.Type, &r.Displayname, &gdisp); err != nil {
@@ -137,7 +138,7 @@ func (n *names) resolve(ctx context.Context, d *db.DB, tx *sql.Tx, unwritten boo
 	if err := rows.Err(); err != nil {
 		return errors.Database(err)
 	}
-	byUser, byGroup := make(map[int64]Ref, len(users)), make(map[int64]Ref, len(groups))
+	byUser, byGroup := make(map[int64]acl.Ref, len(users)), make(map[int64]acl.Ref, len(groups))
 	for _, r := range found {
 		if r.Kind == "group" {
 			byGroup[r.ID] = r

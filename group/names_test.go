@@ -3,6 +3,7 @@ package group
 import (
 	"context"
 	"database/sql"
+	"github.com/groupd/groupd/acl"
 	"testing"
 
 	"github.com/groupd/groupd/db/dbtest"
@@ -54,7 +55,7 @@ func TestNamesCacheIsExact(t *testing.T) {
 		if listErr != nil || len(gs) != 1 || len(gs[0].ACLWho) != 2 {
 			t.Fatalf("list: %v %+v", listErr, gs)
 		}
-		return gs[0].ACLWho[0].Name, gs[0].ACLWho[1].Name
+		return deref(gs[0].ACLWho[0].Name), deref(gs[0].ACLWho[1].Name)
 	}
 	want := func(user, group string) {
 		t.Helper()
@@ -118,12 +119,20 @@ func TestNamesCacheIsExact(t *testing.T) {
 	}
 	exec(`UPDATE users SET login = 'carol' WHERE id = 7001`)
 	want("carol", "s3") // the cache now holds at a later version
-	ref := Ref{Kind: "user", ID: 7001}
-	if err := store.names.resolve(ctx, d, old, true, oldVersion, []*Ref{&ref}); err != nil {
+	ref := acl.Ref{Kind: "user", ID: 7001}
+	if err := store.names.resolve(ctx, d, old, true, oldVersion, []*acl.Ref{&ref}); err != nil {
 		t.Fatal(err)
 	}
-	if ref.Name != "bob" {
-		t.Fatalf("old snapshot sees %q, want bob", ref.Name)
+	if deref(ref.Name) != "bob" {
+		t.Fatalf("old snapshot sees %q, want bob", deref(ref.Name))
 	}
 	want("carol", "s3") // and did not spoil the cache
+}
+
+// deref is *s, or "<nil>".
+func deref(s *string) string {
+	if s == nil {
+		return "<nil>"
+	}
+	return *s
 }

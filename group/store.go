@@ -12,6 +12,7 @@ import (
 	"github.com/groupd/groupd/acl"
 	"github.com/groupd/groupd/db"
 	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/group/bulk"
 	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/rights"
 	"github.com/lib/pq"
@@ -32,32 +33,26 @@ type Filter struct {
 	Offset    int
 }
 
-// Authorizer is the decision engine the store asks before it writes
-// (policy.Engine).
-type Authorizer interface {
-	Can(p *policy.Principal, right string, obj *policy.Object) (bool, error)
-	HasSystemRight(p *policy.Principal, name, param string) bool
-}
-
-// Notifier tells every groupd process, in the write's transaction, that the
-// system rights or the existence of groups changed (session.NotifyGroups,
-// with pg_notify, delivered at commit).
-type Notifier func(ctx context.Context, tx *sql.Tx, groupIDs ...int64) error
+// Authorizer is the decision engine the store and the handlers ask.
+type Authorizer = bulk.Authorizer
 
 // Store keeps groups in PostgreSQL. Each method runs in one transaction.
 type Store struct {
 	db     *db.DB
 	authz  Authorizer
-	notify Notifier
+	notify bulk.Notifier // nil: tell nobody
 	// The statements that load groups by id, prepared once: planning them
-	// costs PostgreSQL more than running them (0.9 ms against 0.2 ms for one
-	// group), and they run on every read and write of a group.
+	// costs PostgreSQL more than running them, and they run on every read
+	// and write of a group.
 	find, findLocked, findACL, getOne *sql.Stmt
 	names                             names // ACL subjects' short formats
+	// onDelete runs in a group's delete (OnDelete).
+	onDelete []DeleteHook
 }
 
-// NewStore returns a Store; Close releases its prepared statements.
-func NewStore(ctx context.Context, d *db.DB, authz Authorizer, notify Notifier) (*Store, error) {
+// NewStore returns a Store; Close releases its prepared statements. notify
+// may be nil (tests without sessions).
+func NewStore(ctx context.Context, d *db.DB, authz Authorizer, notify bulk.Notifier) (*Store, error) {
 	s := &Store{db: d, authz: authz, notify: notify}
 	var err error
 	if s.find, err = d.PrepareContext(ctx, findQuery); err != nil {
@@ -86,7 +81,7 @@ func (g *Group) PolicyObject() *policy.Object {
 		OwnerUserID: ownerID(g.Owner, "user"), OwnerGroupID: ownerID(g.Owner, "group"), ACL: g.ACL}
 }
 
-func ownerID(r Ref, kind string) int64 {
+func ownerID(r acl.Ref, kind string) int64 {
 	if r.Kind == kind {
 		return r.ID
 	}
@@ -152,9 +147,9 @@ const genDisplayname = `COALESCE(NULLIF(%[1]s.displayname, ''), NULLIF(trim(conc
 var selectFull = `SELECT g.id, g.version, g.type, g.name, g.displayname::text, g.comment, g.reference,
 	g.frontend_prefs::text, g.authorization_info, g.system_rights::text, g.created_at::text, g.updated_at::text,
 	COALESCE(g.owner_user_id, 0), COALESCE(g.owner_group_id, 0),
-	COALESCE(ou.login, og.name, ''), COALESCE(ou.type, og.type, ''), ` + fmt.Sprintf(genDisplayname, "ou") + `,
+	COALESCE(ou.login, og.name), COALESCE(ou.type, og.type, ''), ` + fmt.Sprintf(genDisplayname, "ou") + `,
 	COALESCE(og.displayname::text, ''),
-	` + maskExpr + `
+	` + maskExpr + `, g.color
 	FROM groups g
 	LEFT JOIN users ou ON ou.id = g.owner_user_id
 	LEFT JOIN groups og ON og.id = g.owner_group_id`
@@ -168,7 +163,7 @@ func scanGroup(rows *sql.Rows, extra ...any) (*Group, error) {
 	var created, updated db.Timestamp
 	dest := []any{&g.ID, &g.Version, &g.Type, &g.Name, &displayname, &g.Comment, &g.Reference,
 		&frontendPrefs, &g.AuthorizationInfo, &systemRights, &created, &updated,
-		&ownerUser, &ownerGroup, &g.Owner.Name, &g.Owner.Type, &g.Owner.Displayname, &ownerDisp, &mask}
+		&ownerUser, &ownerGroup, &g.Owner.Name, &g.Owner.Type, &g.Owner.Displayname, &ownerDisp, &mask, &g.Color}
 	if err := rows.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
@@ -187,7 +182,7 @@ func (g *Group) setOwner(ownerUser, ownerGroup int64, ownerDisp string) {
 }
 
 // appendEntry adds an ACL entry read from the database, with its subject.
-func (g *Group) appendEntry(e acl.Entry, who Ref, from, to *time.Time, groupDisplayname string) {
+func (g *Group) appendEntry(e acl.Entry, who acl.Ref, from, to *time.Time, groupDisplayname string) {
 	e.From, e.To = from, to
 	switch {
 	case e.WhoUserID != 0:
@@ -220,9 +215,9 @@ var getQuery = strings.Replace(selectFull, "\n\tFROM groups g", `,
 	acl.id, COALESCE(acl.who_user_id, 0), COALESCE(acl.who_group_id, 0), COALESCE(acl.who_owner, false),
 	acl.rights::text, COALESCE(acl.mask, 0), COALESCE(acl.active, false), acl.valid_from::text, acl.valid_to::text,
 	acl.created_at::text,
-	COALESCE(acl.wname, ''), COALESCE(acl.wtype, ''), COALESCE(acl.wdisp, ''), COALESCE(acl.wgdisp, '')
+	acl.wname, COALESCE(acl.wtype, ''), COALESCE(acl.wdisp, ''), COALESCE(acl.wgdisp, '')
 	FROM groups g`, 1) + `
-	LEFT JOIN LATERAL (SELECT a.*, COALESCE(wu.login, wg.name, '') AS wname, COALESCE(wu.type, wg.type, '') AS wtype,
+	LEFT JOIN LATERAL (SELECT a.*, COALESCE(wu.login, wg.name) AS wname, COALESCE(wu.type, wg.type, '') AS wtype,
 		` + fmt.Sprintf(genDisplayname, "wu") + ` AS wdisp, COALESCE(wg.displayname::text, '') AS wgdisp
 		FROM group_acl a LEFT JOIN users wu ON wu.id = a.who_user_id LEFT JOIN groups wg ON wg.id = a.who_group_id
 		WHERE a.group_id = g.id) acl ON true
@@ -234,8 +229,17 @@ var findOneQuery = selectFull + ` WHERE g.id = $7`
 
 const forUpdate = ` FOR UPDATE OF g`
 
+// findOptions say how findGroups reads.
+type findOptions struct {
+	// lock: lock the groups for update.
+	lock bool
+	// afterWrite: the transaction has written already; it may see a rename
+	// of its own, which must not reach the names cache.
+	afterWrite bool
+}
+
 // findGroups loads the groups with the given ids in full format, in id order,
-// locking them for update when lock is set (in id order, so that concurrent
+// locking them for update with opt.lock (in id order, so that concurrent
 // bulk writes cannot deadlock). The lock is taken by the statement that
 // reads: after waiting for a concurrent write of a group, that statement
 // sees the group's row as the write committed it (READ COMMITTED re-reads
@@ -243,20 +247,22 @@ const forUpdate = ` FOR UPDATE OF g`
 // A decision uses only the row's own columns (type, owner, system rights,
 // version) and the ACL, which loadACLs reads in a statement of its own,
 // after the lock; the subqueries feed only _generated_rights and owner
-// names. wrote: tx has written already (it may see a
-// rename of its own, which must not reach the names cache).
-func (s *Store) findGroups(ctx context.Context, tx *sql.Tx, p *policy.Principal, now time.Time, ids []int64, lock, wrote bool) ([]*Group, error) {
+// names.
+func (s *Store) findGroups(ctx context.Context, tx *sql.Tx, p *policy.Principal, now time.Time, ids []int64, opt findOptions) ([]*Group, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
 	stmt, arg := s.find, any(pq.Array(ids))
-	if lock {
+	if opt.lock {
 		stmt = s.findLocked
 	}
 	if len(ids) == 1 {
 		// One group (every single-group write): a statement with id = $7.
 		// PostgreSQL plans one with = ANY($7) anew at each execution, since
-		// its generic plan assumes an array of ten: 1.9 ms of planning for
-		// 0.5 ms of work.
+		// its generic plan assumes an array of ten, and the planning would
+		// cost more than the work.
 		q := findOneQuery
-		if lock {
+		if opt.lock {
 			q += forUpdate
 		}
 		var err error
@@ -282,7 +288,7 @@ func (s *Store) findGroups(ctx context.Context, tx *sql.Tx, p *policy.Principal,
 		return nil, errors.Database(err)
 	}
 	rows.Close()
-	return out, s.loadACLs(ctx, tx, !wrote, out)
+	return out, s.loadACLs(ctx, tx, !opt.afterWrite, out)
 }
 
 // aclQuery reads the ACL entries of groups with the count of renames its
@@ -343,8 +349,8 @@ func (s *Store) loadACLs(ctx context.Context, tx *sql.Tx, unwritten bool, groups
 		return errors.Database(err)
 	}
 	rows.Close()
-	who := make([]Ref, len(entries))
-	refs := make([]*Ref, 0, len(entries))
+	who := make([]acl.Ref, len(entries))
+	refs := make([]*acl.Ref, 0, len(entries))
 	for i := 0; i < len(entries); {
 		j := i
 		for j < len(entries) && owners[j] == owners[i] {
@@ -380,7 +386,7 @@ func (s *Store) Get(ctx context.Context, p *policy.Principal, id int64) (*Group,
 	var mask, ownerUser, ownerGroup int64
 	var created, updated db.Timestamp
 	first := []any{nil, nil, nil, nil, &displayname, nil, nil, &frontendPrefs, nil, &systemRights, &created, &updated,
-		&ownerUser, &ownerGroup, nil, nil, nil, &ownerDisp, &mask}
+		&ownerUser, &ownerGroup, nil, nil, nil, &ownerDisp, &mask, nil}
 	// Every row repeats the group's columns; after the first they are read
 	// as raw bytes, never decoded or copied.
 	skip := make([]any, len(first))
@@ -390,7 +396,7 @@ func (s *Store) Get(ctx context.Context, p *policy.Principal, id int64) (*Group,
 	for rows.Next() {
 		var aclID sql.NullInt64
 		var e acl.Entry
-		var who Ref
+		var who acl.Ref
 		var stored []byte
 		var from, to, aclCreated db.Timestamp
 		var gdisp string
@@ -400,6 +406,7 @@ func (s *Store) Get(ctx context.Context, p *policy.Principal, id int64) (*Group,
 			first[0], first[1], first[2], first[3] = &g.ID, &g.Version, &g.Type, &g.Name
 			first[5], first[6], first[8] = &g.Comment, &g.Reference, &g.AuthorizationInfo
 			first[14], first[15], first[16] = &g.Owner.Name, &g.Owner.Type, &g.Owner.Displayname
+			first[19] = &g.Color
 			dest = first
 		}
 		if err := rows.Scan(append(dest[:len(dest):len(dest)], &aclID, &e.WhoUserID, &e.WhoGroupID, &e.WhoOwner, &stored,
@@ -461,8 +468,8 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Gro
 	limit, offset := arg(f.Limit), arg(f.Offset)
 
 	// The page's ids are an array (= ANY(ARRAY(...))), so that its rows are
-	// read by primary key: with IN (...) the planner chose to hash the page
-	// and scan all 10^5 groups (19 of a root page's 32 ms).
+	// read by primary key: with IN (...) the planner may hash the page and
+	// scan every group.
 	//
 	// One statement for the page and the total. Root sees every group: the
 	// page is read along the primary key and the total counted apart, both
@@ -487,11 +494,10 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Gro
 		WHERE g.id = ANY(ARRAY(SELECT id FROM matches ORDER BY id LIMIT ` + limit + ` OFFSET ` + offset + `))
 		ORDER BY g.id`
 	}
-	// Not a prepared statement, though planning costs a reader's page about
-	// 2 ms: after five runs PostgreSQL may switch a prepared statement to
-	// its generic plan, which for the visible set guesses at the size of
-	// the principal's arrays (measured on a reader's pages of 100 at 10^5
-	// groups: prepared 28 to 61 ms, planned each time 29 to 40 ms).
+	// Not a prepared statement, though it costs planning each time: after
+	// five runs PostgreSQL may switch a prepared statement to its generic
+	// plan, which for the visible set guesses at the size of the
+	// principal's arrays, and is slower and far less steady.
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, 0, errors.Database(err)

@@ -4,13 +4,16 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"maps"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/groupd/groupd/acl"
 	"github.com/groupd/groupd/audit"
 	"github.com/groupd/groupd/db"
 	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/group/bulk"
 	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/rights"
 	"github.com/lib/pq"
@@ -18,127 +21,196 @@ import (
 
 // plan is one item's decided outcome: the group as it will be written.
 type plan struct {
+	bulk.Item
 	in     *Input
 	before *Group // nil for a create
+	after  *Group // as written, once read back
 
-	id                                   int64
-	version                              int64
-	typ                                  string
-	name                                 *string
-	displayname                          map[string]string
-	comment, reference, authorization    *string
-	frontendPrefs                        json.RawMessage
-	systemRights                         rights.Map
-	ownerUser, ownerGroup                int64
-	acl                                  []acl.Entry
-	aclChanged, rightsChanged, dnChanged bool
+	version                           int64
+	typ                               string
+	name                              *string
+	displayname                       map[string]string
+	comment, reference, authorization *string
+	frontendPrefs                     json.RawMessage
+	color                             *string
+	systemRights                      rights.Map
+	ownerUser, ownerGroup             int64
+	rightsChanged, dnChanged          bool
 }
+
+// groupSpec is the groups' tables, for the kernel.
+var groupSpec = bulk.Spec{Kind: "group", Table: "groups", ACL: acl.GroupTable}
 
 // Write creates and updates groups for principal p, all in one transaction:
 // any refused or invalid item (its error carries parameters.index) leaves the
 // database exactly as it was. The result is the written groups in full
 // format, in input order.
 func (s *Store) Write(ctx context.Context, p *policy.Principal, items []*Input) ([]*Group, error) {
-	seen := map[int64]int{}
-	var updateIDs []int64
-	for _, in := range items {
-		if in.IsCreate() {
-			continue
-		}
-		if _, dup := seen[in.ID]; dup {
-			return nil, errors.WithIndex(errors.InvalidValue("group._id", "group "+strconv.FormatInt(in.ID, 10)+
-				" appears more than once in the request"), in.Index)
-		}
-		seen[in.ID] = in.Index
-		updateIDs = append(updateIDs, in.ID)
-	}
-	now := s.db.Now()
-	var out []*Group
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		current, err := s.findGroups(ctx, tx, p, now, updateIDs, true, false)
-		if err != nil {
-			return err
-		}
-		byID := make(map[int64]*Group, len(current))
-		for _, g := range current {
-			byID[g.ID] = g
-		}
-		plans := make([]*plan, len(items))
-		for i, in := range items {
-			pl, err := s.decide(p, in, byID)
-			if err != nil {
-				return errors.WithIndex(err, in.Index)
-			}
-			plans[i] = pl
-		}
-		if err := checkReferences(ctx, tx, plans); err != nil {
-			return err
-		}
-		if err := checkUnique(ctx, tx, plans); err != nil {
-			return err
-		}
-		if err := s.writePlans(ctx, tx, plans, now); err != nil {
-			return err
-		}
-		// An update that leaves ACL, owner and type alone cannot change the
-		// caller's rights: its result is the locked row with the changes
-		// applied. Creates and the others are read back.
-		after := make(map[int64]*Group, len(plans))
-		var reread []int64
-		for _, pl := range plans {
-			if g := pl.applied(now); g != nil {
-				after[pl.id] = g
-			} else {
-				reread = append(reread, pl.id)
-			}
-		}
-		if len(reread) > 0 {
-			written, err := s.findGroups(ctx, tx, p, now, reread, false, true)
-			if err != nil {
-				return err
-			}
-			for _, g := range written {
-				after[g.ID] = g
-			}
-		}
-		events := make([]audit.Event, len(plans))
-		var changedRights []int64
-		out = make([]*Group, len(plans))
-		for i, pl := range plans {
-			out[i] = after[pl.id]
-			// The event's after is the answer's item too (Group.encoded)
-			// when the writer may see it in full, as a writer mostly may:
-			// a 10,000-group bulk is encoded once, not twice.
-			after := mustJSON(out[i])
-			out[i].encoded = after
-			events[i] = audit.Event{ActorUserID: p.UserID, ObjectType: "group", ObjectID: pl.id, Action: "create",
-				After: after}
-			if pl.before != nil {
-				events[i].Action, events[i].Before = "update", mustJSON(pl.before)
-				if pl.rightsChanged {
-					changedRights = append(changedRights, pl.id)
-				}
-			}
-		}
-		if err := audit.Record(ctx, tx, events); err != nil {
-			return err
-		}
-		if len(changedRights) > 0 && s.notify != nil {
-			// Members' combined system rights changed: every process drops
-			// its cached principals of these groups when this commits.
-			return s.notify(ctx, tx, changedRights...)
-		}
-		return nil
-	})
-	return out, err
+	w := &groupWrite{s: s, p: p, items: items, now: s.db.Now()}
+	plans, err := bulk.Write(ctx, s.db, groupSpec, w, bulk.Targets(items, (*Input).target), w.now)
+	return bulk.Results(plans, err, func(pl *plan) *Group { return pl.after })
 }
 
-// decide checks one item against the rules of the package comment and
-// computes the group as it will be written.
-func (s *Store) decide(p *policy.Principal, in *Input, current map[int64]*Group) (*plan, error) {
-	if in.IsCreate() {
-		return s.decideCreate(p, in)
+// groupWrite is one write request of groups: the group rules of the
+// kernel's steps (bulk.Resource).
+type groupWrite struct {
+	s       *Store
+	p       *policy.Principal
+	items   []*Input
+	now     time.Time
+	current map[int64]*Group // the locked groups, by id
+}
+
+// Lock locks and loads the groups that the request updates.
+func (w *groupWrite) Lock(ctx context.Context, tx *sql.Tx, ids []int64) error {
+	current, err := w.s.findGroups(ctx, tx, w.p, w.now, ids, findOptions{lock: true})
+	if err != nil {
+		return err
 	}
+	w.current = make(map[int64]*Group, len(current))
+	for _, g := range current {
+		w.current[g.ID] = g
+	}
+	return nil
+}
+
+// Decide decides item i and names what it claims and references.
+func (w *groupWrite) Decide(i int) (*plan, error) {
+	in := w.items[i]
+	var pl *plan
+	var err error
+	if in.IsCreate() {
+		pl, err = w.s.decideCreate(w.p, in)
+	} else {
+		pl, err = w.s.decideUpdate(w.p, in, w.current)
+	}
+	if err != nil {
+		return nil, err
+	}
+	pl.Index, pl.Owner, pl.Claims = in.Index, in.Owner, pl.claims()
+	return pl, nil
+}
+
+// Unique namespaces of groups: a name, a reference, and a displayname per
+// culture (displaynamePrefix + culture).
+const (
+	nsName            = "name"
+	nsReference       = "reference"
+	displaynamePrefix = "displayname:"
+)
+
+// claims are the unique values of the group as pl writes it.
+func (pl *plan) claims() []bulk.Claim {
+	b := pl.before
+	var out []bulk.Claim
+	if pl.name != nil {
+		out = append(out, bulk.Claim{Namespace: nsName, Value: *pl.name, Attribute: "group.name",
+			New: b == nil || !sameString(pl.name, b.Name)})
+	}
+	if pl.reference != nil {
+		out = append(out, bulk.Claim{Namespace: nsReference, Value: *pl.reference, Attribute: "group.reference",
+			New: b == nil || !sameString(pl.reference, b.Reference)})
+	}
+	for c, v := range pl.displayname {
+		out = append(out, bulk.Claim{Namespace: displaynamePrefix + c, Value: v, Attribute: "group.displayname",
+			New: b == nil || b.Displayname[c] != v})
+	}
+	return out
+}
+
+// Holders finds the groups that hold the claimed names, references and
+// displaynames, in one statement.
+func (w *groupWrite) Holders(ctx context.Context, tx *sql.Tx, claims []bulk.Claim) ([]bulk.Holder, error) {
+	var names, refs, cultures, values []string
+	for _, c := range claims {
+		switch {
+		case c.Namespace == nsName:
+			names = append(names, c.Value)
+		case c.Namespace == nsReference:
+			refs = append(refs, c.Value)
+		default:
+			cultures, values = append(cultures, strings.TrimPrefix(c.Namespace, displaynamePrefix)), append(values, c.Value)
+		}
+	}
+	return bulk.QueryHolders(ctx, tx, `
+		SELECT id, '`+nsName+`', name FROM groups WHERE name = ANY($1::text[])
+		UNION ALL SELECT id, '`+nsReference+`', reference FROM groups WHERE reference = ANY($2::text[])
+		UNION ALL SELECT d.group_id, '`+displaynamePrefix+`' || d.culture, d.value FROM group_displaynames d
+			JOIN unnest($3::text[], $4::text[]) AS w(culture, value) ON d.culture = w.culture AND d.value = w.value`,
+		pq.Array(names), pq.Array(refs), pq.Array(cultures), pq.Array(values))
+}
+
+// ReadBack sets the groups as written. An update that leaves ACL, owner and
+// type alone cannot change the caller's rights: its result is the locked
+// row with the changes applied. Creates and the others are read back.
+func (w *groupWrite) ReadBack(ctx context.Context, tx *sql.Tx, plans []*plan) error {
+	var reread []int64
+	for _, pl := range plans {
+		if pl.after = pl.applied(w.now); pl.after == nil {
+			reread = append(reread, pl.ID)
+		}
+	}
+	if len(reread) == 0 {
+		return nil
+	}
+	written, err := w.s.findGroups(ctx, tx, w.p, w.now, reread, findOptions{afterWrite: true})
+	if err != nil {
+		return err
+	}
+	byID := make(map[int64]*Group, len(written))
+	for _, g := range written {
+		byID[g.ID] = g
+	}
+	for _, pl := range plans {
+		if pl.after == nil {
+			pl.after = byID[pl.ID]
+		}
+	}
+	return nil
+}
+
+// Events are a create or update event per group. The event's after is the
+// answer's item too (Group.encoded) when the writer may see it in full, as
+// a writer mostly may: a bulk is encoded once, not twice.
+func (w *groupWrite) Events(plans []*plan) ([]audit.Event, error) {
+	events := make([]audit.Event, len(plans))
+	for i, pl := range plans {
+		after, err := pl.after.fullJSON()
+		if err != nil {
+			return nil, errors.ServerGeneric(err)
+		}
+		pl.after.encoded = after
+		events[i] = audit.Event{ActorUserID: w.p.UserID, ObjectType: "group", ObjectID: pl.ID, Action: "create",
+			After: after}
+		if pl.before != nil {
+			before, err := pl.before.fullJSON()
+			if err != nil {
+				return nil, errors.ServerGeneric(err)
+			}
+			events[i].Action, events[i].Before = "update", before
+		}
+	}
+	return events, nil
+}
+
+// Notify: members' combined system rights changed; every process drops its
+// cached principals of these groups when this commits.
+func (w *groupWrite) Notify(ctx context.Context, tx *sql.Tx, plans []*plan) error {
+	var changedRights []int64
+	for _, pl := range plans {
+		if pl.before != nil && pl.rightsChanged {
+			changedRights = append(changedRights, pl.ID)
+		}
+	}
+	if len(changedRights) == 0 || w.s.notify == nil {
+		return nil
+	}
+	return w.s.notify.NotifyGroups(ctx, tx, changedRights...)
+}
+
+// decideUpdate checks one update against the rules of the package comment
+// and computes the group as it will be written.
+func (s *Store) decideUpdate(p *policy.Principal, in *Input, current map[int64]*Group) (*plan, error) {
 	cur, ok := current[in.ID]
 	if !ok {
 		return nil, errors.GroupNotFound(strconv.FormatInt(in.ID, 10))
@@ -151,24 +223,49 @@ func (s *Store) decide(p *policy.Principal, in *Input, current map[int64]*Group)
 	if in.Version != cur.Version+1 {
 		return nil, errors.VersionMismatch(in.Version, cur.Version+1)
 	}
-	pl := &plan{in: in, before: cur, id: cur.ID, version: in.Version, typ: cur.Type, name: cur.Name,
-		displayname: cur.Displayname, comment: cur.Comment, reference: cur.Reference,
-		authorization: cur.AuthorizationInfo, frontendPrefs: cur.FrontendPrefs, systemRights: cur.SystemRights,
-		ownerUser: ownerID(cur.Owner, "user"), ownerGroup: ownerID(cur.Owner, "group"), acl: cur.ACL}
+	pl := &plan{Item: bulk.Item{ID: cur.ID, ACL: cur.ACL}, in: in, before: cur, version: in.Version, typ: cur.Type,
+		name: cur.Name, displayname: cur.Displayname, comment: cur.Comment, reference: cur.Reference,
+		authorization: cur.AuthorizationInfo, frontendPrefs: cur.FrontendPrefs, color: cur.Color, systemRights: cur.SystemRights,
+		ownerUser: ownerID(cur.Owner, "user"), ownerGroup: ownerID(cur.Owner, "group")}
+	if err := pl.applyAttributes(in, cur); err != nil {
+		return nil, err
+	}
+	if err := s.applyOwner(p, pl, in, cur); err != nil {
+		return nil, err
+	}
+	if in.ACLSet && !acl.SameGrants(in.ACL, cur.ACL) {
+		if !s.authz.HasSystemRight(p, rights.SystemGroup, rights.ParamEditACL) {
+			return nil, errors.NoSystemRightParam(rights.SystemGroup, rights.ParamEditACL)
+		}
+		pl.ACL, pl.ACLChanged = acl.KeepIDs(in.ACL, cur.ACL), true
+	}
+	if in.SystemRightsSet && !rights.Equal(in.SystemRights, cur.SystemRights) {
+		if err := bulk.MayChangeSystemRights(s.authz, p, rights.SystemGroup, cur.SystemRights, in.SystemRights); err != nil {
+			return nil, err
+		}
+		pl.systemRights, pl.rightsChanged = in.SystemRights, true
+	}
+	return pl, nil
+}
+
+// applyAttributes applies the plain attributes of an update: type, name,
+// displayname, comment, reference, authorization_info, frontend_prefs.
+// System groups keep their type, name and reference.
+func (pl *plan) applyAttributes(in *Input, cur *Group) error {
 	if in.Type != "" && in.Type != cur.Type {
 		if cur.IsSystem() || in.Type == "system" {
-			return nil, errors.InvalidValue("group.type", "the type of a system group cannot change, nor can a group become one")
+			return errors.InvalidValue("group.type", "the type of a system group cannot change, nor can a group become one")
 		}
 		pl.typ = in.Type
 	}
 	if in.NameSet {
 		if cur.IsSystem() && !sameString(in.Name, cur.Name) {
-			return nil, errors.InvalidValue("group.name", "system groups keep their name")
+			return errors.InvalidValue("group.name", "system groups keep their name")
 		}
 		pl.name = in.Name
 	}
 	if in.DisplaynameSet {
-		pl.dnChanged = !sameMap(in.Displayname, cur.Displayname)
+		pl.dnChanged = !maps.Equal(in.Displayname, cur.Displayname)
 		pl.displayname = in.Displayname
 	}
 	if in.CommentSet {
@@ -176,7 +273,7 @@ func (s *Store) decide(p *policy.Principal, in *Input, current map[int64]*Group)
 	}
 	if in.ReferenceSet {
 		if cur.IsSystem() && !sameString(in.Reference, cur.Reference) {
-			return nil, errors.InvalidValue("group.reference", "system groups keep their reference")
+			return errors.InvalidValue("group.reference", "system groups keep their reference")
 		}
 		pl.reference = in.Reference
 	}
@@ -186,40 +283,31 @@ func (s *Store) decide(p *policy.Principal, in *Input, current map[int64]*Group)
 	if in.FrontendPrefsSet {
 		pl.frontendPrefs = in.FrontendPrefs
 	}
+	if in.ColorSet {
+		pl.color = in.Color
+	}
 	if pl.name == nil && len(pl.displayname) == 0 {
-		return nil, errors.AttributeExpected("group.name")
+		return errors.AttributeExpected("group.name")
 	}
-	if in.Owner != nil && (in.Owner.Kind != cur.Owner.Kind || in.Owner.ID != cur.Owner.ID) {
-		// Handing a group to someone else changes who holds bag_delete on
-		// it: an ACL-grade change.
-		if !s.authz.HasSystemRight(p, rights.SystemGroup, rights.ParamEditACL) {
-			return nil, errors.NoSystemRightParam(rights.SystemGroup, rights.ParamEditACL)
-		}
-		pl.ownerUser, pl.ownerGroup = 0, 0
-		if in.Owner.Kind == "user" {
-			pl.ownerUser = in.Owner.ID
-		} else {
-			pl.ownerGroup = in.Owner.ID
-		}
+	return nil
+}
+
+// applyOwner hands the group to the owner in names, if another: who holds
+// bag_delete on it changes, an ACL-grade change.
+func (s *Store) applyOwner(p *policy.Principal, pl *plan, in *Input, cur *Group) error {
+	if in.Owner == nil || (in.Owner.Kind == cur.Owner.Kind && in.Owner.ID == cur.Owner.ID) {
+		return nil
 	}
-	if in.ACLSet && !acl.SameGrants(in.ACL, cur.ACL) {
-		if !s.authz.HasSystemRight(p, rights.SystemGroup, rights.ParamEditACL) {
-			return nil, errors.NoSystemRightParam(rights.SystemGroup, rights.ParamEditACL)
-		}
-		pl.acl, pl.aclChanged = keepEntryIDs(in.ACL, cur.ACL), true
+	if !s.authz.HasSystemRight(p, rights.SystemGroup, rights.ParamEditACL) {
+		return errors.NoSystemRightParam(rights.SystemGroup, rights.ParamEditACL)
 	}
-	if in.SystemRightsSet && !rights.Equal(in.SystemRights, cur.SystemRights) {
-		if !s.authz.HasSystemRight(p, rights.SystemGroup, rights.ParamEditSystemRights) {
-			return nil, errors.NoSystemRightParam(rights.SystemGroup, rights.ParamEditSystemRights)
-		}
-		_, hadRoot := cur.SystemRights[rights.SystemRoot]
-		_, hasRoot := in.SystemRights[rights.SystemRoot]
-		if hadRoot != hasRoot && !s.authz.HasSystemRight(p, rights.SystemRoot, "") {
-			return nil, errors.NoSystemRight(rights.SystemRoot)
-		}
-		pl.systemRights, pl.rightsChanged = in.SystemRights, true
+	pl.ownerUser, pl.ownerGroup = 0, 0
+	if in.Owner.Kind == "user" {
+		pl.ownerUser = in.Owner.ID
+	} else {
+		pl.ownerGroup = in.Owner.ID
 	}
-	return pl, nil
+	return nil
 }
 
 func (s *Store) decideCreate(p *policy.Principal, in *Input) (*plan, error) {
@@ -232,24 +320,13 @@ func (s *Store) decideCreate(p *policy.Principal, in *Input) (*plan, error) {
 	if in.Type == "system" {
 		return nil, errors.InvalidValue("group.type", "system groups are created by groupd only")
 	}
-	if in.Owner != nil && (in.Owner.Kind != "user" || in.Owner.ID != p.UserID) {
-		return nil, errors.ChangeOwnerOnCreation()
+	if err := bulk.MayCreateGrants(s.authz, p, rights.SystemGroup, in.Grants); err != nil {
+		return nil, err
 	}
-	if len(in.ACL) > 0 && !s.authz.HasSystemRight(p, rights.SystemGroup, rights.ParamCreateACL) {
-		return nil, errors.NoSystemRightParam(rights.SystemGroup, rights.ParamCreateACL)
-	}
-	if len(in.SystemRights) > 0 {
-		if !s.authz.HasSystemRight(p, rights.SystemGroup, rights.ParamCreateSystemRights) {
-			return nil, errors.NoSystemRightParam(rights.SystemGroup, rights.ParamCreateSystemRights)
-		}
-		if _, ok := in.SystemRights[rights.SystemRoot]; ok && !s.authz.HasSystemRight(p, rights.SystemRoot, "") {
-			return nil, errors.NoSystemRight(rights.SystemRoot)
-		}
-	}
-	pl := &plan{in: in, version: 1, typ: in.Type, name: in.Name, displayname: in.Displayname,
-		comment: in.Comment, reference: in.Reference, authorization: in.AuthorizationInfo,
-		frontendPrefs: in.FrontendPrefs, systemRights: in.SystemRights, ownerUser: p.UserID,
-		acl: in.ACL, aclChanged: len(in.ACL) > 0, dnChanged: true}
+	pl := &plan{Item: bulk.Item{Create: true, ACL: in.ACL, ACLChanged: len(in.ACL) > 0}, in: in, version: 1,
+		typ: in.Type, name: in.Name, displayname: in.Displayname, comment: in.Comment, reference: in.Reference,
+		authorization: in.AuthorizationInfo, frontendPrefs: in.FrontendPrefs, color: in.Color, systemRights: in.SystemRights,
+		ownerUser: p.UserID, dnChanged: true}
 	if pl.typ == "" {
 		pl.typ = "easydb"
 	}
@@ -267,214 +344,20 @@ func (s *Store) decideCreate(p *policy.Principal, in *Input) (*plan, error) {
 // otherwise.
 func (pl *plan) applied(now time.Time) *Group {
 	b := pl.before
-	if b == nil || pl.aclChanged || pl.typ != b.Type || pl.ownerUser != ownerID(b.Owner, "user") ||
+	if b == nil || pl.ACLChanged || pl.typ != b.Type || pl.ownerUser != ownerID(b.Owner, "user") ||
 		pl.ownerGroup != ownerID(b.Owner, "group") {
 		return nil
 	}
 	g := *b
 	g.Version, g.Name, g.Displayname, g.Comment, g.Reference = pl.version, pl.name, pl.displayname, pl.comment, pl.reference
 	g.AuthorizationInfo, g.FrontendPrefs, g.SystemRights = pl.authorization, pl.frontendPrefs, pl.systemRights
+	g.Color = pl.color
 	g.UpdatedAt = now
 	return &g
 }
 
-// keepEntryIDs keeps the id and creation time of entries that name an
-// existing entry of the same group by _id; other entries are new.
-func keepEntryIDs(entries, current []acl.Entry) []acl.Entry {
-	old := make(map[int64]acl.Entry, len(current))
-	for _, e := range current {
-		old[e.ID] = e
-	}
-	out := make([]acl.Entry, len(entries))
-	for i, e := range entries { // new entries come decoded from the request
-		if o, ok := old[e.ID]; ok && e.ID != 0 {
-			e.Created = o.Created
-			delete(old, e.ID) // an id is kept once
-		} else {
-			e.ID = 0
-		}
-		out[i] = e
-	}
-	return out
-}
-
-// checkReferences: every user and group that an owner or an ACL entry names
-// must exist (error.user.user_not_found / group_not_found with its id).
-func checkReferences(ctx context.Context, tx *sql.Tx, plans []*plan) error {
-	var users, groups []int64
-	for _, pl := range plans {
-		if pl.in.Owner != nil {
-			if pl.ownerUser != 0 {
-				users = append(users, pl.ownerUser)
-			} else {
-				groups = append(groups, pl.ownerGroup)
-			}
-		}
-		if pl.aclChanged {
-			for _, e := range pl.acl {
-				if e.WhoUserID != 0 {
-					users = append(users, e.WhoUserID)
-				}
-				if e.WhoGroupID != 0 {
-					groups = append(groups, e.WhoGroupID)
-				}
-			}
-		}
-	}
-	missingUsers, err := missing(ctx, tx, "users", users)
-	if err != nil {
-		return err
-	}
-	missingGroups, err := missing(ctx, tx, "groups", groups)
-	if err != nil {
-		return err
-	}
-	if len(missingUsers) == 0 && len(missingGroups) == 0 {
-		return nil
-	}
-	for _, pl := range plans { // the first item that names a missing one
-		check := func(kind string, id int64) error {
-			if kind == "user" && missingUsers[id] {
-				return errors.WithIndex(errors.UserNotFound(strconv.FormatInt(id, 10)), pl.in.Index)
-			}
-			if kind == "group" && missingGroups[id] {
-				return errors.WithIndex(errors.GroupNotFound(strconv.FormatInt(id, 10)), pl.in.Index)
-			}
-			return nil
-		}
-		if pl.in.Owner != nil {
-			if err := check(pl.in.Owner.Kind, pl.in.Owner.ID); err != nil {
-				return err
-			}
-		}
-		for _, e := range pl.acl {
-			if err := check("user", e.WhoUserID); err != nil {
-				return err
-			}
-			if err := check("group", e.WhoGroupID); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// missing returns which of ids have no row in table (users or groups).
-func missing(ctx context.Context, tx *sql.Tx, table string, ids []int64) (map[int64]bool, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT i FROM unnest($1::bigint[]) AS i
-		WHERE NOT EXISTS (SELECT 1 FROM `+table+` t WHERE t.id = i)`, pq.Array(ids))
-	if err != nil {
-		return nil, errors.Database(err)
-	}
-	defer rows.Close()
-	out := map[int64]bool{}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, errors.Database(err)
-		}
-		out[id] = true
-	}
-	return out, rows.Err()
-}
-
-// checkUnique finds the first item whose name, reference or displayname (per
-// culture) is taken, by another item of the request or by a group the
-// request does not rename, so that the error names the item.
-func checkUnique(ctx context.Context, tx *sql.Tx, plans []*plan) error {
-	final := map[int64]*plan{} // groups the request updates, by id
-	for _, pl := range plans {
-		if pl.id != 0 {
-			final[pl.id] = pl
-		}
-	}
-	type key struct{ field, culture, value string }
-	claimed := map[key]int{}
-	var names, refs, cultures, values []string
-	for _, pl := range plans {
-		claim := func(k key) error {
-			if _, taken := claimed[k]; taken {
-				return errors.WithIndex(errors.IntegrityConstraintViolation(k.field), pl.in.Index)
-			}
-			claimed[k] = pl.in.Index
-			return nil
-		}
-		// Every value is claimed against the other items; only values the
-		// item changes can collide with a group outside the request.
-		before := pl.before
-		if pl.name != nil {
-			if err := claim(key{"group.name", "", *pl.name}); err != nil {
-				return err
-			}
-			if before == nil || !sameString(pl.name, before.Name) {
-				names = append(names, *pl.name)
-			}
-		}
-		if pl.reference != nil {
-			if err := claim(key{"group.reference", "", *pl.reference}); err != nil {
-				return err
-			}
-			if before == nil || !sameString(pl.reference, before.Reference) {
-				refs = append(refs, *pl.reference)
-			}
-		}
-		for c, v := range pl.displayname {
-			if err := claim(key{"group.displayname", c, v}); err != nil {
-				return err
-			}
-			if before == nil || before.Displayname[c] != v {
-				cultures, values = append(cultures, c), append(values, v)
-			}
-		}
-	}
-	if len(names)+len(refs)+len(cultures) == 0 {
-		return nil
-	}
-	rows, err := tx.QueryContext(ctx, `
-		SELECT id, 'group.name', '', name FROM groups WHERE name = ANY($1::text[])
-		UNION ALL SELECT id, 'group.reference', '', reference FROM groups WHERE reference = ANY($2::text[])
-		UNION ALL SELECT d.group_id, 'group.displayname', d.culture, d.value FROM group_displaynames d
-			JOIN unnest($3::text[], $4::text[]) AS w(culture, value) ON d.culture = w.culture AND d.value = w.value`,
-		pq.Array(names), pq.Array(refs), pq.Array(cultures), pq.Array(values))
-	if err != nil {
-		return errors.Database(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var k key
-		if err := rows.Scan(&id, &k.field, &k.culture, &k.value); err != nil {
-			return errors.Database(err)
-		}
-		index := claimed[k]
-		if owner, ok := final[id]; ok {
-			// The existing holder is in the request: only a conflict if it
-			// keeps the value and another item claims it.
-			if claimed[k] == owner.in.Index || !holds(owner, k.field, k.culture, k.value) {
-				continue
-			}
-		}
-		return errors.WithIndex(errors.IntegrityConstraintViolation(k.field), index)
-	}
-	return rows.Err()
-}
-
-func holds(pl *plan, field, culture, value string) bool {
-	switch field {
-	case "group.name":
-		return pl.name != nil && *pl.name == value
-	case "group.reference":
-		return pl.reference != nil && *pl.reference == value
-	default:
-		return pl.displayname[culture] == value
-	}
-}
-
-// groupRow and aclRowIn are the JSON records that jsonb_to_recordset turns
-// into rows: one statement per table, whatever the number of items.
+// groupRow is the JSON record that jsonb_to_recordset turns into a row of
+// groups: one statement per table, whatever the number of items.
 type groupRow struct {
 	ID            int64             `json:"id"`
 	Version       int64             `json:"version"`
@@ -488,21 +371,7 @@ type groupRow struct {
 	SystemRights  rights.Map        `json:"system_rights"`
 	OwnerUser     *int64            `json:"owner_user_id"`
 	OwnerGroup    *int64            `json:"owner_group_id"`
-}
-
-type aclRowIn struct {
-	ID       int64       `json:"id"`
-	GroupID  int64       `json:"group_id"`
-	Position int         `json:"position"`
-	WhoUser  *int64      `json:"who_user_id"`
-	WhoGroup *int64      `json:"who_group_id"`
-	WhoOwner bool        `json:"who_owner"`
-	Rights   rights.Map  `json:"rights"`
-	Mask     rights.Mask `json:"mask"`
-	Active   bool        `json:"active"`
-	From     *time.Time  `json:"valid_from"`
-	To       *time.Time  `json:"valid_to"`
-	Created  *time.Time  `json:"created_at"`
+	Color         *string           `json:"color"`
 }
 
 func nonZero(id int64) *int64 {
@@ -514,163 +383,89 @@ func nonZero(id int64) *int64 {
 
 const groupColumns = `id bigint, version bigint, type text, name text, displayname jsonb, comment text,
 	reference text, frontend_prefs jsonb, authorization_info text, system_rights jsonb, owner_user_id bigint,
-	owner_group_id bigint`
+	owner_group_id bigint, color text`
 
-// writePlans writes all plans with a fixed number of statements: ids for new
-// groups and entries from their sequences, one INSERT of the new groups, one
-// UPDATE of the changed ones, and the displaynames and ACLs that changed.
-func (s *Store) writePlans(ctx context.Context, tx *sql.Tx, plans []*plan, now time.Time) error {
-	var creates, updates []*plan
-	for _, pl := range plans {
-		if pl.before == nil {
-			creates = append(creates, pl)
-		} else {
-			updates = append(updates, pl)
-		}
-	}
+// WriteRows writes the groups of plans with a fixed number of statements:
+// one INSERT of the new groups, one UPDATE of the changed ones, and the
+// displaynames that changed. It is the one place where a write's group
+// statements are issued.
+func (w *groupWrite) WriteRows(ctx context.Context, tx *sql.Tx, creates, updates []*plan) error {
+	d := w.s.db
 	if len(creates) > 0 {
-		ids, err := db.NextIDs(ctx, tx, "groups", len(creates))
-		if err != nil {
-			return err
-		}
-		for i, pl := range creates {
-			pl.id = ids[i]
-		}
-		if err := s.db.ExecRecords(ctx, tx, `INSERT INTO groups (id, version, type, name, displayname, comment, reference,
-			frontend_prefs, authorization_info, system_rights, owner_user_id, owner_group_id, created_at, updated_at)
-			SELECT r.*, $2, $2 FROM jsonb_to_recordset($1) AS r(`+groupColumns+`)`, toGroupRows(creates), groupUnique, now); err != nil {
+		if err := d.ExecRecords(ctx, tx, `INSERT INTO groups (id, version, type, name, displayname, comment, reference,
+			frontend_prefs, authorization_info, system_rights, owner_user_id, owner_group_id, color, created_at, updated_at)
+			SELECT r.*, $2, $2 FROM jsonb_to_recordset($1) AS r(`+groupColumns+`)`, toGroupRows(creates), groupUnique, w.now); err != nil {
 			return err
 		}
 	}
 	if len(updates) > 0 {
-		if err := s.db.ExecRecords(ctx, tx, `UPDATE groups g SET version = r.version, type = r.type, name = r.name,
+		if err := d.ExecRecords(ctx, tx, `UPDATE groups g SET version = r.version, type = r.type, name = r.name,
 			displayname = r.displayname, comment = r.comment, reference = r.reference, frontend_prefs = r.frontend_prefs,
 			authorization_info = r.authorization_info, system_rights = r.system_rights, owner_user_id = r.owner_user_id,
-			owner_group_id = r.owner_group_id, updated_at = $2
-			FROM jsonb_to_recordset($1) AS r(`+groupColumns+`) WHERE g.id = r.id`, toGroupRows(updates), groupUnique, now); err != nil {
+			owner_group_id = r.owner_group_id, color = r.color, updated_at = $2
+			FROM jsonb_to_recordset($1) AS r(`+groupColumns+`) WHERE g.id = r.id`, toGroupRows(updates), groupUnique, w.now); err != nil {
 			return err
 		}
 	}
+	return w.writeDisplaynames(ctx, tx, creates, updates)
+}
 
-	var dnGroups, aclGroups []int64
+// writeDisplaynames replaces the displaynames of the groups whose
+// displayname changed (a created group has none to delete first).
+func (w *groupWrite) writeDisplaynames(ctx context.Context, tx *sql.Tx, creates, updates []*plan) error {
 	type dn struct {
 		GroupID int64  `json:"group_id"`
 		Culture string `json:"culture"`
 		Value   string `json:"value"`
 	}
+	var replaced []int64
 	var dns []dn
-	// A created group has no displaynames or ACL to delete first.
-	for _, pl := range plans {
-		if pl.dnChanged {
+	for _, plans := range [][]*plan{creates, updates} {
+		for _, pl := range plans {
+			if !pl.dnChanged {
+				continue
+			}
 			if pl.before != nil {
-				dnGroups = append(dnGroups, pl.id)
+				replaced = append(replaced, pl.ID)
 			}
 			for c, v := range pl.displayname {
-				dns = append(dns, dn{pl.id, c, v})
+				dns = append(dns, dn{pl.ID, c, v})
 			}
 		}
-		if pl.aclChanged && pl.before != nil {
-			aclGroups = append(aclGroups, pl.id)
-		}
 	}
-	if len(dnGroups) > 0 {
+	if len(replaced) > 0 {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM group_displaynames WHERE group_id = ANY($1::bigint[])`,
-			pq.Array(dnGroups)); err != nil {
+			pq.Array(replaced)); err != nil {
 			return errors.Database(err)
 		}
 	}
-	if len(dns) > 0 {
-		if len(dns) > copyThreshold {
-			rows := make([][]any, len(dns))
-			for i, d := range dns {
-				rows[i] = []any{d.GroupID, d.Culture, d.Value}
-			}
-			if err := db.CopyIn(ctx, tx, "group_displaynames", []string{"group_id", "culture", "value"}, rows); err != nil {
-				return groupUnique.Error(err)
-			}
-		} else if err := s.db.ExecRecords(ctx, tx, `INSERT INTO group_displaynames (group_id, culture, value)
+	if len(dns) > copyThreshold {
+		rows := make([][]any, len(dns))
+		for i, d := range dns {
+			rows[i] = []any{d.GroupID, d.Culture, d.Value}
+		}
+		if err := db.CopyIn(ctx, tx, "group_displaynames", []string{"group_id", "culture", "value"}, rows); err != nil {
+			return groupUnique.Error(err)
+		}
+	} else if len(dns) > 0 {
+		return w.s.db.ExecRecords(ctx, tx, `INSERT INTO group_displaynames (group_id, culture, value)
 			SELECT r.group_id, r.culture, r.value FROM jsonb_to_recordset($1) AS r(group_id bigint, culture text, value text)`,
-			dns, groupUnique); err != nil {
-			return err
-		}
-	}
-	if len(aclGroups) > 0 {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM group_acl WHERE group_id = ANY($1::bigint[])`,
-			pq.Array(aclGroups)); err != nil {
-			return errors.Database(err)
-		}
-	}
-	// Entries that keep their id are written with it; new ones take
-	// theirs from the identity column, by COPY when there are many.
-	var kept, fresh []aclRowIn
-	for _, pl := range plans {
-		if !pl.aclChanged {
-			continue
-		}
-		for pos, e := range pl.acl {
-			row := aclRowIn{ID: e.ID, GroupID: pl.id, Position: pos, WhoUser: nonZero(e.WhoUserID),
-				WhoGroup: nonZero(e.WhoGroupID), WhoOwner: e.WhoOwner, Rights: e.Rights, Mask: e.Mask,
-				Active: e.Active, From: e.From, To: e.To}
-			if !e.Created.IsZero() {
-				row.Created = &e.Created
-			}
-			if e.ID != 0 {
-				kept = append(kept, row)
-			} else {
-				fresh = append(fresh, row)
-			}
-		}
-	}
-	if len(kept) > 0 {
-		if err := s.db.ExecRecords(ctx, tx, `INSERT INTO group_acl (id, group_id, position, who_user_id, who_group_id,
-			who_owner, rights, mask, active, valid_from, valid_to, created_at)
-			SELECT r.id, r.group_id, r.position, r.who_user_id, r.who_group_id, r.who_owner, r.rights, r.mask, r.active,
-				r.valid_from, r.valid_to, COALESCE(r.created_at, $2)
-			FROM jsonb_to_recordset($1) AS r(`+aclColumns+`)`, kept, groupUnique, now); err != nil {
-			return err
-		}
-	}
-	if len(fresh) > copyThreshold {
-		rows := make([][]any, len(fresh))
-		for i, r := range fresh {
-			rights, err := r.Rights.MarshalJSON()
-			if err != nil {
-				return errors.ServerGeneric(err)
-			}
-			rows[i] = []any{r.GroupID, r.Position, r.WhoUser, r.WhoGroup, r.WhoOwner, string(rights), int(r.Mask),
-				r.Active, r.From, r.To, now}
-		}
-		if err := db.CopyIn(ctx, tx, "group_acl", []string{"group_id", "position", "who_user_id", "who_group_id",
-			"who_owner", "rights", "mask", "active", "valid_from", "valid_to", "created_at"}, rows); err != nil {
-			return errors.Database(err)
-		}
-	} else if len(fresh) > 0 {
-		if err := s.db.ExecRecords(ctx, tx, `INSERT INTO group_acl (group_id, position, who_user_id, who_group_id,
-			who_owner, rights, mask, active, valid_from, valid_to, created_at)
-			SELECT r.group_id, r.position, r.who_user_id, r.who_group_id, r.who_owner, r.rights, r.mask, r.active,
-				r.valid_from, r.valid_to, $2
-			FROM jsonb_to_recordset($1) AS r(`+aclColumns+`)`, fresh, groupUnique, now); err != nil {
-			return err
-		}
+			dns, groupUnique)
 	}
 	return nil
 }
 
 // copyThreshold: above this many rows COPY beats one INSERT of a JSON
-// parameter (measured: 100,000 ACL rows take seconds to parse as JSON).
+// parameter, whose parsing grows costly for large bulks.
 const copyThreshold = 64
-
-const aclColumns = `id bigint, group_id bigint, position int, who_user_id bigint, who_group_id bigint,
-	who_owner boolean, rights jsonb, mask int, active boolean, valid_from timestamptz, valid_to timestamptz,
-	created_at timestamptz`
 
 func toGroupRows(plans []*plan) []groupRow {
 	rows := make([]groupRow, len(plans))
 	for i, pl := range plans {
-		rows[i] = groupRow{ID: pl.id, Version: pl.version, Type: pl.typ, Name: pl.name, Displayname: pl.displayname,
+		rows[i] = groupRow{ID: pl.ID, Version: pl.version, Type: pl.typ, Name: pl.name, Displayname: pl.displayname,
 			Comment: pl.comment, Reference: pl.reference, FrontendPrefs: pl.frontendPrefs,
 			Authorization: pl.authorization, SystemRights: pl.systemRights, OwnerUser: nonZero(pl.ownerUser),
-			OwnerGroup: nonZero(pl.ownerGroup)}
+			OwnerGroup: nonZero(pl.ownerGroup), Color: pl.color}
 	}
 	return rows
 }
@@ -687,7 +482,7 @@ var groupUnique = db.Constraints{
 func (s *Store) Delete(ctx context.Context, p *policy.Principal, id int64) error {
 	now := s.db.Now()
 	return s.db.InTx(ctx, func(tx *sql.Tx) error {
-		gs, err := s.findGroups(ctx, tx, p, now, []int64{id}, true, false)
+		gs, err := s.findGroups(ctx, tx, p, now, []int64{id}, findOptions{lock: true})
 		if err != nil {
 			return err
 		}
@@ -698,40 +493,33 @@ func (s *Store) Delete(ctx context.Context, p *policy.Principal, id int64) error
 		if g.IsSystem() {
 			return errors.DeleteSystemGroup(id)
 		}
-		if ok, err := s.authz.Can(p, rights.BagDelete, g.PolicyObject()); err != nil {
+		if err = bulk.MayDelete(s.authz, p, rights.BagDelete, g.PolicyObject()); err != nil {
+			return err
+		}
+		if err = bulk.RefuseGroupOwner(ctx, tx, acl.Subject{Kind: "group", ID: id}); err != nil {
+			return err
+		}
+		for _, hook := range s.onDelete {
+			if err = hook(ctx, tx, p, id); err != nil {
+				return err
+			}
+		}
+		if _, err = tx.ExecContext(ctx, `DELETE FROM groups WHERE id = $1`, id); err != nil {
+			return errors.Database(err)
+		}
+		before, err := g.fullJSON()
+		if err != nil {
 			return errors.ServerGeneric(err)
-		} else if !ok {
-			return errors.InsufficientRights("delete", "group", strconv.FormatInt(id, 10), rights.BagDelete)
 		}
-		var owned int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM groups WHERE owner_group_id = $1`, id).Scan(&owned); err != nil {
-			return errors.Database(err)
-		}
-		if owned > 0 {
-			// Deleting the owner would leave those groups without one.
-			return errors.IntegrityConstraintViolation("group._owner")
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM groups WHERE id = $1`, id); err != nil {
-			return errors.Database(err)
-		}
-		if err := audit.Record(ctx, tx, []audit.Event{{ActorUserID: p.UserID, ObjectType: "group", ObjectID: id,
-			Action: "delete", Before: mustJSON(g)}}); err != nil {
+		if err = audit.Record(ctx, tx, []audit.Event{{ActorUserID: p.UserID, ObjectType: "group", ObjectID: id,
+			Action: "delete", Before: before}}); err != nil {
 			return err
 		}
 		if s.notify != nil {
-			return s.notify(ctx, tx, id)
+			return s.notify.NotifyGroups(ctx, tx, id)
 		}
 		return nil
 	})
-}
-
-// mustJSON is g in full format (Group.fullJSON), for the audit trail.
-func mustJSON(g *Group) json.RawMessage {
-	b, err := g.fullJSON() // not json.Marshal: its re-validation of the output doubles the cost
-	if err != nil {
-		return nil
-	}
-	return b
 }
 
 func sameString(a, b *string) bool {
@@ -739,16 +527,4 @@ func sameString(a, b *string) bool {
 		return a == nil && b == nil
 	}
 	return *a == *b
-}
-
-func sameMap(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }

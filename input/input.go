@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/storable"
 )
 
 // Object is a JSON object at a path.
@@ -195,17 +196,14 @@ func Timestamp(s, path string) (time.Time, error) {
 // RFC 3339 in UTC with up to six fractional digits (none when whole).
 const TimestampFormat = "2006-01-02T15:04:05.999999Z07:00"
 
-// Storable reports whether PostgreSQL can hold s in a text or jsonb value:
-// valid UTF-8 without NUL (PostgreSQL refuses both, and would answer a
-// database error for what is the client's mistake).
-func Storable(s string) bool {
-	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
-}
+// Storable reports whether PostgreSQL can hold s in a text or jsonb value
+// (storable.Text).
+func Storable(s string) bool { return storable.Text(s) }
 
-// MaxFilterLength bounds a list filter's substring (name=, login=): a
-// substring match of a 64 KB pattern cost PostgreSQL 22 s of CPU, and no
-// name, display name or login is longer than this, so a longer filter can
-// match nothing.
+// MaxFilterLength bounds a list filter's substring (name=, login=): the
+// cost of a substring match grows with the pattern's length (docs/benchmarks.md,
+// "Measurements behind the code"), and no name, display name or login is
+// longer than this, so a longer filter can match nothing.
 const MaxFilterLength = 256
 
 // Query reads query parameter name ("" when absent): it must be storable
@@ -225,38 +223,9 @@ func Query(q url.Values, name string, max int) (string, error) {
 	return s, nil
 }
 
-// StorableJSON refuses a string or object key holding NUL anywhere in v, a
-// decoded JSON value stored as jsonb (PostgreSQL's jsonb cannot hold
-// \u0000), naming the path of the first one found in key order.
-func StorableJSON(v any, path string) error {
-	switch x := v.(type) {
-	case string:
-		if strings.IndexByte(x, 0) >= 0 {
-			return errors.InvalidValue(path, "NUL characters (\\u0000) are not allowed")
-		}
-	case []any:
-		for i, e := range x {
-			if err := StorableJSON(e, path+"["+strconv.Itoa(i)+"]"); err != nil {
-				return err
-			}
-		}
-	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			if strings.IndexByte(k, 0) >= 0 {
-				return errors.InvalidValue(path, "NUL characters (\\u0000) are not allowed in keys")
-			}
-			if err := StorableJSON(x[k], path+"."+k); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
+// StorableJSON refuses a string or object key holding NUL anywhere in v
+// (storable.JSON).
+func StorableJSON(v any, path string) error { return storable.JSON(v, path) }
 
 // Text validates a display text: 1 to max characters, none of them a
 // control or format character (zero-width joiners of emoji and scripts
@@ -322,7 +291,7 @@ func LongText(s, path string, max int) error {
 // Culture validates a culture key such as en-US or de-DE.
 func Culture(s, path string) error {
 	parts := strings.Split(s, "-")
-	ok := len(parts[0]) >= 2 && len(parts[0]) <= 3 && isLetters(parts[0], true)
+	ok := len(parts[0]) >= 2 && len(parts[0]) <= 3 && isLowerLetters(parts[0])
 	for _, p := range parts[1:] {
 		ok = ok && len(p) >= 2 && len(p) <= 8 && isAlnum(p)
 	}
@@ -332,12 +301,10 @@ func Culture(s, path string) error {
 	return nil
 }
 
-func isLetters(s string, lower bool) bool {
+func isLowerLetters(s string) bool {
 	for _, r := range s {
 		if r < 'a' || r > 'z' {
-			if lower || r < 'A' || r > 'Z' {
-				return false
-			}
+			return false
 		}
 	}
 	return true

@@ -74,7 +74,7 @@ func (s *Server) MustCreateUser(tb testing.TB, login, systemRights string) int64
 }
 
 // testPasswordHash is the argon2id hash of pw in the PHC form that
-// session.HashPassword writes, at a cost of 1 MiB, one pass and one lane
+// passwords.Hash writes, at a cost of 1 MiB, one pass and one lane
 // instead of 64 MiB and two lanes. The server checks every hash with the
 // parameters stored in it, so the users the tests make log in through the
 // same code, at a small fraction of the cost: under -race, hashing with the

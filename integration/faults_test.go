@@ -43,6 +43,15 @@ type rawResult struct {
 }
 
 func rawDo(c *http.Client, method, url, token string, body []byte) rawResult {
+	if token != "" {
+		// The same token for the Noko surface, which reads X-NokoToken.
+		return rawDoWith(c, method, url, body, "X-Easydb-Token", token, "X-NokoToken", token)
+	}
+	return rawDoWith(c, method, url, body)
+}
+
+// rawDoWith is rawDo with any request headers (name, value pairs).
+func rawDoWith(c *http.Client, method, url string, body []byte, header ...string) rawResult {
 	start := time.Now()
 	var rd io.Reader
 	if body != nil {
@@ -55,8 +64,8 @@ func rawDo(c *http.Client, method, url, token string, body []byte) rawResult {
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if token != "" {
-		req.Header.Set("X-Easydb-Token", token)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
 	}
 	resp, err := c.Do(req)
 	if err != nil {

@@ -29,6 +29,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/navixy"
 	"github.com/groupd/groupd/openapi"
 	"github.com/groupd/groupd/server"
 )
@@ -45,6 +46,13 @@ type hostileField struct {
 	// NonEmpty: the field cannot be empty (a path segment: empty, it
 	// makes another URL, not another value).
 	NonEmpty bool
+	// Judge, when set, finds what else a 2xx answer must not be (a
+	// surface that answers its server errors with 200, as JSON-RPC
+	// does); "" is fine.
+	Judge func(body []byte) string
+	// Typed reports whether a 4xx body is the surface's typed error
+	// (nil: an easydb error, typedError).
+	Typed func(body []byte) bool
 }
 
 // values are the hostile values f receives.
@@ -69,7 +77,10 @@ func (f hostileField) values() []hostileValue {
 type hostileRequest struct {
 	Method, Path, ContentType string
 	Body                      []byte
-	Token                     string // sent as x-easydb-token when set
+	Token                     string // sent as x-easydb-token (X-NokoToken under /noko/) when set
+	// Header are more request headers (name, value pairs): a surface's
+	// own credentials.
+	Header []string
 }
 
 // hostileValue is a value with a name for the report.
@@ -141,9 +152,13 @@ func runHostile(t *testing.T, s *Server, fields []hostileField, workers int) *ho
 					res.mu.Lock()
 					res.failures = append(res.failures, what+": "+contractErr)
 					res.mu.Unlock()
+				case status >= 200 && status < 300 && j.f.Judge != nil && j.f.Judge(body) != "":
+					res.mu.Lock()
+					res.failures = append(res.failures, fmt.Sprintf("%s: %d %s", what, status, j.f.Judge(body)))
+					res.mu.Unlock()
 				case status >= 200 && status < 300:
 					res.ok.Add(1)
-				case status >= 400 && status < 500 && typedError(body):
+				case status >= 400 && status < 500 && j.f.typed(req.Path, body):
 					res.refused.Add(1)
 				default:
 					res.mu.Lock()
@@ -167,8 +182,23 @@ func runHostile(t *testing.T, s *Server, fields []hostileField, workers int) *ho
 	return res
 }
 
-// typedError reports whether body is an easydb error of realm api or user.
-func typedError(body []byte) bool {
+// typed reports whether body is the typed error f's operation answers:
+// f.Typed's when set, else that of path's surface (typedError).
+func (f hostileField) typed(path string, body []byte) bool {
+	if f.Typed != nil {
+		return f.Typed(body)
+	}
+	return typedError(path, body)
+}
+
+// typedError reports whether body is the typed error of path's surface: a
+// Noko error with a message under /noko/, else an easydb error of realm api
+// or user.
+func typedError(path string, body []byte) bool {
+	if strings.HasPrefix(path, "/noko/") {
+		var e struct{ Message string }
+		return json.Unmarshal(body, &e) == nil && e.Message != ""
+	}
 	var e APIError
 	return json.Unmarshal(body, &e) == nil && (e.Realm == "api" || e.Realm == "user") &&
 		strings.HasPrefix(e.Code, "error."+e.Realm+".")
@@ -183,7 +213,11 @@ func typedError(body []byte) bool {
 func hostileSend(tb testing.TB, s *Server, req hostileRequest) (status int, body []byte, failure string) {
 	if bytes.Count(req.Body, []byte("[")) > 1000 || bytes.Count(req.Body, []byte("{")) > 1000 || len(req.Body) > 1<<20 {
 		// only JSON bodies nest (forms and query strings escape brackets): rawDo sends JSON
-		r := rawDo(http.DefaultClient, req.Method, s.URL()+req.Path, req.Token, req.Body)
+		header := req.Header
+		if req.Token != "" {
+			header = append(append([]string{}, header...), "X-Easydb-Token", req.Token)
+		}
+		r := rawDoWith(http.DefaultClient, req.Method, s.URL()+req.Path, req.Body, header...)
 		if r.Err != nil {
 			return 0, nil, r.Err.Error()
 		}
@@ -205,8 +239,13 @@ func hostileSend(tb testing.TB, s *Server, req hostileRequest) (status int, body
 		header = append(header, "Content-Type", req.ContentType)
 	}
 	if req.Token != "" {
-		header = append(header, "x-easydb-token", req.Token)
+		tokenHeader := "x-easydb-token"
+		if strings.HasPrefix(req.Path, "/noko/") {
+			tokenHeader = "X-NokoToken"
+		}
+		header = append(header, tokenHeader, req.Token)
 	}
+	header = append(header, req.Header...)
 	r := s.Do(w, req.Method, req.Path, reqBody, header...)
 	return r.StatusCode, r.Body, ""
 }
@@ -247,6 +286,9 @@ func openapiFields(tb testing.TB, doc *openapi3.T, tokenFor func(path string) st
 	paths := doc.Paths.InMatchingOrder()
 	sort.Strings(paths)
 	for _, path := range paths {
+		if path == "/jsonrpc.php" {
+			continue // its own wire format: kanboardHostileFields
+		}
 		item := doc.Paths.Value(path)
 		methods := make([]string, 0)
 		for m := range item.Operations() {
@@ -330,6 +372,9 @@ func openapiFields(tb testing.TB, doc *openapi3.T, tokenFor func(path string) st
 									Body: []byte(form.Encode()), Token: token}
 							}})
 					}
+				case "*/*":
+					// A surface's JSON body sent without a Content-Type (Noko): the
+					// application/json entry covers its fields.
 				default:
 					tb.Fatalf("%s: request body %s: the generated test knows JSON and forms only", opName, ct)
 				}
@@ -538,6 +583,12 @@ func TestGeneratedHostileInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The Navixy surface has its own hash and errors: TestNavixyHostileInput.
+	for _, path := range doc.Paths.InMatchingOrder() {
+		if strings.HasPrefix(path, navixy.Prefix) {
+			doc.Paths.Delete(path)
+		}
+	}
 	tokens := map[string]string{}
 	fields := openapiFields(t, doc, func(path string) string {
 		if !strings.HasPrefix(path, "/api/v1/session") {
@@ -575,5 +626,124 @@ func TestGeneratedHostileInput(t *testing.T) {
 	// The server still answers: nothing above broke it.
 	if r := root.Do(t, "GET", "/api/v1/group?limit=1", nil); r.StatusCode != 200 {
 		t.Errorf("after the run: %d %s", r.StatusCode, r.Body)
+	}
+}
+
+// --- Kanboard's JSON-RPC ---------------------------------------------------
+
+// kanboardHostileFields are the places a JSON-RPC client puts a value: every
+// parameter of every procedure, positional and named (the other parameters
+// at valid values: group base, user baseUser), and the request's own
+// members (method, id, params, jsonrpc). An answer must be HTTP 200 with a
+// JSON-RPC answer that is not an Internal error (the JSON-RPC 5xx).
+func kanboardHostileFields(t *testing.T, base, baseUser int64) []hostileField {
+	t.Helper()
+	auth := basicAuth("jsonrpc", kanboardToken)
+	judge := func(body []byte) string {
+		var one rpcResp
+		if err := json.Unmarshal(body, &one); err != nil || one.JSONRPC != "2.0" {
+			return fmt.Sprintf("not a JSON-RPC answer: %.200s", body)
+		}
+		if one.Error != nil && one.Error.Code == -32603 {
+			return fmt.Sprintf("Internal error: %.200s", body)
+		}
+		return ""
+	}
+	request := func(v []byte) hostileRequest {
+		return hostileRequest{Method: "POST", Path: "/jsonrpc.php", ContentType: "application/json", Body: v, Header: auth}
+	}
+	valid := func(name string) string {
+		switch name {
+		case "group_id":
+			return fmt.Sprint(base)
+		case "user_id", "id":
+			return fmt.Sprint(baseUser)
+		case "role":
+			return `"app-user"`
+		}
+		return `"hostile-base"`
+	}
+	var fields []hostileField
+	for _, m := range kanboardProcedures {
+		for i, p := range m.params {
+			fields = append(fields, hostileField{Operation: "POST /jsonrpc.php " + m.name, Name: "positional " + p,
+				JSON: true, Judge: judge, Request: func(v []byte) hostileRequest {
+					args := make([]string, len(m.params))
+					for j, q := range m.params {
+						args[j] = valid(q)
+					}
+					args[i] = string(v)
+					return request([]byte(`{"jsonrpc":"2.0","method":"` + m.name + `","params":[` +
+						strings.Join(args, ",") + `],"id":1}`))
+				}})
+			fields = append(fields, hostileField{Operation: "POST /jsonrpc.php " + m.name, Name: "named " + p,
+				JSON: true, Judge: judge, Request: func(v []byte) hostileRequest {
+					args := make([]string, len(m.params))
+					for j, q := range m.params {
+						value := valid(q)
+						if j == i {
+							value = string(v)
+						}
+						args[j] = fmt.Sprintf("%q:%s", q, value)
+					}
+					return request([]byte(`{"jsonrpc":"2.0","method":"` + m.name + `","params":{` +
+						strings.Join(args, ",") + `},"id":1}`))
+				}})
+		}
+	}
+	for _, member := range []string{"jsonrpc", "method", "params", "id"} {
+		fields = append(fields, hostileField{Operation: "POST /jsonrpc.php", Name: "request " + member, JSON: true,
+			Judge: judge, Request: func(v []byte) hostileRequest {
+				req := map[string]string{"jsonrpc": `"2.0"`, "method": `"getGroup"`, "params": fmt.Sprintf("[%d]", base), "id": "1"}
+				req[member] = string(v)
+				return request([]byte(`{"jsonrpc":` + req["jsonrpc"] + `,"method":` + req["method"] + `,"params":` +
+					req["params"] + `,"id":` + req["id"] + `}`))
+			}})
+	}
+	return fields
+}
+
+// kanboardProcedures are the procedures and their parameters, as
+// docs/kanboard.md lists them.
+var kanboardProcedures = []struct {
+	name   string
+	params []string
+}{
+	{"createGroup", []string{"name", "external_id"}}, {"updateGroup", []string{"group_id", "name", "external_id"}},
+	{"removeGroup", []string{"group_id"}}, {"getGroup", []string{"group_id"}}, {"getAllGroups", nil},
+	{"getMemberGroups", []string{"user_id"}}, {"getGroupMembers", []string{"group_id"}},
+	{"addGroupMember", []string{"group_id", "user_id"}}, {"removeGroupMember", []string{"group_id", "user_id"}},
+	{"isGroupMember", []string{"group_id", "user_id"}},
+	{"createUser", []string{"username", "password", "name", "email", "role"}}, {"getUser", []string{"user_id"}},
+	{"getUserByName", []string{"username"}}, {"getAllUsers", nil},
+	{"updateUser", []string{"id", "username", "name", "email", "role"}}, {"removeUser", []string{"user_id"}},
+	{"enableUser", []string{"user_id"}}, {"disableUser", []string{"user_id"}}, {"isActiveUser", []string{"user_id"}},
+	{"getVersion", nil},
+}
+
+// TestKanboardHostileInput sends every hostile value into every parameter
+// of every Kanboard procedure and into the request's members.
+func TestKanboardHostileInput(t *testing.T) {
+	t.Parallel()
+	s := startKanboard(t)
+	k := appClient(s)
+	base := atoi(t, k.call(t, "createGroup", []any{"hostile-base-group"}))
+	baseUser := atoi(t, k.call(t, "createUser", []any{"hostile-base-user", "hostile-password"}))
+	fields := kanboardHostileFields(t, base, baseUser)
+	if only := os.Getenv("GROUPD_HOSTILE_ONLY"); only != "" {
+		var some []hostileField
+		for _, f := range fields {
+			if strings.Contains(f.Operation+" "+f.Name, only) {
+				some = append(some, f)
+			}
+		}
+		fields = some
+	}
+	res := runHostile(t, s, fields, 4)
+	t.Logf("%d (procedure, parameter, value) triples: %d answered, %d refused with a typed 4xx, %d failures",
+		res.sent.Load(), res.ok.Load(), res.refused.Load(), len(res.failures))
+	// The server still answers: nothing above broke it.
+	if got := k.call(t, "getGroup", []any{base}); !strings.Contains(got, fmt.Sprintf(`"id":%d`, base)) {
+		t.Errorf("after the run: %s", got)
 	}
 }

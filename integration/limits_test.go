@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/groupd/groupd/passwords"
 	"github.com/groupd/groupd/server"
-	"github.com/groupd/groupd/session"
 )
 
 // groupItems is a bulk body of n new groups named prefix-<i>.
@@ -156,7 +156,7 @@ func TestBulkPasswordsStopWithTheClient(t *testing.T) {
 	var perHash time.Duration
 	for range 3 {
 		start := time.Now()
-		if _, err := session.HashPassword("calibration-Secret1"); err != nil {
+		if _, err := passwords.Hash("calibration-Secret1"); err != nil {
 			t.Fatal(err)
 		}
 		if d := time.Since(start); perHash == 0 || d < perHash {

@@ -9,7 +9,7 @@ import (
 	"github.com/casbin/casbin/v2"
 	"github.com/casbin/casbin/v2/model"
 
-	"github.com/groupd/groupd/acl"
+	"github.com/groupd/groupd/acl/entry"
 	"github.com/groupd/groupd/errors"
 	"github.com/groupd/groupd/rights"
 )
@@ -53,7 +53,9 @@ type Engine struct {
 	// onUser and systemRights select model.conf's matchers m2 and m3; the
 	// default, m, decides on groups.
 	onUser, systemRights casbin.EnforceContext
-	clock                atomic.Pointer[func() time.Time]
+	// onObject selects m4, grouped objects.
+	onObject casbin.EnforceContext
+	clock    atomic.Pointer[func() time.Time]
 }
 
 // New returns an Engine with the embedded model.conf, the implication links
@@ -73,6 +75,7 @@ func New() (*Engine, error) {
 		enforcer:     enforcer,
 		onUser:       casbin.EnforceContext{RType: "r", PType: "p", EType: "e", MType: "m2"},
 		systemRights: casbin.EnforceContext{RType: "r2", PType: "p2", EType: "e2", MType: "m3"},
+		onObject:     casbin.EnforceContext{RType: "r3", PType: "p", EType: "e", MType: "m4"},
 	}
 	e.SetClock(nil)
 	e.addFunctions()
@@ -86,7 +89,7 @@ func New() (*Engine, error) {
 	}
 
 	// A first decision on each matcher compiles and caches it.
-	for _, kind := range []string{"group", "user"} {
+	for _, kind := range []string{"group", "user", "object"} {
 		if _, err := e.Can(&Principal{}, rights.Read, &Object{Kind: kind}); err != nil {
 			return nil, err
 		}
@@ -133,6 +136,12 @@ func (e *Engine) can(p *Principal, right string, obj *Object, now time.Time) (bo
 		ok, err = e.enforcer.Enforce(p, obj, right, now)
 	case "user":
 		ok, err = e.enforcer.Enforce(e.onUser, p, obj, right, now)
+	case "object":
+		grp := obj.Group
+		if grp == nil {
+			grp = &noGroup
+		}
+		ok, err = e.enforcer.Enforce(e.onObject, p, grp, right, now)
 	default:
 		return false, errors.Errorf("policy: %s asked on object %d of unknown kind %q", right, obj.ID, obj.Kind)
 	}
@@ -141,6 +150,10 @@ func (e *Engine) can(p *Principal, right string, obj *Object, now time.Time) (bo
 	}
 	return ok, nil
 }
+
+// noGroup is the group of an object that is in none: no owner, no type,
+// no ACL, so it grants nothing. Never modified.
+var noGroup = Object{Kind: "group"}
 
 // Rights is every ACL right (rights.ACLRightNames) that Can grants p on obj,
 // as a mask: a group's _generated_rights. All rights are decided at the same
@@ -252,25 +265,25 @@ func isStaticMember(p *Principal, id int64) bool {
 	return found
 }
 
-// namesPrincipal reports whether entry's "who" is p: p's user, or a group p
+// namesPrincipal reports whether e's "who" is p: p's user, or a group p
 // is in (statically or by a system group such as :all). An entry naming the
 // owner grants nothing, as in easydb; one naming nobody neither.
-func namesPrincipal(p *Principal, entry *acl.Entry) bool {
-	if entry.WhoOwner {
+func namesPrincipal(p *Principal, e *entry.Entry) bool {
+	if e.WhoOwner {
 		return false
 	}
-	return (entry.WhoUserID != 0 && entry.WhoUserID == p.UserID) ||
-		(entry.WhoGroupID != 0 && p.InGroup(entry.WhoGroupID))
+	return (e.WhoUserID != 0 && e.WhoUserID == p.UserID) ||
+		(e.WhoGroupID != 0 && p.InGroup(e.WhoGroupID))
 }
 
 // aclGrants reports whether an entry of entries in effect at now names p and
 // grants the right whose bit is bit. The entry masks hold the implied rights
-// already (acl.MaskOf); the test TestImplicationLinksAgreeWithMasks shows
+// already (acl.MaskOf, on decoding); TestImplicationLinksAgreeWithMasks shows
 // that model.conf's g links and rights.Closure say the same.
-func aclGrants(p *Principal, entries []acl.Entry, bit rights.Mask, now time.Time) bool {
+func aclGrants(p *Principal, entries []entry.Entry, bit rights.Mask, now time.Time) bool {
 	for i := range entries {
-		entry := &entries[i]
-		if entry.Mask&bit != 0 && namesPrincipal(p, entry) && entry.InEffect(now) {
+		e := &entries[i]
+		if e.Mask&bit != 0 && namesPrincipal(p, e) && e.InEffect(now) {
 			return true
 		}
 	}

@@ -10,7 +10,7 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/groupd/groupd/acl"
+	"github.com/groupd/groupd/acl/entry"
 	"github.com/groupd/groupd/rights"
 )
 
@@ -78,19 +78,22 @@ func (p *Principal) IsRoot() bool { return p.SystemRights.Bool(rights.SystemRoot
 // Object is what a decision is about: a group or a user, with its owner and
 // its ACL, as loaded from the database with the object itself.
 type Object struct {
-	Kind         string // "group" or "user"
+	Kind         string // "group", "user" or "object" (a grouped object)
 	ID           int64
 	GroupType    string // for groups: easydb, system or custom-*
 	OwnerUserID  int64  // the owner is a user ...
 	OwnerGroupID int64  // ... or every member of a group
-	ACL          []acl.Entry
+	ACL          []entry.Entry
 	// UserGroups, for a user object: the groups the user is in (static),
 	// whose group-realm read/write/delete rights reach the user.
 	UserGroups []GroupACL
+	// Group, for a grouped object (Kind "object", package object): the
+	// group it is in, as a group Object; nil when it is in none.
+	Group *Object
 }
 
 // GroupACL is a group's ACL, as seen from one of its member users.
 type GroupACL struct {
 	GroupID int64
-	ACL     []acl.Entry
+	ACL     []entry.Entry
 }

@@ -31,6 +31,12 @@ const (
 	SystemUserCreateNew      = "system.user.create_new"
 	SystemUserWriteSelf      = "system.user.write_self"
 	SystemUserChangePassword = "system.user.change_password"
+	// SystemObject: grouped objects (package object). create, edit and
+	// delete allow those writes; read_all reads every object, grouped or not.
+	SystemObject             = "system.object"
+	ParamEdit                = "edit"
+	ParamDelete              = "delete"
+	ParamReadAll             = "read_all"
 	ParamCreate              = "create"
 	ParamCreateACL           = "create_acl"
 	ParamCreateSystemRights  = "create_system_rights"

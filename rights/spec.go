@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/groupd/groupd/errors"
-	"github.com/groupd/groupd/input"
+	"github.com/groupd/groupd/storable"
 )
 
 // Map is a rights specification as easydb sends it: right name -> parameters,
@@ -41,6 +41,7 @@ var systemRights = map[string]map[string]paramKind{
 	SystemUser: {ParamCreate: kindBool, ParamCreateACL: kindBool, ParamCreateSystemRights: kindBool,
 		ParamEditACL: kindBool, ParamEditSystemRights: kindBool, ParamHideFrontendApp: kindBool,
 		ParamManageAPITokens: kindBool},
+	SystemObject:             {ParamCreate: kindBool, ParamEdit: kindBool, ParamDelete: kindBool, ParamReadAll: kindBool},
 	SystemUserWriteSelf:      selfFields(),
 	SystemUserChangePassword: {},
 	SystemUserCreateNew: merge(selfFields(), map[string]paramKind{
@@ -129,7 +130,7 @@ func decode(v any, path string, lookup func(name, at string) (map[string]paramKi
 		params := make(Params, len(pobj))
 		for _, p := range sortedKeys(pobj) {
 			pv := pobj[p]
-			if !input.Storable(p) {
+			if !storable.Text(p) {
 				return nil, errors.InvalidValue(at, "NUL characters (\\u0000) are not allowed in keys")
 			}
 			if !anyParams {
@@ -152,7 +153,7 @@ func decode(v any, path string, lookup func(name, at string) (map[string]paramKi
 				if err := finiteNumbers(pv, at+"."+p); err != nil {
 					return nil, err
 				}
-				if err := input.StorableJSON(pv, at+"."+p); err != nil {
+				if err := storable.JSON(pv, at+"."+p); err != nil {
 					return nil, err
 				}
 				params[p] = normalize(pv)
@@ -324,6 +325,19 @@ func (m Map) MarshalJSON() ([]byte, error) {
 	}
 	buf.WriteByte('}')
 	return buf.Bytes(), nil
+}
+
+// DecodeStored reads a rights map as stored (jsonb text), keeping numbers
+// as json.Number as the API's decoder does, so that a stored map compares
+// and echoes like the one the client sent.
+func DecodeStored(b []byte) (Map, error) {
+	m := Map{}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // Equal reports whether two rights maps say the same (by canonical JSON).

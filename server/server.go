@@ -18,6 +18,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/groupd/groupd/db"
 	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/object"
 	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/session"
 	"github.com/groupd/groupd/web"
@@ -93,6 +94,11 @@ type Config struct {
 	LoginQueue                 int           // login attempts waiting for a password check, at most
 	ClientAddressHeader        string        // header with the client's address, set by a reverse proxy
 	MinPasswordLength          int           // fewest characters of a new password, root's included
+
+	// KanboardAPIToken is the application API token of the Kanboard JSON-RPC
+	// endpoint (Basic jsonrpc:<token>, acting as root); "": application
+	// access off.
+	KanboardAPIToken string
 }
 
 // DefaultConfig is the configuration when nothing is set.
@@ -139,6 +145,9 @@ type Main struct {
 	Sessions *session.Service
 	// Policy decides what principals may do.
 	Policy *policy.Engine
+	// Objects is the grouped objects' store (package object), for the
+	// surfaces built on it.
+	Objects *object.Store
 
 	listener net.Listener
 	server   *http.Server

@@ -9,6 +9,10 @@ import (
 	"github.com/groupd/groupd/audit"
 	"github.com/groupd/groupd/console"
 	"github.com/groupd/groupd/group"
+	"github.com/groupd/groupd/kanboard"
+	"github.com/groupd/groupd/navixy"
+	"github.com/groupd/groupd/noko"
+	"github.com/groupd/groupd/object"
 	"github.com/groupd/groupd/openapi"
 	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/session"
@@ -18,7 +22,16 @@ import (
 // registerServices builds the services of every package on m.DB and mounts
 // their routes on r. Each package owns its routes; this is only the wiring.
 func (m *Main) registerServices(ctx context.Context, r *mux.Router) error {
-	sessions, err := session.New(m.DB, session.Config{
+	// Root's first password belongs to package user, which owns users; it is
+	// set before the first login can be tried.
+	rootCtx, cancelRoot := context.WithTimeout(ctx, time.Minute)
+	err := user.EnsureRootPassword(rootCtx, m.DB, m.Config.RootPassword, m.Config.MinPasswordLength, m.Config.Stderr, m.Log)
+	cancelRoot()
+	if err != nil {
+		return err
+	}
+	// Session reads users through user.Logins: it owns no user table.
+	sessions, err := session.New(m.DB, user.Logins{}, session.Config{
 		IdleTimeout:        m.Config.SessionIdleTimeout,
 		LoginMaxFailures:   m.Config.LoginMaxFailures,
 		LoginFailureWindow: m.Config.LoginFailureWindow,
@@ -32,8 +45,6 @@ func (m *Main) registerServices(ctx context.Context, r *mux.Router) error {
 		ClientAddressHeader:        m.Config.ClientAddressHeader,
 		MinPasswordLength:          m.Config.MinPasswordLength,
 
-		RootPassword:  m.Config.RootPassword,
-		Stderr:        m.Config.Stderr,
 		InstanceName:  m.Config.InstanceName,
 		ServerVersion: Version,
 	}, m.Log)
@@ -51,7 +62,7 @@ func (m *Main) registerServices(ctx context.Context, r *mux.Router) error {
 	}
 	m.Policy = engine
 	principal := func(r *http.Request) *policy.Principal { return session.PrincipalFrom(r.Context()) }
-	groups, err := group.NewStore(ctx, m.DB, engine, sessions.NotifyGroups)
+	groups, err := group.NewStore(ctx, m.DB, engine, sessions)
 	if err != nil {
 		return err
 	}
@@ -59,6 +70,8 @@ func (m *Main) registerServices(ctx context.Context, r *mux.Router) error {
 	groupAPI := group.NewHandler(groups, engine, principal)
 	groupAPI.MaxItems = m.Config.MaxBulkItems
 	groupAPI.Register(r, sessions.RequireAuth)
+	// Why a user holds each right on a group: read-only, the same engine.
+	group.NewExplainHandler(groups, engine, principal, sessions.PrincipalOf).Register(r, sessions.RequireAuth)
 	// The session service tells other processes with pg_notify and drops
 	// its own cached principals at once.
 	users := user.NewStore(m.DB, engine, sessions)
@@ -72,6 +85,22 @@ func (m *Main) registerServices(ctx context.Context, r *mux.Router) error {
 	userAPI := user.NewHandler(users, engine, principal, sessionID)
 	userAPI.MaxItems, userAPI.MaxPasswords = m.Config.MaxBulkItems, m.Config.MaxBulkPasswords
 	userAPI.Register(r, sessions.RequireAuth)
+	// Grouped objects: a group's delete ungroups its objects, in its
+	// transaction, through the object store (which owns their table).
+	objects := object.NewStore(m.DB, engine, groups)
+	groups.OnDelete(objects.Ungroup)
+	objectAPI := object.NewHandler(objects, principal)
+	objectAPI.MaxItems = m.Config.MaxBulkItems
+	objectAPI.Register(r, sessions.RequireAuth)
+	m.Objects = objects
+	// The Noko v2 surface: teams, project groups, projects and users under
+	// /noko/v2, over the stores above.
+	noko.New(groups, users, objects, sessions).Register(r)
+	// The Navixy surface (/navixy/v2/): its hash is a session, found by the
+	// surface itself, as Navixy carries it in a parameter or NVX header.
+	navixyAPI := navixy.New(sessions, groups, objects)
+	navixyAPI.MaxTrackers = m.Config.MaxBulkItems
+	navixyAPI.Register(r)
 	events := audit.NewStore(m.DB.DB)
 	audit.NewHandler(events, engine.HasSystemRight, principal).Register(r, sessions.RequireAuth)
 	if m.Config.AuditRetention > 0 {
@@ -81,6 +110,11 @@ func (m *Main) registerServices(ctx context.Context, r *mux.Router) error {
 		}
 		m.closers = append(m.closers, audit.StartRetention(events, m.Config.AuditRetention, interval, m.Log).Stop)
 	}
+
+	// Kanboard's JSON-RPC: a surface over the same stores.
+	kanboard.New(groups, users, sessions, engine, events, kanboard.Config{
+		AppToken: m.Config.KanboardAPIToken, Version: Version,
+	}).Register(r)
 
 	doc, err := openapi.Handler()
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"reflect"
 	"sort"
 	"strconv"
@@ -157,7 +158,7 @@ func (s *Service) scopedPrincipal(r *apiTokenRow, user *policy.Principal) *polic
 	epoch := s.scoped.Epoch()
 	p := &policy.Principal{UserID: user.UserID, Login: user.Login, UserType: user.UserType,
 		Groups: user.Groups, SystemGroups: user.SystemGroups,
-		SystemRights: intersectRights(r.SystemRights, user.SystemRights, user.IsRoot())}
+		SystemRights: scopeRights(r.SystemRights, user)}
 	p.RememberDecisions()
 	s.scoped.Put(r.ID, &scopedEntry{from: user, principal: p}, epoch)
 	return p
@@ -169,17 +170,21 @@ type scopedEntry struct {
 	from, principal *policy.Principal
 }
 
+// scopeRights are the system rights a token of scope gives holder: what of
+// scope holder holds. A holder of system.root holds everything, so for root
+// the scope is returned whole.
+func scopeRights(scope rights.Map, holder *policy.Principal) rights.Map {
+	if holder.IsRoot() {
+		return maps.Clone(scope)
+	}
+	return intersectRights(scope, holder.SystemRights)
+}
+
 // intersectRights is what of scope held holds: a right both name; a boolean
 // parameter true in both; another parameter when both give the same value.
-// A holder of system.root holds everything, so for root the scope is
-// returned whole.
-func intersectRights(scope, held rights.Map, root bool) rights.Map {
+func intersectRights(scope, held rights.Map) rights.Map {
 	out := rights.Map{}
 	for name, params := range scope {
-		if root {
-			out[name] = params
-			continue
-		}
 		have, ok := held[name]
 		if !ok {
 			continue
@@ -207,7 +212,7 @@ func checkScopeHeld(scope rights.Map, p *policy.Principal) error {
 	if p.IsRoot() {
 		return nil
 	}
-	got := intersectRights(scope, p.SystemRights, false)
+	got := intersectRights(scope, p.SystemRights)
 	for _, name := range sortedRightNames(scope) {
 		have, ok := got[name]
 		if !ok {
@@ -258,10 +263,12 @@ func (s *Service) CreateAPIToken(ctx context.Context, p *policy.Principal, name 
 	hash := sha256.Sum256([]byte(secret))
 	var t *APIToken
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		// The user's row lock serialises the creates of one user, so that
-		// the count below is exact.
-		if _, execContextErr := tx.ExecContext(ctx, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, p.UserID); execContextErr != nil {
-			return errors.Database(execContextErr)
+		// An advisory lock per user serialises the creates of one user, so
+		// that the count below is exact; session locks no row of users,
+		// which package user owns. (A deleted user's tokens go with it:
+		// api_tokens references users ON DELETE CASCADE.)
+		if lockErr := lockAPITokenCreates(ctx, tx, p.UserID); lockErr != nil {
+			return lockErr
 		}
 		var n int
 		if scanErr := tx.QueryRowContext(ctx, `SELECT count(*) FROM api_tokens WHERE user_id = $1`, p.UserID).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"github.com/groupd/groupd/rights"
 	"time"
 
 	"github.com/groupd/groupd/errors"
@@ -37,7 +38,7 @@ func scanAPIToken(row interface{ Scan(...any) error }) (*apiTokenRow, error) {
 		r.LastUsedAt = used
 	}
 	if scope != nil {
-		m, err := decodeRights(scope)
+		m, err := rights.DecodeStored(scope)
 		if err != nil {
 			return nil, errors.Errorf("api token %d system_rights: %w", r.ID, err)
 		}
@@ -125,6 +126,20 @@ func listAPITokens(ctx context.Context, q querier, userID int64) ([]APIToken, er
 // deleteExpiredAPITokens deletes tokens past their expiry (the janitor).
 func deleteExpiredAPITokens(ctx context.Context, q querier, now time.Time) error {
 	if _, err := q.ExecContext(ctx, `DELETE FROM api_tokens WHERE expires_at <= $1`, now); err != nil {
+		return errors.Database(err)
+	}
+	return nil
+}
+
+// apiTokenLockClass namespaces the per-user advisory locks of API token
+// creates ("tok").
+const apiTokenLockClass = 0x746f6b
+
+// lockAPITokenCreates serialises, until the end of tx, the API token creates
+// of user userID across all processes. hashint8 folds the id into the lock's
+// 32 bits; two users sharing a hash only wait for each other.
+func lockAPITokenCreates(ctx context.Context, tx *sql.Tx, userID int64) error {
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashint8($2))`, apiTokenLockClass, userID); err != nil {
 		return errors.Database(err)
 	}
 	return nil

@@ -26,11 +26,11 @@ func TestHashAPIToken(t *testing.T) {
 func TestScopeRights(t *testing.T) {
 	held := rights.Map{"system.group": {"create": true, "edit_acl": false}, "system.user": {}}
 	scope := rights.Map{"system.group": {"create": true, "edit_acl": true}, "system.root": {}}
-	got := intersectRights(scope, held, false)
+	got := intersectRights(scope, held)
 	if len(got) != 1 || got["system.group"]["create"] != true || got["system.group"]["edit_acl"] != false {
 		t.Fatalf("intersection %v", got)
 	}
-	if got := intersectRights(scope, held, true); len(got) != 2 {
+	if got := scopeRights(scope, &policy.Principal{SystemRights: rights.Map{"system.root": {}}}); len(got) != 2 {
 		t.Fatalf("root's scope is kept whole: %v", got)
 	}
 	p := &policy.Principal{SystemRights: held}

@@ -136,7 +136,7 @@ func (s *Service) respond(w http.ResponseWriter, r *http.Request, sess *Session)
 		b.Token = redactedToken
 	}
 	if p := sess.Principal; p != nil {
-		user, groups, ok, err := findSessionView(r.Context(), s.db, p.UserID, p.SubjectGroups())
+		user, groups, ok, err := s.users.SessionView(r.Context(), s.db, p.UserID, p.SubjectGroups())
 		if err != nil {
 			return err
 		}
@@ -301,22 +301,11 @@ func (s *Service) RequireAuth(next http.Handler) http.Handler {
 		if err != nil {
 			return err
 		}
-		if token == "" {
-			return errors.NotAuthenticated()
-		}
-		ctx := context.WithValue(r.Context(), addressKey{}, s.ClientAddress(r))
-		sess, err := s.Find(ctx, token)
+		authed, err := s.AuthenticateRequest(r, token)
 		if err != nil {
 			return err
 		}
-		if !sess.Authenticated() {
-			return errors.NotAuthenticated()
-		}
-		web.SetUserID(r.Context(), sess.UserID)
-		if sess.ReadOnly && r.Method != http.MethodGet && r.Method != http.MethodHead {
-			return ReadOnlyRefusal(r.Method, sess.APITokenID)
-		}
-		next.ServeHTTP(w, r.WithContext(NewContext(ctx, sess)))
+		next.ServeHTTP(w, authed)
 		return nil
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"github.com/groupd/groupd/user"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/groupd/groupd/db"
 	"github.com/groupd/groupd/db/dbtest"
 	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/passwords"
 	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/web"
 )
@@ -28,8 +30,11 @@ const rootPW = "root-pw-for-session-tests"
 func newService(t *testing.T, cfg Config) (*Service, *db.DB) {
 	t.Helper()
 	d := dbtest.MustOpenDB(t)
-	cfg.RootPassword = rootPW
-	s, err := New(d, cfg, slog.New(slog.DiscardHandler))
+	log := slog.New(slog.DiscardHandler)
+	if err := user.EnsureRootPassword(context.Background(), d, rootPW, 8, io.Discard, log); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(d, user.Logins{}, cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +130,7 @@ func TestRequireAuth(t *testing.T) {
 
 	// A disabled user's sessions stop working at once (NotifyUsers), and
 	// work again when it is enabled.
-	hash, _ := HashPassword("pw")
+	hash, _ := passwords.Hash("pw")
 	var uid int64
 	d.QueryRow(`INSERT INTO users (login, password_hash) VALUES ('u', $1) RETURNING id`, hash).Scan(&uid)
 	u := login(t, s, "u", "pw")
@@ -346,7 +351,7 @@ func TestListenerReconnect(t *testing.T) {
 // that user, also for a user that logs in only with an e-mail address.
 func TestVerifyPassword(t *testing.T) {
 	s, d := newService(t, Config{})
-	hash, _ := HashPassword("mail-pw-1")
+	hash, _ := passwords.Hash("mail-pw-1")
 	var uid int64
 	if err := d.QueryRow(`INSERT INTO users (login, password_hash) VALUES (NULL, $1) RETURNING id`, hash).Scan(&uid); err != nil {
 		t.Fatal(err)

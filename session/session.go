@@ -18,17 +18,16 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
-	"io"
+	"encoding/json"
 	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/groupd/groupd/db"
 	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/passwords"
 	"github.com/groupd/groupd/policy"
 	"github.com/lib/pq"
 )
@@ -96,13 +95,6 @@ type Config struct {
 	// root's included (8).
 	MinPasswordLength int
 
-	// RootPassword is set as root's password when root has none (first
-	// start). Empty: one is generated and printed once to Stderr.
-	RootPassword string
-	// Stderr receives the generated root password (os.Stderr when nil).
-	// It is never written to the log.
-	Stderr io.Writer
-
 	InstanceName  string // instance.name in the session body
 	ServerVersion string // instance.server_version
 
@@ -149,9 +141,6 @@ func (c Config) withDefaults() Config {
 	def(&c.CacheResetInterval, 5*time.Minute)
 	if c.CacheSize <= 0 {
 		c.CacheSize = 100000
-	}
-	if c.Stderr == nil {
-		c.Stderr = os.Stderr
 	}
 	return c
 }
@@ -209,9 +198,10 @@ func (s *Session) FrontendLanguage() string {
 
 // Service manages sessions. Its methods are safe for concurrent use.
 type Service struct {
-	db  *db.DB
-	cfg Config
-	log *slog.Logger
+	db    *db.DB
+	users Users
+	cfg   Config
+	log   *slog.Logger
 
 	sessions   *cache[[tokenHashLen]byte, *sessionRow]
 	principals *cache[int64, *identity]
@@ -234,16 +224,41 @@ type Service struct {
 	closeOnce sync.Once
 }
 
-// New starts the session service on d: it sets root's password if root has
-// none, starts listening for invalidations and starts the janitor. Close
-// stops it.
-func New(d *db.DB, cfg Config, log *slog.Logger) (*Service, error) {
+// Users is what session asks about users, whose tables it neither reads
+// nor writes: package user owns them. The wiring passes user.Logins; session
+// does not import user. Each method reads on q, session's transaction when
+// the read belongs to it (a login reads the credentials in the transaction
+// that counts its failure), else the database.
+type Users interface {
+	// Credentials are the credentials of the user a login names (its login,
+	// else an e-mail address marked use_for_login); nil if none.
+	Credentials(ctx context.Context, q db.Querier, login string) (*passwords.Credentials, error)
+	// CredentialsByID are the credentials of user id; nil if it is gone.
+	CredentialsByID(ctx context.Context, q db.Querier, id int64) (*passwords.Credentials, error)
+	// LoginName is what user id logs in with ("" if nothing or gone).
+	LoginName(ctx context.Context, q db.Querier, id int64) (string, error)
+	// Principal resolves user id into its principal, with its
+	// login_disabled and frontend_language; p is nil when it is gone.
+	Principal(ctx context.Context, q db.Querier, id int64) (p *policy.Principal, loginDisabled bool, language string, err error)
+	// SessionView is the session body's user and groups (short formats),
+	// read fresh; ok is false when the user is gone.
+	SessionView(ctx context.Context, q db.Querier, userID int64, groupIDs []int64) (user, groups json.RawMessage, ok bool, err error)
+}
+
+// New starts the session service on d: it starts listening for
+// invalidations and starts the janitor. users answers its questions about
+// users. Close stops it.
+func New(d *db.DB, users Users, cfg Config, log *slog.Logger) (*Service, error) {
+	if users == nil {
+		return nil, errors.Errorf("session: no Users given")
+	}
 	if log == nil {
 		log = slog.Default()
 	}
 	cfg = cfg.withDefaults()
 	s := &Service{
 		db:         d,
+		users:      users,
 		cfg:        cfg,
 		log:        log,
 		sessions:   newCache[[tokenHashLen]byte, *sessionRow](cfg.CacheSize),
@@ -258,14 +273,11 @@ func New(d *db.DB, cfg Config, log *slog.Logger) (*Service, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := ensureRootPassword(ctx, d, cfg.RootPassword, cfg.MinPasswordLength, cfg.Stderr, log); err != nil {
-		return nil, err
-	}
 	var err error
 	if s.preauthKey, err = loadServerKey(ctx, d, preauthKeyName); err != nil {
 		return nil, err
 	}
-	dummy.get() // the first unknown login should not pay for it
+	passwords.Dummy()
 	if err := s.listen(d.URL); err != nil {
 		return nil, err
 	}
@@ -474,10 +486,11 @@ func (s *Service) identity(ctx context.Context, userID int64) (*identity, error)
 		return id, nil
 	}
 	epoch := s.principals.Epoch()
-	id, err := findIdentity(ctx, s.db, userID)
-	if err != nil || id == nil {
+	p, loginDisabled, language, err := s.users.Principal(ctx, s.db, userID)
+	if err != nil || p == nil {
 		return nil, err
 	}
+	id := &identity{principal: p, loginDisabled: loginDisabled, language: language}
 	s.principals.Put(userID, id, epoch)
 	return id, nil
 }
@@ -582,15 +595,15 @@ func chooseMethod(list string) (string, error) {
 // pre-authentication token's session is stored now, under the token's hash.
 func (s *Service) authenticateEasydb(ctx context.Context, token string, r *sessionRow, login, password, address string) (*sessionRow, error) {
 	var result *sessionRow
-	err := s.checkLogin(ctx, login, password, address, func(tx *sql.Tx, u *loginUser, now time.Time) error {
+	err := s.checkLogin(ctx, login, password, address, func(tx *sql.Tx, u *passwords.Credentials, now time.Time) error {
 		var err error
 		if r.id == 0 {
 			if err = spendPreauth(ctx, tx, r.hash[:], r.createdAt.Add(s.cfg.UnauthenticatedIdleTimeout)); err != nil {
 				return err
 			}
-			result, err = upsertSessionUser(ctx, tx, r.hash[:], u.id, MethodEasydb, r.createdAt, now)
+			result, err = upsertSessionUser(ctx, tx, r.hash[:], u.UserID, MethodEasydb, r.createdAt, now)
 		} else {
-			result, err = setSessionUser(ctx, tx, r.id, u.id, MethodEasydb, now)
+			result, err = setSessionUser(ctx, tx, r.id, u.UserID, MethodEasydb, now)
 		}
 		if err != nil {
 			return err
@@ -648,7 +661,7 @@ func (s *Service) enterLoginQueue() (release func(), err error) {
 //     this address, remembers the address, and runs onSuccess, unless the
 //     user was disabled or its password changed meanwhile.
 func (s *Service) checkLogin(ctx context.Context, login, password, address string,
-	onSuccess func(tx *sql.Tx, u *loginUser, now time.Time) error) error {
+	onSuccess func(tx *sql.Tx, u *passwords.Credentials, now time.Time) error) error {
 	key := loginKey(login)
 	tooLong := len(login) > maxLoginLen || len(password) > maxPasswordLen
 	if tooLong { // checked against the dummy hash, and fails
@@ -658,7 +671,7 @@ func (s *Service) checkLogin(ctx context.Context, login, password, address strin
 	perAddress := s.cfg.AddressMaxFailures > 0 && address != ""
 	counting := lockout || perAddress
 	var (
-		u        *loginUser
+		u        *passwords.Credentials
 		reserved int64
 		outcome  error // a refusal: committed, then returned
 	)
@@ -705,7 +718,7 @@ func (s *Service) checkLogin(ctx context.Context, login, password, address strin
 			}
 			if !tooLong {
 				var err error
-				if u, err = findLoginUser(ctx, tx, login); err != nil {
+				if u, err = s.users.Credentials(ctx, tx, login); err != nil {
 					return err
 				}
 			}
@@ -721,16 +734,16 @@ func (s *Service) checkLogin(ctx context.Context, login, password, address strin
 		}
 	} else if !tooLong {
 		var err error
-		if u, err = findLoginUser(ctx, s.db, login); err != nil {
+		if u, err = s.users.Credentials(ctx, s.db, login); err != nil {
 			return err
 		}
 	}
 
 	hash := ""
 	if u != nil {
-		hash = u.passwordHash
+		hash = u.Hash
 	}
-	ok, err := checkOrDummy(ctx, hash, password)
+	ok, err := passwords.CheckOrDummy(ctx, hash, password)
 	if err != nil { // the request ended while it waited for a hash slot
 		return errors.LoginBlocked(formatUntil(s.now().Add(time.Second)), BlockedBusy)
 	}
@@ -739,15 +752,15 @@ func (s *Service) checkLogin(ctx context.Context, login, password, address strin
 	}
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
-		cur, findLoginUserByIDErr := findLoginUserByID(ctx, tx, u.id)
-		if findLoginUserByIDErr != nil {
-			return findLoginUserByIDErr
+		cur, credentialsErr := s.users.CredentialsByID(ctx, tx, u.UserID)
+		if credentialsErr != nil {
+			return credentialsErr
 		}
-		if cur == nil || cur.passwordHash != u.passwordHash { // gone, or the password changed while hashing
+		if cur == nil || cur.Hash != u.Hash { // gone, or the password changed while hashing
 			outcome = errors.LoginFailed()
 			return nil
 		}
-		if cur.loginDisabled { // not a failure: the password was right
+		if cur.LoginDisabled { // not a failure: the password was right
 			outcome = errors.LoginDisabled()
 			if counting {
 				return deleteLoginFailure(ctx, tx, reserved)
@@ -780,7 +793,7 @@ func (s *Service) checkLogin(ctx context.Context, login, password, address strin
 // changes its own password.
 func (s *Service) VerifyPassword(ctx context.Context, userID int64, password string) error {
 	address := ClientAddressFrom(ctx)
-	login, err := findLogin(ctx, s.db, userID)
+	login, err := s.users.LoginName(ctx, s.db, userID)
 	if err != nil {
 		return err
 	}
@@ -792,8 +805,8 @@ func (s *Service) VerifyPassword(ctx context.Context, userID int64, password str
 		return err
 	}
 	defer release()
-	return s.checkLogin(ctx, login, password, address, func(tx *sql.Tx, u *loginUser, now time.Time) error {
-		if u.id != userID {
+	return s.checkLogin(ctx, login, password, address, func(tx *sql.Tx, u *passwords.Credentials, now time.Time) error {
+		if u.UserID != userID {
 			return errors.LoginFailed()
 		}
 		return nil
@@ -803,14 +816,7 @@ func (s *Service) VerifyPassword(ctx context.Context, userID int64, password str
 // CheckNewPassword refuses a new password shorter than MinPasswordLength
 // characters (error.api.invalid_value on attribute).
 func (s *Service) CheckNewPassword(attribute, password string) error {
-	return checkPasswordLength(attribute, password, s.cfg.MinPasswordLength)
-}
-
-func checkPasswordLength(attribute, password string, minLen int) error {
-	if utf8.RuneCountInString(password) < minLen {
-		return errors.InvalidValue(attribute, "at least "+strconv.Itoa(minLen)+" characters")
-	}
-	return nil
+	return passwords.CheckLength(attribute, password, s.cfg.MinPasswordLength)
 }
 
 // formatUntil is t in RFC 3339, rounded up to the second so that the block

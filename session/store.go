@@ -1,21 +1,13 @@
 package session
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
-	"slices"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/groupd/groupd/errors"
-	"github.com/groupd/groupd/input"
 	"github.com/groupd/groupd/policy"
-	"github.com/groupd/groupd/rights"
-	"github.com/lib/pq"
 )
 
 // The SQL of the package. Helpers take a querier: a *sql.Tx when a service
@@ -336,62 +328,6 @@ func loginKey(login string) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(key, "\uFFFD"), "\x00", "\uFFFD")
 }
 
-// loginUser is the user a login names.
-type loginUser struct {
-	id            int64
-	passwordHash  string
-	loginDisabled bool
-}
-
-// findLoginUser finds the user whose login is login, or else who has login
-// as an e-mail address marked use_for_login (case-insensitive); nil if none.
-func findLoginUser(ctx context.Context, q querier, login string) (*loginUser, error) {
-	if !input.Storable(login) {
-		return nil, nil // no login or e-mail address holds NUL or invalid UTF-8
-	}
-	var u loginUser
-	err := q.QueryRowContext(ctx, `SELECT id, COALESCE(password_hash, ''), login_disabled FROM (
-			SELECT u.id, u.password_hash, u.login_disabled, 0 AS rank FROM users u WHERE u.login = $1
-			UNION ALL
-			SELECT u.id, u.password_hash, u.login_disabled, 1 FROM user_emails e JOIN users u ON u.id = e.user_id
-			WHERE e.use_for_login AND lower(e.email) = lower($1)
-		) c ORDER BY rank LIMIT 1`, login).Scan(&u.id, &u.passwordHash, &u.loginDisabled)
-	if err == sql.ErrNoRows {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, errors.Database(err)
-	}
-	return &u, nil
-}
-
-// findLoginUserByID is the login data of user id; nil if it is gone.
-func findLoginUserByID(ctx context.Context, q querier, id int64) (*loginUser, error) {
-	u := loginUser{id: id}
-	err := q.QueryRowContext(ctx, `SELECT COALESCE(password_hash, ''), login_disabled FROM users WHERE id = $1`, id).
-		Scan(&u.passwordHash, &u.loginDisabled)
-	if err == sql.ErrNoRows {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, errors.Database(err)
-	}
-	return &u, nil
-}
-
-// findLogin is what user id logs in with: its login, else its first e-mail
-// address marked use_for_login ("" when it has neither or is gone).
-func findLogin(ctx context.Context, q querier, id int64) (string, error) {
-	var login string
-	err := q.QueryRowContext(ctx, `SELECT COALESCE(u.login, (SELECT e.email FROM user_emails e
-			WHERE e.user_id = u.id AND e.use_for_login ORDER BY e.position LIMIT 1), '')
-		FROM users u WHERE u.id = $1`, id).Scan(&login)
-	if err != nil && err != sql.ErrNoRows {
-		return "", errors.Database(err)
-	}
-	return login, nil
-}
-
 // --- the principal ----------------------------------------------------------
 
 // identity is what a session's user id resolves to. Once cached it is never
@@ -400,119 +336,4 @@ type identity struct {
 	principal     *policy.Principal
 	loginDisabled bool
 	language      string // the user's frontend_language
-}
-
-// computedGroups are every group id that policy.SystemGroupsFor can return;
-// the query loads their system rights, the user's type then decides which
-// apply.
-var computedGroups = func() []int64 {
-	ids := append(policy.SystemGroupsFor("system"), policy.SystemGroupsFor("easydb")...)
-	slices.Sort(ids)
-	return slices.Compact(ids)
-}()
-
-// findIdentity resolves a user into its principal in one query: the user
-// row, its static groups, and the system rights of those groups and of the
-// computed system groups. nil when the user does not exist.
-func findIdentity(ctx context.Context, q querier, userID int64) (*identity, error) {
-	var (
-		typ, login, language string
-		loginDisabled        bool
-		userRights           []byte
-		static               pq.Int64Array
-		groupRights          []byte
-	)
-	err := q.QueryRowContext(ctx, `SELECT u.type, COALESCE(u.login, ''), COALESCE(u.frontend_language, ''),
-			u.login_disabled, u.system_rights, m.ids,
-			COALESCE((SELECT jsonb_object_agg(g.id, g.system_rights) FROM groups g
-				WHERE g.id = ANY(m.ids || $2::bigint[]) AND g.system_rights <> '{}'), '{}')
-		FROM users u
-		CROSS JOIN LATERAL (SELECT COALESCE(array_agg(group_id ORDER BY group_id), '{}') AS ids
-			FROM memberships WHERE user_id = u.id) m
-		WHERE u.id = $1`, userID, pq.Array(computedGroups)).
-		Scan(&typ, &login, &language, &loginDisabled, &userRights, &static, &groupRights)
-	if err == sql.ErrNoRows {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, errors.Database(err)
-	}
-	p := &policy.Principal{
-		UserID:       userID,
-		Login:        login,
-		UserType:     typ,
-		Groups:       []int64(static),
-		SystemGroups: policy.SystemGroupsFor(typ),
-	}
-	if p.Groups == nil {
-		p.Groups = []int64{}
-	}
-	own, err := decodeRights(userRights)
-	if err != nil {
-		return nil, errors.Database(errors.Errorf("user %d system_rights: %w", userID, err))
-	}
-	var byGroup map[string]json.RawMessage
-	if err := json.Unmarshal(groupRights, &byGroup); err != nil {
-		return nil, errors.Database(errors.Errorf("group system_rights: %w", err))
-	}
-	// Union in a fixed order (user first, then groups by id), so that a
-	// non-boolean parameter set differently in two places always resolves
-	// to the same value.
-	ids := make([]int64, 0, len(byGroup))
-	for k := range byGroup {
-		id, err := strconv.ParseInt(k, 10, 64)
-		if err != nil {
-			return nil, errors.Database(errors.Errorf("group id %q: %w", k, err))
-		}
-		if p.InGroup(id) {
-			ids = append(ids, id)
-		}
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	all := []rights.Map{own}
-	for _, id := range ids {
-		m, err := decodeRights(byGroup[strconv.FormatInt(id, 10)])
-		if err != nil {
-			return nil, errors.Database(errors.Errorf("group %d system_rights: %w", id, err))
-		}
-		all = append(all, m)
-	}
-	p.SystemRights = rights.Union(all...)
-	p.RememberDecisions()
-	return &identity{principal: p, loginDisabled: loginDisabled, language: language}, nil
-}
-
-// decodeRights reads a stored rights map, keeping numbers as json.Number as
-// the API's decoder does.
-func decodeRights(b []byte) (rights.Map, error) {
-	m := rights.Map{}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := dec.Decode(&m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// --- the session body ---------------------------------------------------------
-
-// findSessionView loads what the session body shows of the user and its
-// groups (short formats), fresh, so that renames show at once; which groups
-// it shows is the principal's business. ok is false when the user is gone.
-func findSessionView(ctx context.Context, q querier, userID int64, groupIDs []int64) (user json.RawMessage, groups json.RawMessage, ok bool, err error) {
-	err = q.QueryRowContext(ctx, `SELECT json_build_object('_basetype', 'user', 'user', json_build_object(
-			'_id', u.id, '_version', u.version, 'login', u.login, 'type', u.type,
-			'_generated_displayname', COALESCE(NULLIF(u.displayname, ''),
-				NULLIF(trim(concat_ws(' ', u.first_name, u.last_name)), ''), u.login, ''))),
-		COALESCE((SELECT json_agg(json_build_object('_basetype', 'group', 'group', json_build_object(
-				'_id', g.id, 'name', g.name, 'type', g.type, '_displayname', g.displayname)) ORDER BY g.id)
-			FROM groups g WHERE g.id = ANY($2::bigint[])), '[]')
-		FROM users u WHERE u.id = $1`, userID, pq.Array(groupIDs)).Scan(&user, &groups)
-	if err == sql.ErrNoRows {
-		return nil, nil, false, nil
-	}
-	if err != nil {
-		return nil, nil, false, errors.Database(err)
-	}
-	return user, groups, true, nil
 }

@@ -26,8 +26,18 @@ func (pgNotifier) NotifyUsers(ctx context.Context, tx *sql.Tx, ids ...int64) err
 	return session.NotifyUsers(ctx, tx, ids...)
 }
 
-func (pgNotifier) NotifySessions(ctx context.Context, tx *sql.Tx, id int64) error {
-	return session.NotifySessions(ctx, tx, id)
+func (pgNotifier) NotifyGroups(ctx context.Context, tx *sql.Tx, ids ...int64) error {
+	return session.NotifyGroups(ctx, tx, ids...)
+}
+
+// EndSessions only announces: these tests create no sessions.
+func (pgNotifier) EndSessions(ctx context.Context, tx *sql.Tx, ids []int64, _ int64) error {
+	for _, id := range ids {
+		if err := session.NotifySessions(ctx, tx, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // benchBig is the number of members of the big group: 10^5, or

@@ -10,6 +10,7 @@ import (
 
 	"github.com/groupd/groupd/acl"
 	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/group/bulk"
 	"github.com/groupd/groupd/input"
 	"github.com/groupd/groupd/rights"
 )
@@ -106,32 +107,19 @@ type Input struct {
 	Groups    []int64
 	GroupsSet bool
 
-	Owner           *acl.Subject
-	ACL             []acl.Entry
-	ACLSet          bool
-	SystemRights    rights.Map
-	SystemRightsSet bool
+	acl.Grants // _owner, _acl, _system_rights
 }
 
 // IsCreate reports whether the item creates a user.
 func (in *Input) IsCreate() bool { return in.ID == 0 }
 
+// target is the item as the write kernel sees it arrive.
+func (in *Input) target() bulk.Target { return bulk.Target{Index: in.Index, ID: in.ID} }
+
 // DecodeBody reads a PUT or POST body: an array of users in full format.
 // On PUT (create only) an item with an _id is refused.
 func DecodeBody(body any, createOnly bool) ([]*Input, error) {
-	arr, err := input.AsArray(body, "body")
-	if err != nil {
-		return nil, err
-	}
-	items := make([]*Input, 0, len(arr))
-	for i, v := range arr {
-		in, err := decodeItem(v, i, createOnly)
-		if err != nil {
-			return nil, errors.WithIndex(err, i)
-		}
-		items = append(items, in)
-	}
-	return items, nil
+	return input.Items(body, func(v any, i int) (*Input, error) { return decodeItem(v, i, createOnly) })
 }
 
 // userAttributes are the attributes accepted inside "user": the writable
@@ -143,46 +131,18 @@ var userAttributes = func() []string {
 	return append(a, textFieldNames...)
 }()
 
+// itemAttributes are the attributes of an item; _has_acl and
+// _generated_rights are read-only, accepted and ignored.
+var itemAttributes = []string{"_basetype", "user", "_owner", "_acl", "_system_rights", "_groups", "_emails",
+	"_password", "_old_password", "_has_acl", "_generated_rights"}
+
 func decodeItem(v any, index int, createOnly bool) (*Input, error) {
-	top, err := input.AsObject(v, "body["+strconv.Itoa(index)+"]")
+	head, err := input.DecodeBulkItem(v, index, "user", createOnly, itemAttributes, userAttributes)
 	if err != nil {
 		return nil, err
 	}
-	top.Path = "" // attribute paths are relative to the item, as easydb names them
-	if onlyErr := top.Only("_basetype", "user", "_owner", "_acl", "_system_rights", "_groups", "_emails", "_password",
-		"_old_password", "_has_acl", "_generated_rights"); onlyErr != nil {
-		return nil, onlyErr
-	}
-	if bt, has, stringErr := top.String("_basetype"); stringErr != nil {
-		return nil, stringErr
-	} else if has && bt != "user" {
-		return nil, errors.InvalidValue("_basetype", `must be "user"`)
-	}
-	u, err := top.Object("user")
-	if err != nil {
-		return nil, err
-	}
-	if onlyErr := u.Only(userAttributes...); onlyErr != nil {
-		return nil, onlyErr
-	}
-	in := &Input{Index: index, Texts: map[string]*string{}}
-	if in.ID, _, err = u.ID("_id"); err != nil {
-		return nil, err
-	}
-	if createOnly && in.ID != 0 {
-		return nil, errors.AttributeNotAccepted("user._id")
-	}
-	if ver, has, int64Err := u.Int64("_version"); int64Err != nil {
-		return nil, int64Err
-	} else if has {
-		if ver < 1 {
-			return nil, errors.InvalidValue("user._version", "positive integer expected")
-		}
-		in.Version = ver
-	}
-	if !in.IsCreate() && in.Version == 0 {
-		return nil, errors.AttributeExpected("user._version")
-	}
+	top, u := head.Top, head.Body
+	in := &Input{Index: index, ID: head.ID, Version: head.Version, Texts: map[string]*string{}}
 	if t, has, stringErr := u.String("type"); stringErr != nil {
 		return nil, stringErr
 	} else if has {
@@ -236,24 +196,8 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 	if in.Groups, in.GroupsSet, err = decodeGroups(top.M["_groups"]); err != nil {
 		return nil, err
 	}
-	if top.Has("_owner") {
-		if top.IsNull("_owner") {
-			return nil, errors.InvalidValue("_owner", "a user's owner cannot be set to null")
-		}
-		s, decodeRefErr := acl.DecodeRef(top.M["_owner"], "_owner")
-		if decodeRefErr != nil {
-			return nil, decodeRefErr
-		}
-		in.Owner = &s
-	}
-	if in.ACL, in.ACLSet, err = acl.Decode(top.M["_acl"], "_acl", rights.UserACLRights); err != nil {
+	if in.Grants, err = acl.DecodeGrants(top, rights.UserACLRights, "a user's owner cannot be set to null"); err != nil {
 		return nil, err
-	}
-	if sr := top.M["_system_rights"]; sr != nil {
-		if in.SystemRights, err = rights.DecodeSystemRights(sr, "_system_rights"); err != nil {
-			return nil, err
-		}
-		in.SystemRightsSet = true
 	}
 	return in, nil
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/groupd/groupd/errors"
 	"github.com/groupd/groupd/input"
 	"github.com/groupd/groupd/policy"
-	"github.com/groupd/groupd/rights"
 	"github.com/groupd/groupd/web"
 )
 
@@ -42,68 +41,32 @@ func NewHandler(store *Store, authz Authorizer, principal func(*http.Request) *p
 
 // Register mounts the routes on r behind requireAuth.
 func (h *Handler) Register(r *mux.Router, requireAuth func(http.Handler) http.Handler) {
-	r.Handle("/api/v1/user", requireAuth(web.Handle(h.list))).Methods(http.MethodGet)
-	r.Handle("/api/v1/user", requireAuth(web.Handle(h.create))).Methods(http.MethodPut)
-	r.Handle("/api/v1/user", requireAuth(web.Handle(h.update))).Methods(http.MethodPost)
-	r.Handle("/api/v1/user/{id}", requireAuth(web.Handle(h.get))).Methods(http.MethodGet)
-	r.Handle("/api/v1/user/{id}", requireAuth(web.Handle(h.delete))).Methods(http.MethodDelete)
-	r.Handle("/api/v1/group/{id}/members", requireAuth(web.Handle(h.listMembers))).Methods(http.MethodGet)
-	r.Handle("/api/v1/group/{id}/members", requireAuth(web.Handle(h.changeMembers))).Methods(http.MethodPost)
+	web.Mount(r, requireAuth, "/api/v1/group/{id}/members", web.Methods{Get: h.listMembers, Post: h.changeMembers})
+	web.Mount(r, requireAuth, "/api/v1/user/{id}", web.Methods{Get: h.get, Delete: web.DeleteByID(h.delete)})
+	web.Mount(r, requireAuth, "/api/v1/user",
+		web.Methods{Get: web.Listing(parseFilter, h.list, writeUsers), Put: h.create, Post: h.update})
 }
 
-// requireSystemUser: listing and reading users needs the system right
-// system.user.
-func (h *Handler) requireSystemUser(p *policy.Principal) error {
-	if !h.authz.HasSystemRight(p, rights.SystemUser, "") {
-		return errors.NoSystemRight(rights.SystemUser)
-	}
-	return nil
-}
+func writeUsers(w http.ResponseWriter, users []*User) error { return web.JSON(w, users) }
 
-func (h *Handler) list(w http.ResponseWriter, r *http.Request) error {
+// list lists users for the request's principal, who needs system.user.
+func (h *Handler) list(r *http.Request, f Filter) ([]*User, int, error) {
 	p := h.principal(r)
-	if err := h.requireSystemUser(p); err != nil {
-		return err
+	if err := h.store.RequireReader(p); err != nil {
+		return nil, 0, err
 	}
-	f, err := parseFilter(r)
-	if err != nil {
-		return err
-	}
-	users, total, err := h.store.List(r.Context(), p, f)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("X-Total-Count", strconv.Itoa(total))
-	return web.JSON(w, users)
+	return h.store.List(r.Context(), p, f)
 }
 
-// get: a user always reads itself; any other user needs system.user and
-// read on that user.
+// get: Store.Readable decides.
 func (h *Handler) get(w http.ResponseWriter, r *http.Request) error {
-	p := h.principal(r)
 	id, err := web.PathInt64(r, "id")
 	if err != nil {
 		return err
 	}
-	self := id == p.UserID
-	if !self {
-		if requireSystemUserErr := h.requireSystemUser(p); requireSystemUserErr != nil {
-			return requireSystemUserErr
-		}
-	}
-	u, err := h.store.Get(r.Context(), p, id)
+	u, err := h.store.Readable(r.Context(), h.principal(r), id)
 	if err != nil {
 		return err
-	}
-	if u == nil {
-		return errors.UserNotFound(strconv.FormatInt(id, 10))
-	}
-	if !self {
-		if ok, err := h.authz.Can(p, rights.Read, u.PolicyObject()); err != nil {
-			return errors.ServerGeneric(err)
-		} else if !ok {
-			return errors.InsufficientRights("read", "user", strconv.FormatInt(id, 10), rights.Read)
-		}
 	}
 	w.Header().Set("X-Total-Count", "1")
 	return web.JSON(w, []*User{u})
@@ -139,15 +102,9 @@ func (h *Handler) write(w http.ResponseWriter, r *http.Request, createOnly bool)
 	return web.JSON(w, users)
 }
 
-func (h *Handler) delete(w http.ResponseWriter, r *http.Request) error {
-	id, err := web.PathInt64(r, "id")
-	if err != nil {
-		return err
-	}
-	if err := h.store.Delete(r.Context(), h.principal(r), id); err != nil {
-		return err
-	}
-	return web.JSON(w, struct{}{})
+// delete deletes a user for the request's principal (web.DeleteByID).
+func (h *Handler) delete(r *http.Request, id int64) error {
+	return h.store.Delete(r.Context(), h.principal(r), id)
 }
 
 func (h *Handler) listMembers(w http.ResponseWriter, r *http.Request) error {
@@ -155,12 +112,7 @@ func (h *Handler) listMembers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
-	limit, err := queryInt(q.Get("limit"), "limit", MaxLimit, 0, MaxLimit)
-	if err != nil {
-		return err
-	}
-	offset, err := queryInt(q.Get("offset"), "offset", 0, 0, 1<<31-1)
+	limit, offset, err := web.Page(r.URL.Query(), MaxLimit)
 	if err != nil {
 		return err
 	}
@@ -192,15 +144,10 @@ func (h *Handler) changeMembers(w http.ResponseWriter, r *http.Request) error {
 	return web.JSON(w, results)
 }
 
-// parseFilter reads limit, offset, groupids, type and login.
-func parseFilter(r *http.Request) (Filter, error) {
+// parseFilter reads limit, offset, groupids, type, login, name and email.
+func parseFilter(r *http.Request) (f Filter, err error) {
 	q := r.URL.Query()
-	f := Filter{Limit: MaxLimit}
-	var err error
-	if f.Limit, err = queryInt(q.Get("limit"), "limit", MaxLimit, 0, MaxLimit); err != nil {
-		return f, err
-	}
-	if f.Offset, err = queryInt(q.Get("offset"), "offset", 0, 0, 1<<31-1); err != nil {
+	if f.Limit, f.Offset, err = web.Page(q, MaxLimit); err != nil {
 		return f, err
 	}
 	if g := q.Get("groupids"); g != "" {
@@ -213,35 +160,17 @@ func parseFilter(r *http.Request) (Filter, error) {
 			f.GroupIDs = append(f.GroupIDs, id)
 		}
 	}
-	t, err := input.Query(q, "type", maxTypeList)
-	if err != nil {
+	if f.Types, err = web.QueryList(q, "type", 16*MaxNameLength, validType, "comma list of user types expected"); err != nil {
 		return f, err
-	}
-	if t != "" {
-		for _, typ := range strings.Split(t, ",") {
-			typ = strings.TrimSpace(typ)
-			if !validType(typ) {
-				return f, errors.InvalidValue("type", "comma list of user types expected")
-			}
-			f.Types = append(f.Types, typ)
-		}
 	}
 	if f.Login, err = input.Query(q, "login", input.MaxFilterLength); err != nil {
 		return f, err
 	}
+	if f.Name, err = input.Query(q, "name", input.MaxFilterLength); err != nil {
+		return f, err
+	}
+	if f.Email, err = input.Query(q, "email", input.MaxFilterLength); err != nil {
+		return f, err
+	}
 	return f, nil
-}
-
-// maxTypeList bounds the type= list: every type name once, with room.
-const maxTypeList = 16 * MaxNameLength
-
-func queryInt(s, name string, def, lo, hi int) (int, error) {
-	if s == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < lo || n > hi {
-		return 0, errors.InvalidValue(name, "integer from "+strconv.Itoa(lo)+" to "+strconv.Itoa(hi)+" expected")
-	}
-	return n, nil
 }

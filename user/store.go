@@ -12,6 +12,7 @@ import (
 	"github.com/groupd/groupd/acl"
 	"github.com/groupd/groupd/db"
 	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/group/bulk"
 	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/rights"
 	"github.com/lib/pq"
@@ -26,25 +27,14 @@ type Filter struct {
 	GroupIDs []int64  // only users in at least one of these groups (nil: any)
 	Types    []string // only these types (nil: any)
 	Login    string   // substring of the login, case-insensitive; it orders the page by match quality
+	Name     string   // substring of the first name, last name, "first last" or display name, case-insensitive
+	Email    string   // substring of one of the user's e-mail addresses, case-insensitive
 	Limit    int
 	Offset   int
 }
 
-// Authorizer is the decision engine the store asks (policy.Engine).
-type Authorizer interface {
-	Can(p *policy.Principal, right string, obj *policy.Object) (bool, error)
-	HasSystemRight(p *policy.Principal, name, param string) bool
-}
-
-// Notifier tells every groupd process, inside the write's transaction
-// (pg_notify, delivered at commit), what a write changed: NotifyUsers drops
-// the cached principals of users whose memberships, system rights, login,
-// type or password changed, NotifySessions the cached sessions of a user
-// whose sessions were deleted. *session.Service is one.
-type Notifier interface {
-	NotifyUsers(ctx context.Context, tx *sql.Tx, userIDs ...int64) error
-	NotifySessions(ctx context.Context, tx *sql.Tx, userID int64) error
-}
+// Authorizer is the decision engine the store and the handlers ask.
+type Authorizer = bulk.Authorizer
 
 // Passwords is the password policy that Write applies. *session.Service is
 // one.
@@ -61,14 +51,14 @@ type Passwords interface {
 type Store struct {
 	db     *db.DB
 	authz  Authorizer
-	notify Notifier
+	notify bulk.Notifier // nil: tell nobody
 	// Passwords, when set, is the password policy of Write: a minimum
 	// length, and the old password to change one's own. nil: no policy.
 	Passwords Passwords
 }
 
 // NewStore returns a Store. notify may be nil (tests without sessions).
-func NewStore(d *db.DB, authz Authorizer, notify Notifier) *Store {
+func NewStore(d *db.DB, authz Authorizer, notify bulk.Notifier) *Store {
 	return &Store{db: d, authz: authz, notify: notify}
 }
 
@@ -137,10 +127,9 @@ var holdsRootExpr = `(u.system_rights ? 'system.root' OR EXISTS (SELECT 1 FROM g
 //
 // A user's groups are looked up one membership at a time by primary key
 // (the LATERAL subquery, which OFFSET 0 keeps from being flattened into a
-// join). As a join, the planner chose a hash join over all groups whenever
-// the statistics of memberships were stale, as during an import, and then
-// scanned every group once per user: 2 s to read back a batch of 1,000
-// users among 20,000 groups.
+// join): as a join, the planner may choose a hash join over all groups
+// when the statistics of memberships are stale, as during an import, and
+// then scan every group once per user.
 var selectFull = `SELECT u.id, u.version, u.type, u.login, u.first_name, u.last_name, u.displayname,
 	u.frontend_language, u.reference, u.login_disabled, u.profile::text, u.frontend_prefs::text,
 	u.system_rights::text, u.created_at, u.updated_at,
@@ -203,10 +192,10 @@ func scanUser(rows *sql.Rows) (*User, error) {
 	}
 	switch {
 	case ownerGroup != 0:
-		u.Owner = &Ref{Kind: "group", ID: ownerGroup, Name: ownerName, Type: ownerType,
+		u.Owner = &acl.Ref{Kind: "group", ID: ownerGroup, Name: ownerName, Type: ownerType,
 			GroupDisplayname: json.RawMessage(ownerGroupDisp)}
 	case ownerUser != 0:
-		u.Owner = &Ref{Kind: "user", ID: ownerUser, Name: ownerName, Type: ownerType, Displayname: ownerDisp}
+		u.Owner = &acl.Ref{Kind: "user", ID: ownerUser, Name: ownerName, Type: ownerType, Displayname: ownerDisp}
 	}
 	if err := json.Unmarshal([]byte(profile), &u.Profile); err != nil {
 		return nil, err
@@ -224,13 +213,13 @@ func scanUser(rows *sql.Rows) (*User, error) {
 	for _, r := range entries {
 		e := acl.Entry{ID: r.ID, WhoOwner: r.WO, Rights: r.Rights, Mask: r.Mask, Active: r.Active,
 			From: r.From, To: r.To, Created: r.Created}
-		var who Ref
+		var who acl.Ref
 		if r.WU != nil {
 			e.WhoUserID = *r.WU
-			who = Ref{Kind: "user", ID: *r.WU, Displayname: r.Disp}
+			who = acl.Ref{Kind: "user", ID: *r.WU, Displayname: r.Disp}
 		} else if r.WG != nil {
 			e.WhoGroupID = *r.WG
-			who = Ref{Kind: "group", ID: *r.WG, GroupDisplayname: r.GDisp}
+			who = acl.Ref{Kind: "group", ID: *r.WG, GroupDisplayname: r.GDisp}
 		}
 		who.Name = r.Name
 		if r.Type != nil {
@@ -247,7 +236,7 @@ func scanUser(rows *sql.Rows) (*User, error) {
 		return nil, err
 	}
 	for _, g := range groups {
-		u.Groups = append(u.Groups, Ref{Kind: "group", ID: g.ID, Name: g.Name, Type: g.Type, GroupDisplayname: g.Disp})
+		u.Groups = append(u.Groups, acl.Ref{Kind: "group", ID: g.ID, Name: g.Name, Type: g.Type, GroupDisplayname: g.Disp})
 	}
 	u.Generated = rights.Mask(mask)
 	return u, nil
@@ -314,21 +303,26 @@ func lockForDecision(ctx context.Context, tx *sql.Tx, userIDs []int64, userLock 
 	return nil
 }
 
+// findOptions say what findUsers loads.
+type findOptions struct {
+	// forDecision: also what a decision on the users needs: whether each
+	// holds system.root, and the ACLs of the groups each is in.
+	forDecision bool
+}
+
 // findUsers loads the users with the given ids in full format, in id order.
-// With decide set it also loads what a decision on them needs: whether each
-// holds system.root, and the ACLs of the groups each is in. A write locks
-// them first (lockForDecision).
-func findUsers(ctx context.Context, tx *sql.Tx, p *policy.Principal, now time.Time, ids []int64, decide bool) ([]*User, error) {
+// A write locks them first (lockForDecision).
+func findUsers(ctx context.Context, tx *sql.Tx, p *policy.Principal, now time.Time, ids []int64, opt findOptions) ([]*User, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
 	root := "false"
-	if decide {
+	if opt.forDecision {
 		root = holdsRootExpr
 	}
 	q := fmt.Sprintf(selectFull, root) + ` WHERE u.id = ANY($5::bigint[]) ORDER BY u.id`
 	out, err := queryUsers(ctx, tx, q, append(principalArgs(p, now), pq.Array(ids))...)
-	if err != nil || !decide {
+	if err != nil || !opt.forDecision {
 		return out, err
 	}
 	return out, loadGroupACLs(ctx, tx, out)
@@ -480,7 +474,7 @@ func (s *Store) Get(ctx context.Context, p *policy.Principal, id int64) (*User, 
 		return nil, errors.Database(err)
 	}
 	defer tx.Rollback()
-	us, err := findUsers(ctx, tx, p, s.db.Now(), []int64{id}, true)
+	us, err := findUsers(ctx, tx, p, s.db.Now(), []int64{id}, findOptions{forDecision: true})
 	if err != nil || len(us) == 0 {
 		return nil, err
 	}
@@ -513,6 +507,15 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Use
 	if f.Login != "" {
 		conds = append(conds, "u.login ILIKE "+arg("%"+escapeLike(f.Login)+"%"))
 	}
+	if f.Name != "" {
+		like := arg("%" + escapeLike(f.Name) + "%")
+		conds = append(conds, fmt.Sprintf(`(u.first_name ILIKE %[1]s OR u.last_name ILIKE %[1]s OR u.displayname ILIKE %[1]s
+			OR concat_ws(' ', u.first_name, u.last_name) ILIKE %[1]s)`, like))
+	}
+	if f.Email != "" {
+		conds = append(conds, "EXISTS (SELECT 1 FROM user_emails e WHERE e.user_id = u.id AND e.email ILIKE "+
+			arg("%"+escapeLike(f.Email)+"%")+")")
+	}
 	where := " WHERE " + strings.Join(conds, " AND ")
 
 	var total int
@@ -542,9 +545,9 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Use
 // listQuery is the page of users u matching where, in full format. The
 // page's ids are chosen first, from the primary key and the conditions
 // alone; only then are the addresses, groups, ACL and mask computed, for
-// those ids. With the full format in the same query as LIMIT and OFFSET,
-// PostgreSQL computed it for the rows OFFSET skips too, so that the last
-// page of 20,000 users cost 30 times the first. order is an ORDER BY list
+// those ids: with the full format in the same query as LIMIT and OFFSET,
+// PostgreSQL computes it for the rows OFFSET skips too, and a deep page
+// costs many times the first. order is an ORDER BY list
 // over u that ends in u.id (a total order, so that pages do not overlap).
 func listQuery(where, order, limit, offset string) string {
 	return fmt.Sprintf(selectFull, "false") + ` WHERE u.id IN (SELECT u.id FROM users u` + where +

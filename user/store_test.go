@@ -203,7 +203,7 @@ func TestSQLMatchesPolicy(t *testing.T) {
 				listedMask[x.ID] = x.Generated
 			}
 			tx, _ := d.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-			all, err := findUsers(ctx, tx, p, now, w.users, true)
+			all, err := findUsers(ctx, tx, p, now, w.users, findOptions{forDecision: true})
 			tx.Rollback()
 			if err != nil {
 				t.Fatal(err)
@@ -310,7 +310,7 @@ func TestListPages(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		found, err := findUsers(ctx, tx, tc.p, now, ids, false)
+		found, err := findUsers(ctx, tx, tc.p, now, ids, findOptions{})
 		tx.Rollback()
 		if err != nil {
 			t.Fatal(err)

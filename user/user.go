@@ -68,13 +68,13 @@ type User struct {
 	UpdatedAt        time.Time
 
 	// Owner is nil when the owner was deleted.
-	Owner *Ref
+	Owner *acl.Ref
 	ACL   []acl.Entry
 	// ACLWho[i] is the subject of ACL[i] in short format.
-	ACLWho []Ref
+	ACLWho []acl.Ref
 	Emails []Email
 	// Groups are the static memberships, ordered by id.
-	Groups []Ref
+	Groups []acl.Ref
 
 	// Generated is the caller's own rights on the user (_generated_rights).
 	Generated rights.Mask
@@ -159,10 +159,10 @@ func (u *User) GeneratedRights() rights.Mask {
 type fullFormat struct {
 	Basetype        string           `json:"_basetype"`
 	User            userBody         `json:"user"`
-	Owner           *Ref             `json:"_owner"`
+	Owner           *acl.Ref         `json:"_owner"`
 	ACL             []aclOut         `json:"_acl"`
 	SystemRights    rights.Map       `json:"_system_rights"`
-	Groups          []Ref            `json:"_groups"`
+	Groups          []acl.Ref        `json:"_groups"`
 	Emails          []Email          `json:"_emails"`
 	HasACL          bool             `json:"_has_acl"`
 	GeneratedRights map[string]empty `json:"_generated_rights"`
@@ -189,47 +189,6 @@ type whenOut struct {
 const TimeFormat = time.RFC3339
 
 func formatTime(t time.Time) string { return t.UTC().Format(TimeFormat) }
-
-// Ref is a user or a group in easydb's short format, as _owner, _acl[].who
-// and _groups show them: Kind and ID identify it, the rest is for display.
-type Ref struct {
-	Kind        string // "user" or "group"
-	ID          int64
-	Name        *string // group name, or user login
-	Type        string  // group type or user type
-	Displayname string  // a user's _generated_displayname
-	// GroupDisplayname is a group's culture map as JSON.
-	GroupDisplayname json.RawMessage
-}
-
-type refOut struct {
-	Basetype string    `json:"_basetype"`
-	User     *userRef  `json:"user,omitempty"`
-	Group    *groupRef `json:"group,omitempty"`
-}
-
-type userRef struct {
-	ID          int64   `json:"_id"`
-	Login       *string `json:"login"`
-	Type        string  `json:"type"`
-	Displayname string  `json:"_generated_displayname"`
-}
-
-type groupRef struct {
-	ID          int64           `json:"_id"`
-	Name        *string         `json:"name"`
-	Type        string          `json:"type"`
-	Displayname json.RawMessage `json:"_displayname,omitempty"`
-}
-
-// MarshalJSON writes r in short format: {"_basetype":"user","user":{...}}
-// or {"_basetype":"group","group":{...}}.
-func (r Ref) MarshalJSON() ([]byte, error) {
-	if r.Kind == "group" {
-		return json.Marshal(refOut{Basetype: "group", Group: &groupRef{r.ID, r.Name, r.Type, r.GroupDisplayname}})
-	}
-	return json.Marshal(refOut{Basetype: "user", User: &userRef{r.ID, r.Name, r.Type, r.Displayname}})
-}
 
 // userBody is the "user" object of the full format.
 type userBody struct {
@@ -291,7 +250,7 @@ func (u *User) MarshalJSON() ([]byte, error) {
 		out.Emails = []Email{}
 	}
 	if out.Groups == nil {
-		out.Groups = []Ref{}
+		out.Groups = []acl.Ref{}
 	}
 	for i, e := range u.ACL {
 		a := aclOut{ID: e.ID, Rights: e.Rights, Active: e.Active, DateCreated: formatTime(e.Created)}

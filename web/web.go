@@ -8,13 +8,17 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/gorilla/mux"
 	"github.com/groupd/groupd/errors"
@@ -55,7 +59,37 @@ func Error(w http.ResponseWriter, r *http.Request, err error) {
 		w.WriteHeader(StatusClientClosed)
 		return
 	}
-	errors.Write(r.Context(), w, Logger(r.Context()), err)
+	errors.Write(r.Context(), w, Logger(r.Context()), namingDatabase(err))
+}
+
+// namingDatabase is err, except that a failure of the database that reached
+// here untyped, or typed only as error.server.generic, becomes
+// error.server.database (see isDatabaseFailure), so that an operator sees the
+// database named whichever code path met it. This is decided here, where
+// requests are answered, so that package errors knows nothing of drivers,
+// sockets or system calls.
+func namingDatabase(err error) error {
+	e := errors.From(err) // untyped: error.server.generic with err as its cause
+	if e.Code == "error.server.generic" && e.Cause() != nil && isDatabaseFailure(e.Cause()) {
+		return errors.Database(e.Cause())
+	}
+	return e
+}
+
+// isDatabaseFailure reports whether err is the database failing or out of
+// reach rather than groupd: anything PostgreSQL reported (an error with an
+// SQLSTATE), a connection that broke or was refused, a closed pool, or a
+// database call that ran out of the request's database time (-db-timeout).
+func isDatabaseFailure(err error) bool {
+	if err == nil {
+		return false
+	}
+	var state interface{ SQLState() string }
+	var netErr *net.OpError
+	return errors.As(err, &state) || errors.As(err, &netErr) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, sql.ErrConnDone) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // JSON writes v with status 200.
@@ -244,9 +278,9 @@ func decodeArray(r *http.Request, maxItems int, each func(i int, v any) error) (
 }
 
 // DefaultMaxBulkItems is the default of the most items a bulk request may
-// carry (-max-bulk-items). 10,000 groups with ACLs, the largest bulk the
-// benchmarks send, fit; a million, which ran PostgreSQL into its jsonb limit
-// after 23 s and 10 GiB, do not.
+// carry (-max-bulk-items): twice the largest bulk the benchmarks send (10,000
+// groups with ACLs), and far below what runs PostgreSQL into its jsonb
+// limit (docs/benchmarks.md, "Measurements behind the code").
 const DefaultMaxBulkItems = 20000
 
 // DecodeItems reads a bulk body, an array, decoding and checking its

@@ -166,6 +166,7 @@ func startFloor(dbURL string) (*floorServer, error) {
 		}
 		json.NewEncoder(w).Encode(gs)
 	})
+	mux.HandleFunc("GET /objects", objectFloor(db))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err

@@ -32,8 +32,8 @@ import (
 	"time"
 
 	"github.com/groupd/groupd/db"
+	"github.com/groupd/groupd/passwords"
 	"github.com/groupd/groupd/server"
-	"github.com/groupd/groupd/session"
 )
 
 type scale struct {
@@ -105,6 +105,7 @@ func serve() int {
 	cfg.DatabaseURL = os.Getenv("GROUPD_DATABASE_URL")
 	cfg.RootPassword = os.Getenv("GROUPD_ROOT_PASSWORD")
 	cfg.PprofAddr = os.Getenv("GROUPD_PPROF_ADDR")
+	cfg.KanboardAPIToken = os.Getenv("GROUPD_KANBOARD_API_TOKEN")
 	m := server.NewMain(cfg)
 	if err := m.Open(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, "groupbench serve:", err)
@@ -192,7 +193,7 @@ func runBench(sc scale, tgt target, write bool, docsDir string, keep bool, only,
 		defer logFile.Close()
 		srv := exec.Command(self)
 		srv.Env = append(os.Environ(), "GROUPBENCH_SERVE=1", "GROUPD_ADDR="+addr, "GROUPD_DATABASE_URL="+b.dbURL,
-			"GROUPD_ROOT_PASSWORD="+benchPassword, "GROUPD_PPROF_ADDR="+pprofAddr)
+			"GROUPD_ROOT_PASSWORD="+benchPassword, "GROUPD_KANBOARD_API_TOKEN="+kanboardToken(), "GROUPD_PPROF_ADDR="+pprofAddr)
 		srv.Stdout, srv.Stderr = logFile, logFile
 		if startErr := srv.Start(); startErr != nil {
 			return startErr
@@ -249,7 +250,8 @@ func runBench(sc scale, tgt target, write bool, docsDir string, keep bool, only,
 		return b.soak(soakDuration)
 	}
 	b.floor.visible = b.visible
-	for i, s := range []func() error{b.getByID, b.listing, b.bulkPut, b.updates, b.sessions, b.mixed} {
+	for i, s := range []func() error{b.getByID, b.listing, b.bulkPut, b.updates, b.sessions, b.mixed,
+		b.objectMove, b.objectList, b.kanboard} {
 		if only != "" && !strings.Contains(","+only+",", ","+strconv.Itoa(i+1)+",") {
 			continue
 		}
@@ -419,7 +421,7 @@ func (b *bench) dataset() error {
 		return existingDatasetErr
 	}
 	// Users through COPY (the bulk path; the user API is another issue's).
-	hash, err := session.HashPassword(benchPassword)
+	hash, err := passwords.Hash(benchPassword)
 	if err != nil {
 		return err
 	}

@@ -77,6 +77,9 @@ func (r row) ratio() string {
 	if strings.HasPrefix(r.Scenario, "3.") {
 		return fmt.Sprintf("%.2fx COPY time", r.Groupd.Elapsed.Seconds()/r.Floor.Elapsed.Seconds())
 	}
+	if strings.HasPrefix(r.Scenario, "7.") {
+		return fmt.Sprintf("%.2fx UPDATE time", r.Groupd.Elapsed.Seconds()/r.Floor.Elapsed.Seconds())
+	}
 	if r.Paced {
 		return fmt.Sprintf("p99 %.2fx the floor's", r.Groupd.P99.Seconds()/r.Floor.P99.Seconds())
 	}

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/groupd/groupd/session"
+	"github.com/groupd/groupd/passwords"
 )
 
 const readClients = 16
@@ -125,17 +125,10 @@ func (b *bench) allUsersFirst() int64 {
 // on the same group; floor: the same UPDATE by primary key.
 func (b *bench) updates() error {
 	const clients = 32
-	versions := map[int64]int64{}
-	rows, err := b.db.Query(`SELECT id, version FROM groups WHERE id = ANY($1)`, pqArray(b.visible))
+	versions, err := b.groupVersions()
 	if err != nil {
 		return err
 	}
-	for rows.Next() {
-		var id, v int64
-		rows.Scan(&id, &v)
-		versions[id] = v
-	}
-	rows.Close()
 	// worker w owns the groups w, w+32, w+64, ... of the reader's visible
 	// set, and alone keeps their versions
 	owned, vers := partition(b.visible, versions, clients)
@@ -185,7 +178,7 @@ func (b *bench) sessions() error {
 		return withBody(http.MethodPost, b.base+"/api/v1/session/authenticate?"+q, nil), nil
 	})
 	// The floor: argon2id verification alone, as many in parallel.
-	f := runLocal(clients, b.sc.Window, func() bool { return session.CheckPassword(hash, benchPassword) })
+	f := runLocal(clients, b.sc.Window, func() bool { return passwords.Check(hash, benchPassword) })
 	if err := b.add(row{Scenario: "5a. POST /session/authenticate", Groupd: g, Floor: f,
 		FloorName: "argon2id verification alone (m=64 MiB, t=1, p=2)"}); err != nil {
 		return err
@@ -210,18 +203,18 @@ func (b *bench) sessions() error {
 // request was due: the goal, p99 under 50 ms with zero errors, is this one.
 func (b *bench) mixed() error {
 	const clients = 64
-	closed := func(base string, floor bool) (result, error) {
-		next, err := b.mixRequests(clients, base, floor)
+	closed := func(base string, target mixTarget) (result, error) {
+		next, err := b.mixRequests(clients, base, target)
 		if err != nil {
 			return result{}, err
 		}
 		return run(newClient(clients), clients, 0, b.sc.Mixed, next), nil
 	}
-	g, err := closed(b.base, false)
+	g, err := closed(b.base, groupdAPI)
 	if err != nil {
 		return err
 	}
-	f, err := closed(b.floor.url, true)
+	f, err := closed(b.floor.url, floorHandlers)
 	if err != nil {
 		return err
 	}
@@ -230,21 +223,21 @@ func (b *bench) mixed() error {
 		return addErr
 	}
 	rate := g.RPS() / 2
-	open := func(base string, floor bool) (result, error) {
-		next, mixRequestsErr := b.mixRequests(clients, base, floor)
+	open := func(base string, target mixTarget) (result, error) {
+		next, mixRequestsErr := b.mixRequests(clients, base, target)
 		if mixRequestsErr != nil {
 			return result{}, mixRequestsErr
 		}
 		load := func() result { return runPaced(newClient(clients), clients, rate, b.sc.Mixed, next) }
-		if floor {
+		if target != groupdAPI {
 			return load(), nil
 		}
 		return b.profiled("6b-mixed", b.sc.Mixed, load)
 	}
-	if g, err = open(b.base, false); err != nil {
+	if g, err = open(b.base, groupdAPI); err != nil {
 		return err
 	}
-	if f, err = open(b.floor.url, true); err != nil {
+	if f, err = open(b.floor.url, floorHandlers); err != nil {
 		return err
 	}
 	for _, k := range []string{"read", "page", "write"} {
@@ -270,21 +263,41 @@ func (b *bench) mixed() error {
 	return nil
 }
 
-// mixRequests is scenario 6's mix for `clients` workers against groupd
-// (base) or the floor. Each worker writes only its own groups, with the
-// next version.
-func (b *bench) mixRequests(clients int, base string, floor bool) (request, error) {
+// groupVersions are the current versions of the reader's visible groups,
+// which the update scenarios (4 and 6) send incremented.
+func (b *bench) groupVersions() (map[int64]int64, error) {
 	versions := map[int64]int64{}
 	rows, err := b.db.Query(`SELECT id, version FROM groups WHERE id = ANY($1)`, pqArray(b.visible))
 	if err != nil {
 		return nil, err
 	}
+	defer rows.Close()
 	for rows.Next() {
 		var id, v int64
-		rows.Scan(&id, &v)
+		if err := rows.Scan(&id, &v); err != nil {
+			return nil, err
+		}
 		versions[id] = v
 	}
-	rows.Close()
+	return versions, rows.Err()
+}
+
+// mixTarget is what scenario 6's mix is sent to: groupd's API, or the
+// floor's bare handlers, which take other URLs and bodies.
+type mixTarget int
+
+const (
+	groupdAPI mixTarget = iota
+	floorHandlers
+)
+
+// mixRequests is scenario 6's mix for `clients` workers against target at
+// base. Each worker writes only its own groups, with the next version.
+func (b *bench) mixRequests(clients int, base string, target mixTarget) (request, error) {
+	versions, err := b.groupVersions()
+	if err != nil {
+		return nil, err
+	}
 	owned, vers := partition(b.visible, versions, clients)
 	rngs := make([]*rand.Rand, clients)
 	for i := range rngs {
@@ -296,7 +309,7 @@ func (b *bench) mixRequests(clients int, base string, floor bool) (request, erro
 		switch x := r.Intn(100); {
 		case x < 10 && len(owned[w]) > 0:
 			id := owned[w][r.Intn(len(owned[w]))]
-			if floor {
+			if target == floorHandlers {
 				return withBody(http.MethodPost, fmt.Sprintf("%s/group/%d", base, id), nil), nil
 			}
 			vers[w][id]++
@@ -304,13 +317,13 @@ func (b *bench) mixRequests(clients int, base string, floor bool) (request, erro
 			return withBody(http.MethodPost, base+"/api/v1/group", []byte(body), tok...), nil
 		case x < 20:
 			offset := strconv.Itoa(r.Intn(max(1, len(b.visible)-100)))
-			if floor {
+			if target == floorHandlers {
 				return get(base + "/groups?limit=100&visible=1&offset=" + offset), nil
 			}
 			return get(base+"/api/v1/group?limit=100&offset="+offset, tok...), nil
 		default:
 			id := b.visible[r.Intn(len(b.visible))]
-			if floor {
+			if target == floorHandlers {
 				return get(fmt.Sprintf("%s/group/%d", base, id)), nil
 			}
 			return get(fmt.Sprintf("%s/api/v1/group/%d", base, id), tok...), nil

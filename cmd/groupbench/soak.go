@@ -94,7 +94,7 @@ type soakMinute struct {
 func (b *bench) soak(d time.Duration) error {
 	const clients = 64
 	// Capacity: the mixed load, closed loop, for a short window.
-	next, err := b.mixRequests(clients, b.base, false)
+	next, err := b.mixRequests(clients, b.base, groupdAPI)
 	if err != nil {
 		return err
 	}

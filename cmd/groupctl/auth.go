@@ -63,7 +63,7 @@ func (a *app) cmdLogin(args []string) error {
 	if s.User != nil && s.User.User != nil {
 		next.UserID = s.User.User.ID
 	}
-	if err := a.saveConfig(ctxName, next, true); err != nil {
+	if err := a.saveConfig(ctxName, next, makeCurrent); err != nil {
 		return fmt.Errorf("logged in, but the token could not be saved: %w", err)
 	}
 	if a.json {
@@ -135,7 +135,7 @@ func (a *app) loginWithToken(url, ctxName string) error {
 	if s.User.User.Login != nil {
 		next.Login = *s.User.User.Login
 	}
-	if err := a.saveConfig(ctxName, next, true); err != nil {
+	if err := a.saveConfig(ctxName, next, makeCurrent); err != nil {
 		return fmt.Errorf("logged in, but the token could not be saved: %w", err)
 	}
 	if a.json {
@@ -167,7 +167,7 @@ func (a *app) cmdLogout(args []string) error {
 		err = nil // gone already: logged out all the same
 	}
 	cfg.Token, cfg.UserID = "", 0
-	if serr := a.saveConfig(ctxName, cfg, false); serr != nil {
+	if serr := a.saveConfig(ctxName, cfg, keepCurrent); serr != nil {
 		return serr
 	}
 	if err != nil {

@@ -83,13 +83,18 @@ func (a *app) cmdImport(args []string) error {
 	rep, runErr := im.Run(a.ctx, recs)
 	if rep != nil {
 		if *reportPath != "" {
-			b, _ := json.MarshalIndent(rep, "", "  ")
-			if err := os.WriteFile(*reportPath, append(b, '\n'), 0o644); err != nil {
+			b, err := json.MarshalIndent(rep, "", "  ")
+			if err == nil {
+				err = os.WriteFile(*reportPath, append(b, '\n'), 0o644)
+			}
+			if err != nil {
 				fmt.Fprintln(a.stderr, "groupctl: writing the report:", err)
 			}
 		}
 		if a.json {
-			_ = a.printJSON(rep)
+			if err := a.printJSON(rep); err != nil {
+				fmt.Fprintln(a.stderr, "groupctl: printing the report:", err)
+			}
 		} else {
 			out := a.stdout
 			if runErr != nil {
@@ -114,11 +119,9 @@ func (a *app) cmdExport(args []string) error {
 	outPath := fs.String("o", "", "write to this file (default: standard output)")
 	members := fs.Bool("members", false, "CSV groups: add a members column (logins)")
 	parallel := fs.Int("parallel", 2, "pages read at once")
-	pos, err := a.parse(fs, args, 0, 0)
-	if err != nil {
+	if _, err := a.parse(fs, args, 0, 0); err != nil {
 		return err
 	}
-	_ = pos
 	if *format == "" {
 		*format = batch.FormatJSON
 		if *outPath != "" {

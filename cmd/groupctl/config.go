@@ -101,15 +101,24 @@ func (a *app) loadConfig() (*config, string, error) {
 	return &config{}, name, nil
 }
 
-// saveConfig stores c as the context name (current: and makes it the
-// current one).
-func (a *app) saveConfig(name string, c *config, current bool) error {
+// currentChoice says whether saveConfig makes the context it saves the
+// current one.
+type currentChoice int
+
+const (
+	keepCurrent currentChoice = iota // the current context stays (unless there is none yet)
+	makeCurrent
+)
+
+// saveConfig stores c as the context name, and makes it the current one when
+// choice is makeCurrent or there is no current context yet.
+func (a *app) saveConfig(name string, c *config, choice currentChoice) error {
 	f, _, err := readConfigFile(a.env)
 	if err != nil {
 		return err
 	}
 	f.Contexts[name] = c
-	if current || f.Current == "" {
+	if choice == makeCurrent || f.Current == "" {
 		f.Current = name
 	}
 	return f.write(a.env)

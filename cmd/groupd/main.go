@@ -167,6 +167,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		"GROUPD_CLIENT_ADDRESS_HEADER")
 	num(&cfg.MinPasswordLength, "min-password-length", "fewest characters of a new password, root's included",
 		"GROUPD_MIN_PASSWORD_LENGTH")
+	str(&cfg.KanboardAPIToken, "kanboard-api-token", "application API token of the Kanboard JSON-RPC endpoint "+
+		"/jsonrpc.php (Basic jsonrpc:<token>, acts as root; empty: application access off; prefer the environment: "+
+		"a flag shows in ps)", "GROUPD_KANBOARD_API_TOKEN")
 	// Read at first start only, never a flag: a flag would show in ps.
 	cfg.RootPassword = getenv("GROUPD_ROOT_PASSWORD")
 

@@ -7,7 +7,7 @@
 
   const TOKEN_KEY = 'groupd.console.token';
   // The unsaved edits of a group page, kept in this tab across a sign-in
-  // after the session ended: {groupId, version, title, drafts, labels, attempted}.
+  // after the session ended: {kind, groupId (the group's or user's id), version, title, drafts, labels, attempted}.
   const DRAFT_KEY = 'groupd.console.draft';
   const PAGE_SIZES = [25, 50, 100];
   const MEMBER_PAGE = 20;
@@ -244,7 +244,7 @@
     if (conflict) {
       box.append(
         h('p', { class: 'alert-title' }, 'Changed by someone else — reload'),
-        h('p', null, 'This group was saved by someone else after you loaded it, so your change was not saved. ' +
+        h('p', null, `This ${app.page && app.page.kind === 'user' ? 'user' : 'group'} was saved by someone else after you loaded it, so your change was not saved. ` +
           'Reload to see the current version, then make your change again.'),
       );
       if (onReload) box.append(h('p', null, h('button', { type: 'button', class: 'button', 'data-action': 'reload', onclick: onReload }, 'Reload')));
@@ -328,7 +328,7 @@
     const labels = {};
     for (const d of dirty) labels[d.key] = d.label;
     sessionStorage.setItem(DRAFT_KEY, JSON.stringify({
-      groupId: app.page.id, version: app.page.version, title: app.page.title, drafts: drafts(), labels, attempted: app.saving,
+      kind: app.page.kind || 'group', groupId: app.page.id, version: app.page.version, title: app.page.title, drafts: drafts(), labels, attempted: app.saving,
     }));
   }
 
@@ -351,8 +351,8 @@
       lines.push(parts ? `Your unsaved changes (${parts}) are back in the form below. Nothing of them is saved yet: check them and save.`
         : 'Nothing else was pending.');
     } else {
-      lines.push(parts ? `Your unsaved changes to group “${d.title}” (${parts}) are kept in this tab and come back after you sign in. Nothing of them is saved yet.`
-        : `Nothing else of group “${d.title}” was pending.`);
+      lines.push(parts ? `Your unsaved changes to ${d.kind === 'user' ? 'user' : 'group'} “${d.title}” (${parts}) are kept in this tab and come back after you sign in. Nothing of them is saved yet.`
+        : `Nothing else of ${d.kind === 'user' ? 'user' : 'group'} “${d.title}” was pending.`);
     }
     return h('div', { class: 'alert alert-warn', role: 'alert', id: restored ? 'draft-restored' : 'draft-kept' },
       h('p', { class: 'alert-title' }, restored ? 'Restored after signing in again' : 'Your session has ended'),
@@ -448,6 +448,7 @@
     $('#whoami').textContent = u.login || u._generated_displayname || ('#' + u._id);
     $('#account').hidden = false;
     $('#mainnav').hidden = false;
+    $('#nav-audit').hidden = !isRoot();
     const inst = session.instance || {};
     $('#footer').textContent = `${inst.name || 'groupd'} · server ${inst.server_version || ''} · API ${inst.api || ''}`;
     if (!location.hash.startsWith('#/')) history.replaceState(null, '', '#/groups');
@@ -564,6 +565,11 @@
     if (path === '/groups') { $('#nav-groups').setAttribute('aria-current', 'page'); viewGroups(params); return; }
     if (path === '/groups/new') { viewCreate(); return; }
     if ((m = path.match(/^\/group\/(\d+)$/))) { viewGroup(Number(m[1])); return; }
+    if (path === '/users') { $('#nav-users').setAttribute('aria-current', 'page'); viewUsers(params); return; }
+    if (path === '/users/new') { viewCreateUser(); return; }
+    if ((m = path.match(/^\/user\/(\d+)$/))) { viewUser(Number(m[1])); return; }
+    if (path === '/tokens') { $('#nav-tokens').setAttribute('aria-current', 'page'); viewTokens(); return; }
+    if (path === '/audit') { $('#nav-audit').setAttribute('aria-current', 'page'); viewAudit(params); return; }
     page('Not found', h('p', null, 'There is no such page. ', h('a', { href: '#/groups' }, 'Go to the groups.')));
   }
 
@@ -1140,7 +1146,7 @@
     }
     // Edits kept across a sign-in come back on their group, once.
     const kept = storedDraft();
-    if (kept && kept.groupId === id) {
+    if (kept && (kept.kind || 'group') === 'group' && kept.groupId === id) {
       sessionStorage.removeItem(DRAFT_KEY);
       renderGroup(g, null, kept.drafts || {}, kept);
       return;
@@ -1182,7 +1188,8 @@
     for (const [key, sec] of [['details', details], ['acl', acl], ['sysrights', sysrights]]) {
       if (sec.state) pageState.sections[key] = sec.state;
     }
-    const sections = h('div', { class: 'group-grid' }, details.el, membersSection(g), acl.el, sysrights.el, auditSection(g));
+    const sections = h('div', { class: 'group-grid' }, details.el, membersSection(g), acl.el, sysrights.el, auditSection(g),
+      explainSection({ group: g }));
 
     let restored = null;
     if (kept) {
@@ -1471,18 +1478,30 @@
     return 'in effect';
   }
 
-  // hiddenSection stands for a part of the full format the server leaves
-  // out for a caller without bag_write on the group (_acl, _system_rights).
-  function hiddenSection(id, area, title, what) {
-    return h('section', { class: 'card ' + area, id, 'aria-labelledby': id + '-title' },
-      h('h2', { id: id + '-title' }, title),
-      h('p', { class: 'note', id: id + '-hidden' }, `Only holders of bag_write on this group see its ${what}.`));
+  // groupACL says how the ACL section works on a group; userACL (below) on
+  // a user: the rights an entry may grant, who may edit, how it is saved.
+  function groupACL(g) {
+    const rights = g._generated_rights || {};
+    return {
+      rights: ACL_RIGHTS,
+      first: 'bag_read',
+      hiddenNote: 'Only holders of bag_write on this group see its access control list.',
+      editable: ('bag_write' in rights) && hasSys('system.group', 'edit_acl'),
+      help: 'Rights imply others: bag_delete ⇒ bag_write ⇒ bag_read, and delete ⇒ write ⇒ read (on the group’s users). ' +
+        'Implied rights are ticked and greyed. The owner always has bag_read, bag_write and bag_delete; members can see the group.',
+      cannot: 'You cannot change the access control list: that needs bag_write on the group and the system right system.group with edit_acl.',
+      empty: 'No entries: only the owner, the members and holders of system rights have access.',
+      save: (acl, errors, button) => saveGroup(g, { _acl: acl }, errors, button, 'Access control', '#acl-save', 'acl'),
+    };
   }
 
-  function aclSection(g, draft) {
-    if (!('_acl' in g)) return { el: hiddenSection('acl', 'area-acl', 'Access control list', 'access control list') };
-    const rights = g._generated_rights || {};
-    const editable = ('bag_write' in rights) && hasSys('system.group', 'edit_acl');
+  function aclSection(g, draft, spec) {
+    spec = spec || groupACL(g);
+    if (!('_acl' in g)) {
+      return { el: h('section', { class: 'card area-acl', id: 'acl', 'aria-labelledby': 'acl-title' },
+        h('h2', { id: 'acl-title' }, 'Access control list'), h('p', { class: 'note', id: 'acl-hidden' }, spec.hiddenNote)) };
+    }
+    const editable = spec.editable;
     const errors = h('div', { id: 'acl-errors' });
     const dirty = h('p', { class: 'dirty', id: 'acl-dirty', hidden: true }, 'Unsaved changes.');
     // The working copy: rows of {id, who, rights:{name:params}, active, from, to}.
@@ -1514,12 +1533,14 @@
         const cells = h('td', { 'data-label': 'Rights', class: 'rights-cell' });
         const list = h('div', { class: 'rights-list' });
         const realms = {};
+        const realmOf = (r) => (r.startsWith('bag_') ? 'group' : r === 'link' || r === 'unlink' ? 'members' : 'users');
         for (const [realm, label] of [['group', 'Group'], ['members', 'Members'], ['users', 'Users']]) {
+          if (!spec.rights.some((r) => realmOf(r) === realm)) continue;
           const ul = h('ul', { 'aria-label': `${label} rights for ${who}` });
           realms[realm] = ul;
           list.append(h('div', { class: 'realm' }, h('span', { class: 'realm-label', 'aria-hidden': 'true' }, label), ul));
         }
-        for (const r of ACL_RIGHTS) {
+        for (const r of spec.rights) {
           const isExplicit = r in row.rights;
           const by = implied.get(r);
           const id = nextId('acl');
@@ -1535,8 +1556,7 @@
             const again = tbody.querySelector(`tr[data-index="${i}"] input[data-right="${r}"]`);
             if (again) again.focus();
           });
-          const realm = r.startsWith('bag_') ? 'group' : r === 'link' || r === 'unlink' ? 'members' : 'users';
-          realms[realm].append(h('li', { class: by && !isExplicit ? 'implied' : isExplicit ? 'explicit' : '' },
+          realms[realmOf(r)].append(h('li', { class: by && !isExplicit ? 'implied' : isExplicit ? 'explicit' : '' },
             cb, h('label', { for: id, title: RIGHT_INFO[r] }, r,
               by && !isExplicit ? h('span', { class: 'implied-note' }, ` (implied by ${by})`) : null,
               h('span', { class: 'visually-hidden' }, ` for ${who}`))));
@@ -1564,7 +1584,7 @@
         }, 'Remove') : null));
         tbody.append(tr);
       });
-      if (!rows.length) tbody.append(h('tr', { class: 'empty' }, h('td', { colspan: '5' }, 'No entries: only the owner, the members and holders of system rights have access.')));
+      if (!rows.length) tbody.append(h('tr', { class: 'empty' }, h('td', { colspan: '5' }, spec.empty)));
     }
     draw();
 
@@ -1575,7 +1595,7 @@
         if (row.from || row.to) e.when = { from: row.from || null, to: row.to || null };
         return e;
       });
-      saveGroup(g, { _acl: acl }, errors, save, 'Access control', '#acl-save', 'acl');
+      spec.save(acl, errors, save);
     });
     markDirty();
 
@@ -1590,11 +1610,11 @@
         choose: (x) => {
           const who = x.user ? { _basetype: 'user', user: { _id: x.user._id, login: x.user.login, _generated_displayname: x.user._generated_displayname } }
             : { _basetype: 'group', group: { _id: x.group._id, name: x.group.name, _displayname: x.group.displayname } };
-          rows.push({ who, rights: { bag_read: {} }, active: true, from: null, to: null });
+          rows.push({ who, rights: { [spec.first]: {} }, active: true, from: null, to: null });
           markDirty();
           draw();
           pk.reset();
-          const last = tbody.querySelector(`tr[data-index="${rows.length - 1}"] input[data-right="bag_read"]`);
+          const last = tbody.querySelector(`tr[data-index="${rows.length - 1}"] input[data-right="${spec.first}"]`);
           if (last) last.focus();
         },
       });
@@ -1604,9 +1624,8 @@
 
     return { state, el: h('section', { class: 'card area-acl', id: 'acl', 'aria-labelledby': 'acl-title' },
       h('h2', { id: 'acl-title' }, 'Access control list'),
-      h('p', { class: 'help' }, 'Rights imply others: bag_delete ⇒ bag_write ⇒ bag_read, and delete ⇒ write ⇒ read (on the group’s users). ' +
-        'Implied rights are ticked and greyed. The owner always has bag_read, bag_write and bag_delete; members can see the group.'),
-      editable ? null : h('p', { class: 'note' }, 'You cannot change the access control list: that needs bag_write on the group and the system right system.group with edit_acl.'),
+      h('p', { class: 'help' }, spec.help),
+      editable ? null : h('p', { class: 'note' }, spec.cannot),
       errors,
       h('div', { class: 'table-wrap' }, h('table', { class: 'data responsive acl', id: 'acl-table' },
         h('caption', { class: 'visually-hidden' }, 'Access control entries'),
@@ -1624,17 +1643,32 @@
 
   // --- system rights ----------------------------------------------------------
 
-  function systemRightsSection(g, draft) {
-    if (!('_system_rights' in g)) return { el: hiddenSection('sysrights', 'area-sysrights', 'System rights', 'system rights') };
+  function groupSystemRights(g) {
     const rights = g._generated_rights || {};
+    return {
+      hiddenNote: 'Only holders of bag_write on this group see its system rights.',
+      editable: ('bag_write' in rights) && hasSys('system.group', 'edit_system_rights'),
+      help: 'Every member of the group holds these.',
+      empty: 'This group grants no system rights to its members.',
+      cannot: 'Changing them needs bag_write and the system right system.group with edit_system_rights.',
+      save: (value, errors, button) => saveGroup(g, { _system_rights: value }, errors, button, 'System rights', '#sysrights-save', 'sysrights'),
+    };
+  }
+
+  function systemRightsSection(g, draft, spec) {
+    spec = spec || groupSystemRights(g);
+    if (!('_system_rights' in g)) {
+      return { el: h('section', { class: 'card area-sysrights', id: 'sysrights', 'aria-labelledby': 'sysrights-title' },
+        h('h2', { id: 'sysrights-title' }, 'System rights'), h('p', { class: 'note', id: 'sysrights-hidden' }, spec.hiddenNote)) };
+    }
     const sr = g._system_rights || {};
-    const editable = ('bag_write' in rights) && hasSys('system.group', 'edit_system_rights');
+    const editable = spec.editable;
     const errors = h('div', { id: 'sysrights-errors' });
     const names = Object.keys(sr).sort();
     const list = names.length ? h('dl', { class: 'sysrights', id: 'sysrights-list' }, names.map((n) => {
       const params = Object.entries(sr[n] || {}).map(([k, v]) => (v === true ? k : `${k}: ${JSON.stringify(v)}`));
       return h('div', null, h('dt', null, n), h('dd', null, params.length ? params.join(', ') : h('span', { class: 'muted' }, 'no parameters')));
-    })) : h('p', { class: 'muted', id: 'sysrights-list' }, 'This group grants no system rights to its members.');
+    })) : h('p', { class: 'muted', id: 'sysrights-list' }, spec.empty);
     let editor = null;
     let state = null;
     if (editable) {
@@ -1659,14 +1693,14 @@
           showError(errors, new ApiError(0, { realm: 'client', code: 'client.invalid_json', description: 'Not valid JSON: ' + err.message }));
           return;
         }
-        saveGroup(g, { _system_rights: value }, errors, save, 'System rights', '#sysrights-save', 'sysrights');
+        spec.save(value, errors, save);
       });
     }
     return { state, el: h('section', { class: 'card area-sysrights', id: 'sysrights', 'aria-labelledby': 'sysrights-title' },
       h('h2', { id: 'sysrights-title' }, 'System rights'),
-      h('p', { class: 'help' }, 'Every member of the group holds these.'),
+      h('p', { class: 'help' }, spec.help),
       errors, list, editor,
-      editable ? null : h('p', { class: 'note' }, 'Changing them needs bag_write and the system right system.group with edit_system_rights.')) };
+      editable ? null : h('p', { class: 'note' }, spec.cannot)) };
   }
 
   // --- audit trail -------------------------------------------------------------
@@ -1678,50 +1712,18 @@
       sec.append(h('p', { class: 'note', id: 'audit-note' }, 'The audit trail can be read by holders of the system right system.root only.'));
       return sec;
     }
-    const errors = h('div', { id: 'audit-errors' });
-    const list = h('ol', { class: 'events', id: 'audit-list' });
-    const more = h('button', { type: 'button', class: 'button secondary', id: 'audit-more', hidden: true }, 'Load more');
-    // The group's own events and its membership events, each read from
-    // its own position, shown merged in the order they happened.
-    const since = { group: 0, membership: 0 };
-    const events = [];
-    async function load() {
-      more.disabled = true;
-      try {
-        const pages = await Promise.all(['group', 'membership'].map((type) =>
-          api('GET', '/api/v1/events', { query: { type, object_id: g.group._id, since: since[type], limit: EVENT_PAGE } })
-            .then((r) => ({ type, data: r.data }))));
-        clear(errors);
-        let full = false;
-        for (const { type, data } of pages) {
-          for (const ev of data) {
-            since[type] = Math.max(since[type], ev._id);
-            events.push(ev);
-          }
-          if (data.length >= EVENT_PAGE) full = true;
-        }
-        events.sort((a, b) => b._id - a._id); // newest first
-        clear(list);
-        for (const ev of events) list.append(eventItem(ev));
-        if (!events.length) list.append(h('li', { class: 'muted' }, 'No events.'));
-        more.hidden = !full;
-      } catch (e) {
-        showError(errors, e, null, load);
-      } finally {
-        more.disabled = false;
-      }
-    }
-    more.addEventListener('click', load);
-    app.refreshAudit = load; // new events after a change on this page
-    load();
-    more.textContent = 'Load later events';
-    sec.append(h('p', { class: 'help' }, 'Every change of this group, newest first.'), errors, list, more);
+    const ev = eventList('audit', () => ['group', 'membership'].map((type) => ({ type, object_id: g.group._id })));
+    app.refreshAudit = () => ev.load(true); // new events after a change on this page
+    ev.load(true);
+    sec.append(h('p', { class: 'help' }, 'Every change of this group and of its members, newest first.'), ...ev.el);
     return sec;
   }
 
   const ACTIONS = { create: 'created', update: 'changed', delete: 'deleted', add_member: 'member added', remove_member: 'member removed' };
 
-  function eventItem(ev) {
+  // eventItem shows one event; withObject names what it is about (for the
+  // trail of everything).
+  function eventItem(ev, withObject) {
     let changes;
     if (ev.type === 'membership') {
       const m = ev.after || ev.before || {};
@@ -1731,29 +1733,60 @@
     }
     return h('li', { dataset: { action: ev.action, type: ev.type } },
       h('div', { class: 'event-head' },
+        withObject ? eventObject(ev) : null,
         h('strong', null, ACTIONS[ev.action] || ev.action), ' by ', nameSpan(ev.actor_user_id), ' · ', timeEl(ev.timestamp)),
       changes.length ? h('ul', { class: 'changes' }, changes.map((c) => h('li', null, c))) : null);
   }
 
+  function eventObject(ev) {
+    const x = ev.after || ev.before || {};
+    const label = {
+      group: () => 'group ' + ((x.group && (x.group.name || displayname(x))) || '#' + ev.object_id),
+      user: () => 'user ' + ((x.user && x.user.login) || '#' + ev.object_id),
+      membership: () => 'members of group #' + ev.object_id,
+      api_token: () => `API token “${x.name || '#' + ev.object_id}”`,
+    }[ev.type];
+    const text = label ? label() : ev.type + ' #' + ev.object_id;
+    const href = ev.type === 'group' || ev.type === 'membership' ? '#/group/' + ev.object_id : ev.type === 'user' ? '#/user/' + ev.object_id : null;
+    return h('span', { class: 'event-object' }, href && ev.action !== 'delete' ? h('a', { href }, text) : text, ': ');
+  }
+
   function describeChange(before, after) {
     const out = [];
-    const b = (before && before.group) || {};
-    const a = (after && after.group) || {};
-    if (!before && after) {
+    const b = (before && (before.group || before.user)) || {};
+    const a = (after && (after.group || after.user)) || {};
+    const isUser = !!((before && before.user) || (after && after.user));
+    if (!before && after && isUser) {
+      out.push(`created as “${a.login || a._generated_displayname || '#' + a._id}”`);
+      return out;
+    }
+    if (!before && after && after.group) {
       const names = Object.entries(a.displayname || {}).map(([c, t]) => `${c}: ${t}`).join(', ');
       out.push(a.name ? `created as “${a.name}”` + (names ? ` (${names})` : '') : `created with the display name ${names || '—'}`);
       return out;
     }
     if (before && !after) { out.push('deleted'); return out; }
+    if (!b._id && !a._id) return out; // not a group or user (an API token's event)
     const show = (v) => (v === null || v === undefined || v === '' ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v));
     // Display names read as “en-US: Readers, de-DE: Leser”, not as JSON.
     const showNames = (d) => {
+      if (typeof d === 'string') return d;
       const e = Object.entries(d || {});
       return e.length ? e.map(([c, t]) => `${c}: ${t}`).join(', ') : '—';
     };
-    for (const [k, label] of [['name', 'name'], ['displayname', 'display name'], ['comment', 'comment'], ['reference', 'reference'], ['type', 'type']]) {
+    const keys = isUser
+      ? [['login', 'login'], ['first_name', 'first name'], ['last_name', 'last name'], ['displayname', 'display name'],
+        ['frontend_language', 'language'], ['reference', 'reference'], ['login_disabled', 'sign-in disabled']]
+      : [['name', 'name'], ['displayname', 'display name'], ['comment', 'comment'], ['reference', 'reference'], ['type', 'type']];
+    for (const [k, label] of keys) {
       if (JSON.stringify(b[k]) === JSON.stringify(a[k])) continue;
       out.push(k === 'displayname' ? `${label}: ${showNames(b[k])} → ${showNames(a[k])}` : `${label}: ${show(b[k])} → ${show(a[k])}`);
+    }
+    if (isUser) {
+      const emails = (x) => ((x && x._emails) || []).map((m) => m.email + (m.use_for_login ? ' (login)' : '')).join(', ') || '—';
+      if (emails(before) !== emails(after)) out.push(`e-mail: ${emails(before)} → ${emails(after)}`);
+      const grp = (x) => ((x && x._groups) || []).map((g) => subjectLabel(g)).join(', ') || '—';
+      if (grp(before) !== grp(after)) out.push(`groups: ${grp(before)} → ${grp(after)}`);
     }
     out.push(...aclChanges((before && before._acl) || [], (after && after._acl) || []));
     const srBefore = (before && before._system_rights) || {};
@@ -1801,6 +1834,1007 @@
     }
     for (const [who, e] of b) if (!a.has(who)) out.push(`${who} lost ${order(e.rights).join(', ') || 'its entry'} (entry removed)`);
     return out;
+  }
+
+  // --- users ---------------------------------------------------------------
+
+  const USER_TYPES = ['easydb', 'system'];
+
+  function userListState(params) {
+    let limit = Number(params.get('limit')) || 50;
+    if (!PAGE_SIZES.includes(limit)) limit = 50;
+    const st = { offset: Math.max(0, Number(params.get('offset')) || 0), limit };
+    for (const k of ['login', 'name', 'email', 'group', 'type']) st[k] = params.get(k) || '';
+    return st;
+  }
+
+  function userListHash(st) {
+    const q = new URLSearchParams();
+    for (const k of ['login', 'name', 'email', 'group', 'type']) if (st[k]) q.set(k, st[k]);
+    if (st.offset) q.set('offset', String(st.offset));
+    if (st.limit !== 50) q.set('limit', String(st.limit));
+    const s = q.toString();
+    return '#/users' + (s ? '?' + s : '');
+  }
+
+  // groupNames shows a user's static groups, cut to a few.
+  function groupNames(list, most) {
+    const names = (list || []).map((x) => groupTitle({ group: x.group || x }));
+    if (!names.length) return h('span', { class: 'muted' }, 'none');
+    const shown = names.slice(0, most);
+    return h('span', { class: 'cut', title: names.join(', ') },
+      shown.join(', ') + (names.length > most ? ` and ${fmtNumber(names.length - most)} more` : ''));
+  }
+
+  // findGroup resolves a group filter (an id, or a name or display name)
+  // to a group id: the group whose name or display name is the text, else the
+  // only group that contains it; null when none or several do.
+  async function findGroup(text, signal) {
+    if (/^\d+$/.test(text)) return Number(text);
+    const r = await api('GET', '/api/v1/group', { signal, query: { name: text, limit: 20 } });
+    const lower = text.toLowerCase();
+    const exact = r.data.find((g) => (g.group.name || '').toLowerCase() === lower ||
+      Object.values(g.group.displayname || {}).some((v) => v.toLowerCase() === lower));
+    if (exact) return exact.group._id;
+    return r.data.length === 1 ? r.data[0].group._id : null;
+  }
+
+  function viewUsers(params) {
+    const st = userListState(params);
+    typingIn = null;
+    if (!hasSys('system.user')) {
+      page('Users', h('div', { class: 'alert alert-warn', role: 'alert' },
+        h('p', { class: 'alert-title' }, 'Listing users needs the system right system.user.')),
+      h('p', null, h('a', { href: '#/user/' + me()._id }, 'Your own account'), ' · ', h('a', { href: '#/tokens' }, 'Your API tokens')));
+      return;
+    }
+    const inputs = {
+      login: h('input', { type: 'search', id: 'ufilter-login', name: 'login', value: st.login, autocomplete: 'off' }),
+      name: h('input', { type: 'search', id: 'ufilter-name', name: 'name', value: st.name, autocomplete: 'off' }),
+      email: h('input', { type: 'search', id: 'ufilter-email', name: 'email', value: st.email, autocomplete: 'off' }),
+      group: h('input', { type: 'search', id: 'ufilter-group', name: 'group', value: st.group, autocomplete: 'off' }),
+    };
+    const typeSel = h('select', { id: 'ufilter-type', name: 'type' }, h('option', { value: '' }, 'Any type'),
+      USER_TYPES.map((t) => h('option', { value: t, selected: st.type === t }, t)));
+    const sizeSel = h('select', { id: 'ufilter-limit', name: 'limit' },
+      PAGE_SIZES.map((n) => h('option', { value: String(n), selected: n === st.limit }, String(n))));
+    const clearBtn = h('button', { type: 'button', class: 'button secondary', id: 'ufilter-clear' }, 'Clear filters');
+    const filters = h('form', { class: 'filters filters-users', role: 'search', 'aria-label': 'Filter users', id: 'user-filters' },
+      field('Login contains', inputs.login),
+      field('Name contains', inputs.name),
+      field('E-mail contains', inputs.email),
+      field('In group (name or id)', inputs.group),
+      field('Type', typeSel),
+      field('Per page', sizeSel),
+      h('div', { class: 'field field-button' }, clearBtn));
+    const summary = h('p', { class: 'summary', id: 'users-summary', 'aria-live': 'polite' }, 'Loading…');
+    const errors = h('div', { id: 'users-errors' });
+    const tbody = h('tbody', { id: 'users-body' });
+    const table = h('table', { class: 'data responsive', id: 'users-table' },
+      h('caption', { class: 'visually-hidden' }, 'Users'),
+      h('thead', null, h('tr', null,
+        h('th', { scope: 'col' }, 'ID'), h('th', { scope: 'col' }, 'Login'), h('th', { scope: 'col' }, 'Name'),
+        h('th', { scope: 'col' }, 'E-mail'), h('th', { scope: 'col' }, 'Type'), h('th', { scope: 'col' }, 'Groups'),
+        h('th', { scope: 'col' }, 'Your rights'))),
+      tbody);
+    const pager = h('nav', { class: 'pager', 'aria-label': 'Pages of users', id: 'users-pager' });
+    page('Users',
+      h('div', { class: 'toolbar' },
+        hasSys('system.user', 'create') ? h('a', { class: 'button', href: '#/users/new', id: 'new-user' }, 'New user') : null),
+      filters, summary, errors, h('div', { class: 'table-wrap' }, table), pager);
+
+    function update(reset, fieldName) {
+      if (reset) st.offset = 0;
+      for (const k of Object.keys(inputs)) st[k] = inputs[k].value.trim();
+      st.type = typeSel.value;
+      st.limit = Number(sizeSel.value);
+      listNav(userListHash(st), fieldName);
+      load();
+    }
+    let debounce = 0;
+    for (const [k, input] of Object.entries(inputs)) {
+      input.addEventListener('input', () => { clearTimeout(debounce); debounce = setTimeout(() => update(true, 'u' + k), 250); });
+    }
+    typeSel.addEventListener('change', () => update(true));
+    sizeSel.addEventListener('change', () => update(true));
+    filters.addEventListener('submit', (e) => { e.preventDefault(); clearTimeout(debounce); update(true); });
+    clearBtn.addEventListener('click', () => {
+      for (const input of Object.values(inputs)) input.value = '';
+      typeSel.value = '';
+      update(true);
+      inputs.login.focus();
+    });
+
+    async function load() {
+      if (app.listAbort) app.listAbort.abort();
+      const ac = new AbortController();
+      app.listAbort = ac;
+      table.setAttribute('aria-busy', 'true');
+      table.dataset.state = 'loading';
+      const t0 = performance.now();
+      try {
+        let groupID = '';
+        if (st.group) {
+          groupID = await findGroup(st.group, ac.signal);
+          if (ac !== app.listAbort) return;
+          if (groupID === null) {
+            clear(errors).append(h('div', { class: 'alert alert-warn', role: 'alert' },
+              h('p', { class: 'alert-title' }, `No single group is called “${st.group}”: type more of its name, or its id.`)));
+            renderRows([], 0);
+            return;
+          }
+        }
+        const r = await api('GET', '/api/v1/user', {
+          signal: ac.signal,
+          query: { limit: st.limit, offset: st.offset, login: st.login, name: st.name, email: st.email, groupids: groupID, type: st.type },
+        });
+        if (ac !== app.listAbort) return;
+        clear(errors);
+        if (r.total > 0 && st.offset >= r.total) {
+          st.offset = Math.floor((r.total - 1) / st.limit) * st.limit;
+          history.replaceState(null, '', userListHash(st));
+          load();
+          return;
+        }
+        renderRows(r.data, r.total === null ? r.data.length : r.total);
+        table.dataset.ms = String(Math.round(performance.now() - t0));
+      } catch (e) {
+        if (e.name === 'AbortError' || ac !== app.listAbort) return;
+        showError(errors, e, null, load);
+        renderRows([], 0, true);
+      } finally {
+        if (ac === app.listAbort) {
+          table.removeAttribute('aria-busy');
+          table.dataset.state = 'ready';
+        }
+      }
+    }
+
+    function renderRows(list, total, failed) {
+      clear(tbody);
+      for (const u of list) {
+        const x = u.user;
+        const emails = (u._emails || []).map((e) => e.email);
+        const cut = (text) => (text ? h('span', { class: 'cut', title: text }, text) : '');
+        tbody.append(h('tr', { dataset: { userId: String(x._id), login: x.login || '' } },
+          h('td', { 'data-label': 'ID' }, String(x._id)),
+          h('td', { 'data-label': 'Login' }, h('a', { href: '#/user/' + x._id, class: 'cut', title: x.login || '' }, x.login || h('span', { class: 'muted' }, '(no login)')),
+            x.login_disabled ? h('span', { class: 'badge badge-off', title: 'This user cannot sign in.' }, 'disabled') : null),
+          h('td', { 'data-label': 'Name' }, cut(x._generated_displayname && x._generated_displayname !== x.login ? x._generated_displayname : '')),
+          h('td', { 'data-label': 'E-mail' }, cut(emails.join(', '))),
+          h('td', { 'data-label': 'Type' }, h('span', { class: 'type type-' + (x.type === 'system' ? 'system' : 'easydb') }, x.type)),
+          h('td', { 'data-label': 'Groups' }, groupNames(u._groups, 3)),
+          h('td', { 'data-label': 'Your rights' }, rightBadges(u._generated_rights))));
+      }
+      if (!list.length) {
+        tbody.append(h('tr', { class: 'empty' }, h('td', { colspan: '7' }, failed ? 'Could not load the users.' : 'No users match.')));
+      }
+      summary.textContent = failed ? '' : total === 0 ? 'No users match the filters.'
+        : `Users ${fmtNumber(st.offset + 1)}–${fmtNumber(st.offset + list.length)} of ${fmtNumber(total)}`;
+      summary.dataset.total = String(total);
+      renderPager(pager, st.offset, st.limit, total, (off) => {
+        st.offset = off;
+        listNav(userListHash(st));
+        load();
+      });
+    }
+    load();
+  }
+
+  // --- passwords -------------------------------------------------------------
+
+  const MIN_PASSWORD = 8; // the server's default -min-password-length; it may ask for more
+
+  // passwordStrength rates a password for the hint next to its field: a
+  // rough estimate (length and kinds of characters), never a promise.
+  function passwordStrength(pw) {
+    if (!pw) return { score: 0, text: `At least ${MIN_PASSWORD} characters.` };
+    if (pw.length < MIN_PASSWORD) return { score: 0, text: `Too short: ${pw.length} of at least ${MIN_PASSWORD} characters.` };
+    const kinds = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^A-Za-z0-9]/].filter((re) => re.test(pw)).length;
+    const repeated = /^(.)\1+$/.test(pw) || /^(0123|1234|abcd|qwer|pass)/i.test(pw);
+    let score = (pw.length >= 12 ? 2 : 1) + (kinds >= 3 ? 1 : 0) + (pw.length >= 16 ? 1 : 0);
+    if (repeated) score = 1;
+    score = Math.min(4, score);
+    const words = ['', 'Weak: easy to guess. Use a longer one with more kinds of characters.',
+      'Fair: longer, or with more kinds of characters, would be better.', 'Good.', 'Strong.'];
+    return { score, text: words[score] };
+  }
+
+  // generatePassword makes a 20-character password from crypto.getRandomValues,
+  // without characters that are easy to confuse (0/O, 1/l/I).
+  function generatePassword() {
+    const alphabet = 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789-_.!';
+    const out = [];
+    const buf = new Uint32Array(20);
+    crypto.getRandomValues(buf);
+    for (const n of buf) out.push(alphabet[n % alphabet.length]);
+    return out.join('');
+  }
+
+  // passwordField is a password input with its strength hint, read aloud
+  // as it changes.
+  function passwordField(id, label, autocomplete) {
+    const input = h('input', { id, type: 'password', autocomplete: autocomplete || 'new-password', spellcheck: 'false' });
+    const meter = h('meter', { min: '0', max: '4', low: '2', high: '3', optimum: '4', value: '0', id: id + '-meter', 'aria-hidden': 'true' });
+    const hint = h('p', { class: 'help strength', id: id + '-strength', 'aria-live': 'polite' }, passwordStrength('').text);
+    input.setAttribute('aria-describedby', hint.id);
+    const show = h('input', { type: 'checkbox', id: id + '-show' });
+    show.addEventListener('change', () => { input.type = show.checked ? 'text' : 'password'; });
+    const update = () => {
+      const s = passwordStrength(input.value);
+      meter.value = s.score;
+      hint.textContent = s.text;
+      hint.dataset.score = String(s.score);
+    };
+    input.addEventListener('input', update);
+    return {
+      input, update,
+      el: h('div', { class: 'field password-field' }, h('label', { for: id }, label), input,
+        h('div', { class: 'strength-row' }, meter, hint),
+        h('div', { class: 'check' }, show, h('label', { for: show.id }, 'Show the password'))),
+    };
+  }
+
+  // copyButton copies the text of el to the clipboard and says so.
+  function copyButton(el, id, what) {
+    const status = h('span', { class: 'help', 'aria-live': 'polite' });
+    const btn = h('button', { type: 'button', class: 'button secondary small', id }, 'Copy');
+    btn.addEventListener('click', async () => {
+      try {
+        await navigator.clipboard.writeText(el.textContent);
+        status.textContent = `${what} copied to the clipboard.`;
+      } catch (e) {
+        // No clipboard (an insecure origin, a refused permission): select it.
+        const range = document.createRange();
+        range.selectNodeContents(el);
+        const sel = window.getSelection();
+        sel.removeAllRanges();
+        sel.addRange(range);
+        status.textContent = `${what} selected: press Ctrl+C (⌘C) to copy it.`;
+      }
+    });
+    return h('span', { class: 'copy' }, btn, ' ', status);
+  }
+
+  // secretBox shows a secret once, with a copy button: it is not kept
+  // anywhere, and leaving the page loses it.
+  function secretBox(id, title, secret, note) {
+    const code = h('code', { class: 'secret', id: id + '-value' }, secret);
+    return h('div', { class: 'alert alert-ok secret-box', role: 'status', id, tabindex: '-1' },
+      h('p', { class: 'alert-title' }, title),
+      h('p', null, code, ' ', copyButton(code, id + '-copy', title.split(':')[0])),
+      h('p', null, note));
+  }
+
+  // --- new user --------------------------------------------------------------
+
+  function viewCreateUser() {
+    if (!hasSys('system.user', 'create')) {
+      page('New user', h('div', { class: 'alert alert-warn', role: 'alert' },
+        h('p', { class: 'alert-title' }, 'You cannot create users: this needs the system right system.user with create.')),
+      h('p', null, h('a', { href: '#/users' }, '‹ All users')));
+      return;
+    }
+    const errors = h('div', { id: 'cuser-errors' });
+    const login = h('input', { id: 'cuser-login', autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false' });
+    const first = h('input', { id: 'cuser-first', autocomplete: 'off' });
+    const last = h('input', { id: 'cuser-last', autocomplete: 'off' });
+    const email = h('input', { id: 'cuser-email', type: 'email', autocomplete: 'off' });
+    const emailLogin = h('input', { type: 'checkbox', id: 'cuser-email-login' });
+    const pw = passwordField('cuser-password', 'Initial password');
+    const modeSet = h('input', { type: 'radio', name: 'pwmode', id: 'cuser-pw-set', value: 'set', checked: true });
+    const modeGen = h('input', { type: 'radio', name: 'pwmode', id: 'cuser-pw-generate', value: 'generate' });
+    const modeNone = h('input', { type: 'radio', name: 'pwmode', id: 'cuser-pw-none', value: 'none' });
+    const modes = h('fieldset', { class: 'field' }, h('legend', null, 'Password'),
+      h('div', { class: 'check' }, modeSet, h('label', { for: modeSet.id }, 'Set an initial password')),
+      h('div', { class: 'check' }, modeGen, h('label', { for: modeGen.id }, 'Generate one (shown once, after creating)')),
+      h('div', { class: 'check' }, modeNone, h('label', { for: modeNone.id }, 'No password (cannot sign in with one)')));
+    const syncMode = () => { pw.el.hidden = !modeSet.checked; };
+    for (const m of [modeSet, modeGen, modeNone]) m.addEventListener('change', syncMode);
+    const submit = h('button', { type: 'submit', class: 'button', id: 'cuser-submit' }, 'Create user');
+    const fields = { 'user.login': login, _password: pw.input, 'user.first_name': first, 'user.last_name': last, '_emails.email': email };
+    const result = h('div', { id: 'cuser-result' });
+    const form = h('form', { class: 'card form', id: 'cuser-form', novalidate: true },
+      errors,
+      field('Login', login, 'Unique; also the name to sign in with.'),
+      h('div', { class: 'field-pair' }, field('First name', first), field('Last name', last)),
+      field('E-mail', email),
+      h('div', { class: 'check' }, emailLogin, h('label', { for: emailLogin.id }, 'This address may be used to sign in')),
+      modes, pw.el,
+      h('div', { class: 'actions' }, submit, h('a', { class: 'button secondary', href: '#/users' }, 'Cancel')));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      clear(errors);
+      clearFieldErrors(form);
+      hideToast();
+      const user = { _version: 1, login: nullIfEmpty(login.value), first_name: nullIfEmpty(first.value), last_name: nullIfEmpty(last.value) };
+      const item = { _basetype: 'user', user };
+      if (email.value.trim()) item._emails = [{ email: email.value.trim(), use_for_login: emailLogin.checked, use_for_email: true }];
+      let generated = '';
+      if (modeSet.checked) {
+        if (pw.input.value.length < MIN_PASSWORD) {
+          fieldError(pw.input, `The password needs at least ${MIN_PASSWORD} characters.`);
+          pw.input.focus();
+          return;
+        }
+        item._password = pw.input.value;
+      } else if (modeGen.checked) {
+        generated = generatePassword();
+        item._password = generated;
+      }
+      if (!user.login && !item._emails) {
+        fieldError(login, 'Give the user a login (or an e-mail address to sign in with).');
+        login.focus();
+        return;
+      }
+      submit.disabled = true;
+      try {
+        const r = await api('PUT', '/api/v1/user', { body: [item] });
+        const u = r.data[0];
+        pw.input.value = '';
+        if (!generated) {
+          const target = '#/user/' + u.user._id;
+          notify(`User “${userLabel(u)}” created.`, 'ok', target);
+          location.hash = target;
+          return;
+        }
+        // The generated password is shown here, once: it is not stored in the page.
+        form.hidden = true;
+        clear(result).append(
+          secretBox('cuser-secret', 'Password of ' + userLabel(u) + ': shown once', generated,
+            'Give it to the user now; it is not shown again. groupd keeps only its hash.'),
+          h('p', null, h('a', { class: 'button', href: '#/user/' + u.user._id, id: 'cuser-open' }, 'Open the user'), ' ',
+            h('a', { class: 'button secondary', href: '#/users' }, 'All users')));
+        result.firstChild.focus();
+      } catch (err) {
+        showError(errors, err, null, () => form.requestSubmit());
+        const attr = (err.parameters || {}).attribute || (err.parameters || {}).constraint || '';
+        if (fields[attr]) fieldError(fields[attr], err.code === 'error.user.integrity_constraint_violation'
+          ? `Another user already uses this ${attr.replace(/^user\.|^_emails\./, '')}.` : explain(err));
+      } finally {
+        submit.disabled = false;
+      }
+    });
+    page('New user', h('p', null, h('a', { href: '#/users' }, '‹ All users')), form, result);
+    login.focus();
+  }
+
+  // --- one user --------------------------------------------------------------
+
+  function userTitle(u) {
+    const x = u.user;
+    return x.login || x._generated_displayname || ('User #' + x._id);
+  }
+
+  async function viewUser(id) {
+    const main = clear($('#main'));
+    main.append(h('p', { class: 'loading' }, 'Loading user…'));
+    let u;
+    try {
+      const r = await api('GET', '/api/v1/user/' + id);
+      u = r.data[0];
+    } catch (e) {
+      if (!app.session) return;
+      page('User #' + id, h('div', { id: 'user-errors' }, errorBox(e, null, () => viewUser(id))), h('p', null, h('a', { href: '#/users' }, '‹ All users')));
+      return;
+    }
+    if (!u) {
+      page('User #' + id, h('div', { class: 'alert alert-warn', role: 'alert' },
+        h('p', { class: 'alert-title' }, `There is no user #${id}. It may have been deleted.`)),
+      h('p', null, h('a', { href: '#/users' }, '‹ All users')));
+      return;
+    }
+    const kept = storedDraft();
+    if (kept && kept.kind === 'user' && kept.groupId === id) {
+      sessionStorage.removeItem(DRAFT_KEY);
+      renderUser(u, null, kept.drafts || {}, kept);
+      return;
+    }
+    renderUser(u);
+  }
+
+  // saveUser sends one section's changes of a user (version + 1), as
+  // saveGroup does for a group.
+  async function saveUser(u, changes, errors, button, what, focusSel, section, onRefused) {
+    clear(errors);
+    hideToast();
+    button.disabled = true;
+    const item = Object.assign({ _basetype: 'user', user: Object.assign({ _id: u.user._id, _version: u.user._version + 1 }, changes.user || {}) },
+      changes.extra || {});
+    app.saving = what;
+    try {
+      const r = await api('POST', '/api/v1/user', { body: [item] });
+      const saved = r.data[0];
+      const others = drafts(section);
+      renderUser(saved, focusSel, others);
+      const kept = Object.keys(others).map((k) => app.page.sections[k].label);
+      notify(`${what} saved: the user is now at version ${saved.user._version}.` +
+        (kept.length ? ` Your unsaved changes in ${listWords(kept)} are still there, not saved.` : ''));
+      return true;
+    } catch (e) {
+      button.disabled = false;
+      if (!app.session) return false;
+      showError(errors, e, () => viewUser(u.user._id), () => button.click());
+      if (onRefused) onRefused(e);
+      return false;
+    } finally {
+      app.saving = '';
+    }
+  }
+
+  function renderUser(u, focusSel, drafts, kept) {
+    app.refreshAudit = null;
+    drafts = drafts || {};
+    const x = u.user;
+    const rights = u._generated_rights || {};
+    const self = me() && me()._id === x._id;
+    const canWrite = 'write' in rights;
+    const summary = h('section', { class: 'card summary-card', 'aria-labelledby': 'summary-title' },
+      h('h2', { id: 'summary-title', class: 'visually-hidden' }, 'Summary'),
+      h('dl', { class: 'facts' },
+        h('div', null, h('dt', null, 'ID'), h('dd', { id: 'user-id' }, String(x._id))),
+        h('div', null, h('dt', null, 'Type'), h('dd', null, x.type)),
+        h('div', null, h('dt', null, 'Version'), h('dd', { id: 'user-version' }, String(x._version))),
+        h('div', null, h('dt', null, 'Sign-in'), h('dd', { id: 'user-login-state' }, x.login_disabled
+          ? h('span', { class: 'badge badge-off' }, 'disabled') : 'allowed')),
+        h('div', null, h('dt', null, 'Owner'), h('dd', null, subjectLabel(u._owner))),
+        h('div', null, h('dt', null, 'Created'), h('dd', null, timeEl(x.created_timestamp))),
+        h('div', { class: 'wide' }, h('dt', null, 'Your rights on this user'), h('dd', { id: 'my-user-rights' }, rightBadges(rights, self ? 'none (you see yourself)' : 'none')))),
+      'delete' in rights && !self && x.type !== 'system' ? h('div', { class: 'actions' },
+        h('button', { type: 'button', class: 'button danger', id: 'delete-user', onclick: (e) => confirmDeleteUser(u, e.currentTarget) }, 'Delete user…')) : null);
+
+    const pageState = { kind: 'user', id: x._id, version: x._version, title: userTitle(u), hash: location.hash, sections: {} };
+    const details = userDetailsSection(u, canWrite || self, drafts.details);
+    const acl = aclSection(u, drafts.acl, userACL(u));
+    const sysrights = systemRightsSection(u, drafts.sysrights, userSystemRights(u));
+    for (const [key, sec] of [['details', details], ['acl', acl], ['sysrights', sysrights]]) {
+      if (sec.state) pageState.sections[key] = sec.state;
+    }
+    const grid = h('div', { class: 'user-grid' }, details.el, passwordSection(u, canWrite, self), userGroupsSection(u),
+      tokensSection(x._id, self), explainSection({ user: u }), acl.el, sysrights.el, userAuditSection(u));
+    let restored = null;
+    if (kept) {
+      restored = draftNotice(kept, true);
+      if (kept.version !== x._version) {
+        restored.append(h('p', null, `The user was changed meanwhile (version ${kept.version} → ${x._version}): ` +
+          'the fields show your edits on top of the current version.'));
+      }
+    }
+    page(userTitle(u), h('p', { class: 'crumbs' }, h('a', { href: '#/users' }, '‹ All users')), restored, summary, grid);
+    app.page = pageState;
+    if (focusSel) { const el = $(focusSel); if (el) el.focus(); }
+  }
+
+  function userDetailsSection(u, canWrite, draft) {
+    const x = u.user;
+    const self = me() && me()._id === x._id;
+    const original = {
+      login: x.login || '', first_name: x.first_name || '', last_name: x.last_name || '', displayname: x.displayname || '',
+      frontend_language: x.frontend_language || '', reference: x.reference || '', login_disabled: !!x.login_disabled,
+      emails: (u._emails || []).map((e) => ({ email: e.email, use_for_login: !!e.use_for_login })),
+    };
+    const shown = draft ? JSON.parse(JSON.stringify(draft)) : JSON.parse(JSON.stringify(original));
+    const system = x.type === 'system';
+    const errors = h('div', { id: 'udetails-errors' });
+    const dirty = h('p', { class: 'dirty', id: 'udetails-dirty', hidden: true }, 'Unsaved changes.');
+    const input = (id, key, attrs) => h('input', Object.assign({ id, value: shown[key], disabled: !canWrite, autocomplete: 'off' }, attrs || {}));
+    const login = input('uedit-login', 'login', { disabled: !canWrite || system, autocapitalize: 'none', spellcheck: 'false' });
+    const first = input('uedit-first', 'first_name');
+    const last = input('uedit-last', 'last_name');
+    const displayname = input('uedit-displayname', 'displayname');
+    const language = input('uedit-language', 'frontend_language', { list: 'languages', placeholder: 'en-US' });
+    const reference = input('uedit-reference', 'reference');
+    const disabled = h('input', { type: 'checkbox', id: 'uedit-disabled', checked: shown.login_disabled, disabled: !canWrite || self || system });
+    const emailRows = h('div', { class: 'emails', id: 'uedit-emails' });
+    const emails = shown.emails;
+    let state = null;
+    const changed = () => { if (state) state.update(); };
+    function drawEmails(focusLast) {
+      clear(emailRows);
+      emails.forEach((e, i) => {
+        const addr = h('input', { type: 'email', value: e.email, disabled: !canWrite, 'aria-label': `E-mail address ${i + 1}`, class: 'email-address', autocomplete: 'off' });
+        addr.addEventListener('input', () => { e.email = addr.value; changed(); });
+        const forLogin = h('input', { type: 'checkbox', id: nextId('email-login'), checked: e.use_for_login, disabled: !canWrite });
+        forLogin.addEventListener('change', () => { e.use_for_login = forLogin.checked; changed(); });
+        const rm = canWrite ? h('button', {
+          type: 'button', class: 'button secondary small', 'aria-label': `Remove the address ${e.email || i + 1}`,
+          onclick: () => { emails.splice(i, 1); drawEmails(); changed(); addEmail.focus(); },
+        }, 'Remove') : null;
+        emailRows.append(h('div', { class: 'email-row' }, addr,
+          h('span', { class: 'check' }, forLogin, h('label', { for: forLogin.id }, 'use for login', h('span', { class: 'visually-hidden' }, ` (${e.email || 'address ' + (i + 1)})`))), rm));
+        if (focusLast && i === emails.length - 1) addr.focus();
+      });
+      if (!emails.length) emailRows.append(h('p', { class: 'muted' }, 'No e-mail addresses.'));
+    }
+    const addEmail = h('button', { type: 'button', class: 'button secondary small', id: 'uedit-add-email', hidden: !canWrite,
+      onclick: () => { emails.push({ email: '', use_for_login: false }); drawEmails(true); changed(); } }, 'Add an address');
+    drawEmails();
+    const save = h('button', { type: 'submit', class: 'button', id: 'save-user-details' }, 'Save changes');
+    const languages = document.getElementById('languages') ? null : h('datalist', { id: 'languages' },
+      ['en-US', 'de-DE', 'fr-FR', 'es-ES', 'it-IT', 'nl-NL', 'da-DK', 'sv-SE', 'fi-FI', 'pl-PL', 'cs-CZ', 'ru-RU', 'ja-JP', 'zh-CN'].map((v) => h('option', { value: v })));
+    const form = h('form', { id: 'user-details-form', novalidate: true },
+      errors,
+      field('Login', login, system ? 'The login of a system user cannot change.' : null),
+      h('div', { class: 'field-pair' }, field('First name', first), field('Last name', last)),
+      field('Display name', displayname, 'Shown instead of the names when set.'),
+      h('fieldset', { class: 'field' }, h('legend', null, 'E-mail addresses'), emailRows, addEmail),
+      h('div', { class: 'field-pair' }, field('Language', language), field('Reference', reference)),
+      h('div', { class: 'check' }, disabled, h('label', { for: disabled.id }, 'Sign-in disabled (the user’s sessions and tokens stop at once)')),
+      languages,
+      canWrite ? h('div', { class: 'actions' }, save, dirty) : null);
+    const current = () => ({
+      login: login.value, first_name: first.value, last_name: last.value, displayname: displayname.value,
+      frontend_language: language.value, reference: reference.value, login_disabled: disabled.checked,
+      emails: emails.map((e) => ({ email: e.email, use_for_login: !!e.use_for_login })),
+    });
+    if (canWrite) {
+      state = sectionState('Details', current, original, dirty);
+      form.addEventListener('input', changed);
+      form.addEventListener('change', changed);
+      state.update();
+    }
+    const fields = { 'user.login': login, 'user.first_name': first, 'user.last_name': last, 'user.displayname': displayname,
+      'user.frontend_language': language, 'user.reference': reference, 'user.login_disabled': disabled };
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      clearFieldErrors(form);
+      const c = current();
+      const user = { first_name: nullIfEmpty(c.first_name), last_name: nullIfEmpty(c.last_name), displayname: nullIfEmpty(c.displayname),
+        frontend_language: nullIfEmpty(c.frontend_language), reference: nullIfEmpty(c.reference) };
+      if (!system) user.login = nullIfEmpty(c.login);
+      if (c.login_disabled !== original.login_disabled) user.login_disabled = c.login_disabled;
+      const extra = {};
+      if (JSON.stringify(c.emails) !== JSON.stringify(original.emails)) {
+        extra._emails = c.emails.filter((m) => m.email.trim()).map((m) => ({ email: m.email.trim(), use_for_login: m.use_for_login, use_for_email: true }));
+      }
+      saveUser(u, { user, extra }, errors, save, 'Details', '#save-user-details', 'details', (err) => {
+        const p = err.parameters || {};
+        const attr = p.attribute || p.constraint || '';
+        const target = fields[attr] || (attr.startsWith('_emails') ? emailRows.querySelector('input') : null);
+        if (target) fieldError(target, err.code === 'error.user.integrity_constraint_violation' ? 'Another user already uses this value.' : explain(err));
+      });
+    });
+    return {
+      state,
+      el: h('section', { class: 'card', id: 'user-details', 'aria-labelledby': 'user-details-title' },
+        h('h2', { id: 'user-details-title' }, 'Details'),
+        canWrite ? null : h('p', { class: 'note' }, 'You can see this user but not change it: that needs write on the user.'),
+        form),
+    };
+  }
+
+  function passwordSection(u, canWrite, self) {
+    const x = u.user;
+    const sec = h('section', { class: 'card', id: 'user-password', 'aria-labelledby': 'user-password-title' },
+      h('h2', { id: 'user-password-title' }, 'Password'));
+    if (!canWrite && !(self && hasSys('system.user.change_password'))) {
+      sec.append(h('p', { class: 'note' }, 'Setting this user’s password needs write on the user.'));
+      return sec;
+    }
+    const errors = h('div', { id: 'password-errors' });
+    const result = h('div', { id: 'password-result' });
+    const pw = passwordField('user-new-password', 'New password');
+    const old = self ? h('input', { id: 'user-old-password', type: 'password', autocomplete: 'current-password' }) : null;
+    const gen = h('button', { type: 'button', class: 'button secondary', id: 'password-generate' }, 'Generate one');
+    const save = h('button', { type: 'submit', class: 'button', id: 'password-save' }, 'Set password');
+    let generated = '';
+    gen.addEventListener('click', () => {
+      generated = generatePassword();
+      pw.input.value = generated;
+      pw.input.type = 'text';
+      pw.update();
+      pw.input.focus();
+    });
+    pw.input.addEventListener('input', () => { generated = ''; });
+    const form = h('form', { id: 'password-form', novalidate: true }, errors,
+      old ? field('Your current password', old) : null, pw.el,
+      h('div', { class: 'actions' }, save, gen),
+      h('p', { class: 'help' }, self ? 'Your other sessions end; this one stays.' : 'The user’s sessions end; API tokens stay until revoked.'));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      clearFieldErrors(form);
+      const value = pw.input.value;
+      if (value.length < MIN_PASSWORD) {
+        fieldError(pw.input, `The password needs at least ${MIN_PASSWORD} characters.`);
+        pw.input.focus();
+        return;
+      }
+      const extra = { _password: value };
+      if (old) extra._old_password = old.value;
+      const shownOnce = generated;
+      const ok = await saveUser(u, { extra }, errors, save, 'Password', '#password-save', 'password', (err) => {
+        const attr = (err.parameters || {}).attribute || '';
+        if (attr === '_password') fieldError(pw.input, explain(err));
+        if (attr === '_old_password' || err.code === 'error.user.login_failed') fieldError(old, 'This is not your current password.');
+      });
+      if (ok && shownOnce) {
+        const box = $('#password-result');
+        if (box) {
+          box.append(secretBox('password-secret', `New password of ${x.login || '#' + x._id}: shown once`, shownOnce,
+            'Give it to the user now; it is not shown again.'));
+          box.firstChild.focus();
+        }
+      }
+    });
+    sec.append(result, form);
+    return sec;
+  }
+
+  // userGroupsSection lists the user's static groups; adding and removing
+  // go through the members API, which decides link and unlink per group.
+  function userGroupsSection(u) {
+    const x = u.user;
+    const errors = h('div', { id: 'ugroups-errors' });
+    const results = h('div', { id: 'ugroups-results', 'aria-live': 'polite', tabindex: '-1' });
+    const list = h('ul', { class: 'plain group-list', id: 'ugroups-list' });
+    const system = x.type === 'system';
+    for (const gref of u._groups || []) {
+      const g = gref.group;
+      const label = groupTitle({ group: g });
+      list.append(h('li', { dataset: { groupId: String(g._id) } }, h('a', { href: '#/group/' + g._id }, label), ' ',
+        system ? null : h('button', { type: 'button', class: 'button secondary small', 'aria-label': `Remove from ${label}`,
+          onclick: (e) => change(g._id, 'remove', label, e.currentTarget) }, 'Remove')));
+    }
+    if (!(u._groups || []).length) list.append(h('li', { class: 'muted' }, 'In no group (besides the computed :all and :non_system).'));
+    async function change(groupID, op, label, button) {
+      hideToast();
+      clear(errors);
+      clear(results);
+      if (button) button.disabled = true;
+      try {
+        const r = await api('POST', `/api/v1/group/${groupID}/members`, { body: { [op]: [x._id] } });
+        const res = memberResults(r.data)[0] || {};
+        if (res.result === 'added' || res.result === 'removed') {
+          notify(`${op === 'add' ? 'Added to' : 'Removed from'} “${label}”.`);
+        }
+        viewUser(x._id);
+      } catch (e) {
+        if (button) button.disabled = false;
+        showError(errors, e);
+      }
+    }
+    const pk = system ? null : picker({
+      id: 'ugroups-search', label_: 'Add to a group (search by name)', placeholder: 'group name',
+      help: 'Adding needs link on the group; removing needs unlink.',
+      search: searchGroups, key: (g) => String(g.group._id), label: (g) => 'Add to ' + groupTitle(g),
+      choose: (g) => change(g.group._id, 'add', groupTitle(g)),
+    });
+    return h('section', { class: 'card', id: 'user-groups', 'aria-labelledby': 'user-groups-title' },
+      h('h2', { id: 'user-groups-title' }, 'Groups'),
+      system ? h('p', { class: 'note' }, 'System users are in no group.') : null,
+      errors, results, list, pk ? pk.el : null);
+  }
+
+  function userACL(u) {
+    const rights = u._generated_rights || {};
+    return {
+      rights: ['read', 'write', 'delete'],
+      first: 'read',
+      hiddenNote: 'Only holders of write on this user see its access control list.',
+      editable: ('write' in rights) && hasSys('system.user', 'edit_acl'),
+      help: 'Who may see (read), change (write) and delete this user: delete ⇒ write ⇒ read. The owner has all three; ' +
+        'the group-realm rights of the user’s groups’ ACL entries apply too.',
+      cannot: 'You cannot change the access control list: that needs write on the user and the system right system.user with edit_acl.',
+      empty: 'No entries: only the owner, holders of rights through the user’s groups and system.root have access.',
+      save: (acl, errors, button) => saveUser(u, { extra: { _acl: acl } }, errors, button, 'Access control', '#acl-save', 'acl'),
+    };
+  }
+
+  function userSystemRights(u) {
+    const rights = u._generated_rights || {};
+    return {
+      hiddenNote: 'Only holders of write on this user see its system rights.',
+      editable: ('write' in rights) && hasSys('system.user', 'edit_system_rights'),
+      help: 'The user holds these, and those of every group it is in.',
+      empty: 'The user holds no system rights of its own.',
+      cannot: 'Changing them needs write on the user and the system right system.user with edit_system_rights.',
+      save: (value, errors, button) => saveUser(u, { extra: { _system_rights: value } }, errors, button, 'System rights', '#sysrights-save', 'sysrights'),
+    };
+  }
+
+  // --- API tokens --------------------------------------------------------------
+
+  // tokensSection lists a user's API tokens with Revoke buttons; on one's
+  // own page it also creates them. Another user's tokens need system.user
+  // with manage_api_tokens.
+  function tokensSection(userID, self) {
+    const sec = h('section', { class: 'card', id: 'tokens', 'aria-labelledby': 'tokens-title' },
+      h('h2', { id: 'tokens-title' }, self ? 'My API tokens' : 'API tokens'));
+    if (!self && !hasSys('system.user', 'manage_api_tokens')) {
+      sec.append(h('p', { class: 'note', id: 'tokens-note' }, 'Another user’s API tokens need the system right system.user with manage_api_tokens.'));
+      return sec;
+    }
+    const errors = h('div', { id: 'tokens-errors' });
+    const created = h('div', { id: 'token-created' });
+    const tbody = h('tbody', { id: 'tokens-body' });
+    const table = h('table', { class: 'data responsive', id: 'tokens-table' },
+      h('caption', { class: 'visually-hidden' }, 'API tokens'),
+      h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'Scope'),
+        h('th', { scope: 'col' }, 'Created'), h('th', { scope: 'col' }, 'Expires'), h('th', { scope: 'col' }, 'Last used'),
+        h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
+      tbody);
+    async function load() {
+      table.dataset.state = 'loading';
+      try {
+        const r = await api('GET', '/api/v1/token', { query: self ? {} : { user: userID } });
+        clear(errors);
+        clear(tbody);
+        for (const t of r.data) {
+          const scope = t.scope || {};
+          const sr = Object.keys(scope.system_rights || {});
+          tbody.append(h('tr', { dataset: { tokenId: String(t._id), name: t.name } },
+            h('td', { 'data-label': 'Name' }, h('span', { class: 'cut', title: t.name }, t.name)),
+            h('td', { 'data-label': 'Scope' }, (scope.read_only ? 'read-only' : 'read and write') + (sr.length ? '; system rights: ' + sr.join(', ') : '')),
+            h('td', { 'data-label': 'Created' }, timeEl(t.created)),
+            h('td', { 'data-label': 'Expires' }, t.expires ? timeEl(t.expires) : 'never'),
+            h('td', { 'data-label': 'Last used' }, t.last_used ? h('span', null, timeEl(t.last_used), t.last_used_address ? ' from ' + t.last_used_address : '') : 'never'),
+            h('td', null, h('button', { type: 'button', class: 'button danger small', 'aria-label': `Revoke the token “${t.name}”`,
+              onclick: (e) => revoke(t, e.currentTarget) }, 'Revoke'))));
+        }
+        if (!r.data.length) tbody.append(h('tr', { class: 'empty' }, h('td', { colspan: '6' }, 'No API tokens.')));
+      } catch (e) {
+        showError(errors, e, null, load);
+      } finally {
+        table.dataset.state = 'ready';
+      }
+    }
+    async function revoke(t, button) {
+      hideToast();
+      button.disabled = true;
+      try {
+        await api('DELETE', '/api/v1/token/' + t._id);
+        notify(`Token “${t.name}” revoked: it no longer works.`);
+        await load();
+        const heading = $('#tokens-title');
+        if (heading && (!document.activeElement || document.activeElement === document.body)) { heading.tabIndex = -1; heading.focus(); }
+      } catch (e) {
+        button.disabled = false;
+        showError(errors, e);
+      }
+    }
+    let form = null;
+    if (self) {
+      const name = h('input', { id: 'token-name', autocomplete: 'off', maxlength: '200' });
+      const expires = h('input', { id: 'token-expires', type: 'date' });
+      const readOnly = h('input', { type: 'checkbox', id: 'token-readonly' });
+      const submit = h('button', { type: 'submit', class: 'button', id: 'token-create' }, 'Create token');
+      form = h('form', { id: 'token-form', novalidate: true, class: 'token-form' },
+        h('h3', null, 'New token'),
+        h('div', { class: 'field-pair' }, field('Name', name, 'What the token is for, e.g. “nightly import”.'),
+          field('Expires on (optional)', expires)),
+        h('div', { class: 'check' }, readOnly, h('label', { for: readOnly.id }, 'Read-only (refuses every change)')),
+        h('div', { class: 'actions' }, submit));
+      form.addEventListener('submit', async (e) => {
+        e.preventDefault();
+        clear(errors);
+        clearFieldErrors(form);
+        clear(created);
+        hideToast();
+        if (!name.value.trim()) { fieldError(name, 'Give the token a name.'); name.focus(); return; }
+        const body = { name: name.value.trim(), scope: { read_only: readOnly.checked } };
+        if (expires.value) body.expires = new Date(expires.value + 'T00:00:00').toISOString().replace(/\.\d{3}Z$/, 'Z');
+        submit.disabled = true;
+        try {
+          const r = await api('PUT', '/api/v1/token', { body });
+          const secret = r.data.secret;
+          app.tokens.add(secret); // never echoed by an error message
+          created.append(secretBox('token-secret', `Token “${r.data.name}”: shown once`, secret,
+            'Copy it now: groupd keeps only its hash, and it is not shown again. Send it as x-easydb-token.'));
+          name.value = '';
+          expires.value = '';
+          readOnly.checked = false;
+          await load();
+          created.firstChild.focus();
+        } catch (err) {
+          showError(errors, err, null, () => form.requestSubmit());
+          const attr = (err.parameters || {}).attribute;
+          if (attr === 'name') fieldError(name, explain(err));
+          if (attr === 'expires') fieldError(expires, explain(err));
+        } finally {
+          submit.disabled = false;
+        }
+      });
+    }
+    load();
+    append(sec, [h('p', { class: 'help' }, 'A token acts as its user wherever a session does, without a password: for jobs and scripts.'),
+      errors, created, h('div', { class: 'table-wrap' }, table), form]);
+    return sec;
+  }
+
+  function viewTokens() {
+    page('My API tokens', h('p', null, 'Personal tokens for jobs and scripts: each acts as you, narrowed by its scope, until it is revoked or expires.'),
+      tokensSection(me()._id, true));
+  }
+
+  // --- why can this user see this group? ----------------------------------------
+
+  const RULE_TEXT = {
+    'system.root': 'the system right system.root (everything)',
+    owner: 'owner of the group',
+    member: 'member of this easydb group (members see it)',
+    global_custom_bag_read: 'the system right system.group with global_custom_bag_read (every custom group)',
+    acl: 'an entry of the group’s access control list',
+  };
+
+  function groundText(gr) {
+    const who = gr.who ? subjectLabel(gr.who) : '';
+    switch (gr.rule) {
+      case 'owner': return gr.through_group ? `owner of the group through ${subjectLabel(gr.through_group)}` : 'owner of the group';
+      case 'acl': {
+        const via = gr.through_group ? `, through membership of ${subjectLabel(gr.through_group)}` : '';
+        return `ACL entry #${gr.acl_index + 1} for ${who || 'the user'}${via} (grants ${(gr.entry_rights || []).join(', ')})`;
+      }
+      default: return RULE_TEXT[gr.rule] || gr.rule;
+    }
+  }
+
+  // explainSection asks the server why a user holds each right on a group:
+  // on a user's page one picks the group, on a group's page the user.
+  function explainSection(ctx) {
+    const onUser = !!ctx.user;
+    const sec = h('section', { class: 'card area-explain', id: 'explain', 'aria-labelledby': 'explain-title' },
+      h('h2', { id: 'explain-title' }, onUser ? 'Why can this user see a group?' : 'Why can a user see this group?'));
+    const targetID = onUser ? ctx.user.user._id : ctx.group.group._id;
+    const self = onUser && me() && me()._id === targetID;
+    if (!isRoot() && !(onUser && self)) {
+      sec.append(h('p', { class: 'note', id: 'explain-note' }, onUser
+        ? 'Explaining another user’s rights needs the system right system.root.'
+        : 'Explaining a user’s rights needs the system right system.root; you can ask about yourself on your own page.'));
+      return sec;
+    }
+    const errors = h('div', { id: 'explain-errors' });
+    const out = h('div', { id: 'explain-result', 'aria-live': 'polite', tabindex: '-1' });
+    async function run(groupID, userID, label) {
+      clear(errors);
+      clear(out);
+      out.dataset.state = 'loading';
+      try {
+        const r = await api('GET', `/api/v1/group/${groupID}/explain`, { query: { user: userID } });
+        const d = r.data;
+        const granted = d.rights.filter((x) => x.granted);
+        out.append(h('h3', null, `${d.user.login || '#' + d.user._id} on ${subjectLabel(d.group)}`),
+          h('p', { class: 'explain-verdict', id: 'explain-verdict' }, granted.some((x) => x.right === 'bag_read')
+            ? `${d.user.login} can see this group.` : `${d.user.login} cannot see this group: no rule grants bag_read.`),
+          h('table', { class: 'data responsive explain', id: 'explain-table' },
+            h('caption', { class: 'visually-hidden' }, 'Rights and the rules that grant them'),
+            h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Right'), h('th', { scope: 'col' }, 'Held'), h('th', { scope: 'col' }, 'Granted by'))),
+            h('tbody', null, d.rights.map((x) => h('tr', { dataset: { right: x.right, granted: String(x.granted) } },
+              h('th', { scope: 'row', 'data-label': 'Right' }, h('span', { title: RIGHT_INFO[x.right] }, x.right)),
+              h('td', { 'data-label': 'Held' }, x.granted ? 'yes' : 'no'),
+              h('td', { 'data-label': 'Granted by' }, x.grounds.length
+                ? h('ul', { class: 'plain grounds' }, x.grounds.map((gr) => h('li', { dataset: { rule: gr.rule } }, groundText(gr))))
+                : h('span', { class: 'muted' }, 'no rule')))))));
+        out.dataset.state = 'ready';
+        out.focus();
+        void label;
+      } catch (e) {
+        out.dataset.state = 'failed';
+        showError(errors, e, null, () => run(groupID, userID, label));
+      }
+    }
+    const pk = onUser ? picker({
+      id: 'explain-group', label_: 'Group (search by name)', placeholder: 'group name',
+      search: searchGroups, key: (g) => String(g.group._id), label: (g) => 'Explain ' + groupTitle(g),
+      choose: (g) => run(g.group._id, targetID, groupTitle(g)),
+    }) : picker({
+      id: 'explain-user', label_: 'User (search by login)', placeholder: 'login or user id',
+      search: searchUsers, key: (u) => String(u.user._id), label: (u) => 'Explain ' + userLabel(u),
+      choose: (u) => run(targetID, u.user._id, userLabel(u)),
+    });
+    sec.append(h('p', { class: 'help' }, 'Computed by the server with the same rules that decide every request: each right, and every rule that grants it on its own.'),
+      pk.el, errors, out);
+    return sec;
+  }
+
+  // --- audit trails ---------------------------------------------------------------
+
+  // eventList reads events newest first in pages (order=newest, before),
+  // from one stream per query (queries() gives them: a group's trail is its
+  // own events and its membership events), each with its own cursor, shown
+  // merged, newest first. Older events reads the next page of each stream
+  // that has more; load(true) starts again from the newest.
+  function eventList(idPrefix, queries, withObject) {
+    const errors = h('div', { id: idPrefix + '-errors' });
+    const list = h('ol', { class: 'events', id: idPrefix + '-list' });
+    const more = h('button', { type: 'button', class: 'button secondary', id: idPrefix + '-more', hidden: true }, 'Older events');
+    let streams = [];
+    let events = [];
+    async function load(fresh) {
+      more.disabled = true;
+      if (fresh || !streams.length) {
+        streams = queries().map((q) => ({ q, before: 0, done: false }));
+        events = [];
+      }
+      try {
+        const pages = await Promise.all(streams.filter((st) => !st.done).map((st) =>
+          api('GET', '/api/v1/events', { query: Object.assign({ order: 'newest', limit: EVENT_PAGE, before: st.before || '' }, st.q) })
+            .then((r) => ({ st, data: r.data }))));
+        clear(errors);
+        for (const { st, data } of pages) {
+          events.push(...data);
+          if (data.length) st.before = data[data.length - 1]._id;
+          st.done = data.length < EVENT_PAGE;
+        }
+        events.sort((a, b) => b._id - a._id);
+        clear(list);
+        for (const ev of events) list.append(eventItem(ev, withObject));
+        if (!events.length) list.append(h('li', { class: 'muted' }, 'No events.'));
+        more.hidden = streams.every((st) => st.done);
+      } catch (e) {
+        showError(errors, e, null, () => load(fresh));
+      } finally {
+        more.disabled = false;
+      }
+    }
+    more.addEventListener('click', () => load(false));
+    return { load, el: [errors, list, more] };
+  }
+
+  function userAuditSection(u) {
+    const sec = h('section', { class: 'card area-audit', id: 'audit', 'aria-labelledby': 'audit-title' },
+      h('h2', { id: 'audit-title' }, 'Audit trail'));
+    if (!isRoot()) {
+      sec.append(h('p', { class: 'note', id: 'audit-note' }, 'The audit trail can be read by holders of the system right system.root only.'));
+      return sec;
+    }
+    const ev = eventList('audit', () => [{ type: 'user', object_id: u.user._id }]);
+    sec.append(h('p', { class: 'help' }, 'Every change of this user, newest first (its group memberships are on the groups’ trails).'), ...ev.el);
+    ev.load(true);
+    return sec;
+  }
+
+  function viewAudit(params) {
+    if (!isRoot()) {
+      page('Audit trail', h('div', { class: 'alert alert-warn', role: 'alert' },
+        h('p', { class: 'alert-title' }, 'The audit trail can be read by holders of the system right system.root only.')));
+      return;
+    }
+    let type = params.get('type') || '';
+    const typeSel = h('select', { id: 'audit-type' }, [['', 'Everything'], ['group', 'Groups'], ['user', 'Users'],
+      ['membership', 'Memberships'], ['api_token', 'API tokens']].map(([v, l]) => h('option', { value: v, selected: v === type }, l)));
+    const ev = eventList('all-audit', () => [{ type }], true);
+    typeSel.addEventListener('change', () => {
+      type = typeSel.value;
+      listNav('#/audit' + (type ? '?type=' + type : ''));
+      ev.load(true);
+    });
+    page('Audit trail', h('p', { class: 'help' }, 'Every change, newest first, by whom and when.'),
+      h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter events', onsubmit: (e) => e.preventDefault() }, field('Show', typeSel)),
+      h('div', { class: 'card' }, ...ev.el));
+    ev.load(true);
+  }
+
+  // --- delete a user ---------------------------------------------------------------
+
+  function confirmDeleteUser(u, opener) {
+    const dlg = $('#confirm');
+    const title = userTitle(u);
+    $('#confirm-title').textContent = `Delete the user “${title}”?`;
+    $('#confirm-message').textContent = 'This removes the user with its memberships, e-mail addresses, sessions, API tokens and every access control entry that names it. It cannot be undone.';
+    clear($('#confirm-error'));
+    const ok = $('#confirm-ok');
+    const fresh = ok.cloneNode(false);
+    fresh.textContent = 'Delete user';
+    ok.replaceWith(fresh);
+    fresh.addEventListener('click', async () => {
+      hideToast();
+      fresh.disabled = true;
+      try {
+        await api('DELETE', '/api/v1/user/' + u.user._id);
+        dlg.close('ok');
+        app.page = null;
+        notify(`User “${title}” deleted.`, 'ok', '#/users');
+        location.hash = '#/users';
+      } catch (e) {
+        showError($('#confirm-error'), e);
+      } finally {
+        fresh.disabled = false;
+      }
+    });
+    dlg.addEventListener('close', () => { if (dlg.returnValue !== 'ok' && opener && opener.isConnected) opener.focus(); }, { once: true });
+    dlg.returnValue = '';
+    dlg.showModal();
+    $('#confirm-cancel').focus();
   }
 
   // --- delete --------------------------------------------------------------

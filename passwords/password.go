@@ -1,4 +1,8 @@
-package session
+// Package passwords hashes and checks passwords (argon2id, PHC strings) and
+// holds the password-length rule. It sits below both user (which stores a
+// user's hash) and session (which checks a login against it), so that
+// neither imports the other for it.
+package passwords
 
 import (
 	"context"
@@ -7,22 +11,25 @@ import (
 	"encoding/base64"
 	"fmt"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
+	"github.com/groupd/groupd/errors"
 	"golang.org/x/crypto/argon2"
 )
 
-// PasswordParams are the argon2id cost parameters of new password hashes.
+// hashParams are the argon2id cost parameters of new password hashes.
 // Existing hashes keep the parameters written into their PHC string, so
 // changing these never locks anybody out.
-type PasswordParams struct {
+type hashParams struct {
 	Memory  uint32 // KiB
 	Time    uint32 // passes over the memory
 	Threads uint8  // lanes
 }
 
-// DefaultPasswordParams: 64 MiB, one pass, two lanes.
+// defaultParams: 64 MiB, one pass, two lanes.
 //
 // Why these: argon2id's strength against GPU and ASIC guessing comes from
 // memory, not passes. 64 MiB is RFC 9106's "second recommended option"
@@ -32,7 +39,7 @@ type PasswordParams struct {
 // limited to GOMAXPROCS at a time, so 64 MiB per hash bounds the memory a
 // burst can take). Two lanes let the hash use two cores without doubling its
 // latency. Raise Time before lowering Memory if hashes ever become too cheap.
-var DefaultPasswordParams = PasswordParams{Memory: 64 * 1024, Time: 1, Threads: 2}
+var defaultParams = hashParams{Memory: 64 * 1024, Time: 1, Threads: 2}
 
 const (
 	saltLen = 16
@@ -45,26 +52,26 @@ const (
 var (
 	// params are the parameters of new hashes; only tests change them.
 	paramsMu sync.RWMutex
-	params   = DefaultPasswordParams
+	params   = defaultParams
 
 	// hashSlots limits concurrent argon2 computations to the number of CPUs:
 	// beyond that they only queue for the CPU while each holds its memory.
 	hashSlots = make(chan struct{}, runtime.GOMAXPROCS(0))
 )
 
-func currentParams() PasswordParams {
+func currentParams() hashParams {
 	paramsMu.RLock()
 	defer paramsMu.RUnlock()
 	return params
 }
 
-// HashPassword returns the argon2id hash of pw as a PHC string,
+// Hash returns the argon2id hash of pw as a PHC string,
 // $argon2id$v=19$m=65536,t=1,p=2$<salt>$<hash> (unpadded standard base64),
 // with a fresh random salt.
-func HashPassword(pw string) (string, error) {
+func Hash(pw string) (string, error) {
 	salt := make([]byte, saltLen)
 	if _, err := rand.Read(salt); err != nil {
-		return "", fmt.Errorf("password salt: %w", err)
+		return "", errors.Errorf("password salt: %w", err)
 	}
 	p := currentParams()
 	key, _ := idKey(context.Background(), []byte(pw), salt, p, keyLen)
@@ -73,14 +80,14 @@ func HashPassword(pw string) (string, error) {
 		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
-// CheckPassword reports whether pw matches the PHC string phc, comparing in
+// Check reports whether pw matches the PHC string phc, comparing in
 // constant time. A malformed phc never matches.
-func CheckPassword(phc, pw string) bool {
+func Check(phc, pw string) bool {
 	ok, _ := checkPassword(context.Background(), phc, pw)
 	return ok
 }
 
-// checkPassword is CheckPassword that gives up with ctx's error while it
+// checkPassword is Check that gives up with ctx's error while it
 // waits for a hash slot.
 func checkPassword(ctx context.Context, phc, pw string) (bool, error) {
 	p, salt, want, ok := parsePHC(phc)
@@ -96,7 +103,7 @@ func checkPassword(ctx context.Context, phc, pw string) (bool, error) {
 
 // idKey computes an argon2id key in one of the hash slots, waiting for one
 // until ctx ends.
-func idKey(ctx context.Context, pw, salt []byte, p PasswordParams, n uint32) ([]byte, error) {
+func idKey(ctx context.Context, pw, salt []byte, p hashParams, n uint32) ([]byte, error) {
 	select {
 	case hashSlots <- struct{}{}:
 	case <-ctx.Done():
@@ -106,7 +113,7 @@ func idKey(ctx context.Context, pw, salt []byte, p PasswordParams, n uint32) ([]
 	return argon2.IDKey(pw, salt, p.Time, p.Memory, p.Threads, n), nil
 }
 
-func parsePHC(phc string) (p PasswordParams, salt, key []byte, ok bool) {
+func parsePHC(phc string) (p hashParams, salt, key []byte, ok bool) {
 	// "", "argon2id", "v=19", "m=..,t=..,p=..", salt, hash
 	parts := strings.Split(phc, "$")
 	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
@@ -132,7 +139,7 @@ func parsePHC(phc string) (p PasswordParams, salt, key []byte, ok bool) {
 	if err != nil || len(key) < 16 || len(key) > 64 {
 		return p, nil, nil, false
 	}
-	return PasswordParams{Memory: uint32(m), Time: uint32(t), Threads: uint8(threads)}, salt, key, true
+	return hashParams{Memory: uint32(m), Time: uint32(t), Threads: uint8(threads)}, salt, key, true
 }
 
 // dummy is the hash that a login is checked against when its user does not
@@ -151,7 +158,7 @@ func (d *dummyHash) get() string {
 	if d.phc == "" {
 		var pw [24]byte
 		_, _ = rand.Read(pw[:])
-		phc, err := HashPassword(base64.RawURLEncoding.EncodeToString(pw[:]))
+		phc, err := Hash(base64.RawURLEncoding.EncodeToString(pw[:]))
 		if err != nil {
 			// crypto/rand does not fail on supported platforms; a fixed
 			// salt still costs the same time.
@@ -170,13 +177,35 @@ func (d *dummyHash) reset() {
 	d.mu.Unlock()
 }
 
-// checkOrDummy checks pw against phc, or against the dummy hash when phc is
+// CheckOrDummy checks pw against phc, or against the dummy hash when phc is
 // empty or malformed; the result is then always false. It fails only with
 // ctx's error, when ctx ends while it waits for a hash slot.
-func checkOrDummy(ctx context.Context, phc, pw string) (bool, error) {
+func CheckOrDummy(ctx context.Context, phc, pw string) (bool, error) {
 	if _, _, _, ok := parsePHC(phc); ok {
 		return checkPassword(ctx, phc, pw)
 	}
 	_, err := checkPassword(ctx, dummy.get(), pw)
 	return false, err
+}
+
+// Dummy prepares the hash CheckOrDummy compares unknown logins with, so that
+// the first unknown login does not pay for computing it.
+func Dummy() { dummy.get() }
+
+// CheckLength is the minimum-length rule of a new password: at least minLen
+// characters (runes), else error.api.invalid_value on attribute.
+func CheckLength(attribute, pw string, minLen int) error {
+	if utf8.RuneCountInString(pw) < minLen {
+		return errors.InvalidValue(attribute, "at least "+strconv.Itoa(minLen)+" characters")
+	}
+	return nil
+}
+
+// Credentials are what a login is checked against: the user a login names,
+// its password hash ("" when it has none) and whether it may log in. Package
+// user reads them; package session checks a password against them.
+type Credentials struct {
+	UserID        int64
+	Hash          string
+	LoginDisabled bool
 }

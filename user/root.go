@@ -1,4 +1,4 @@
-package session
+package user
 
 import (
 	"context"
@@ -11,20 +11,22 @@ import (
 
 	"github.com/groupd/groupd/db"
 	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/passwords"
 )
 
-// RootUserID is the system user root, created by the first migration
-// without a password.
-const RootUserID int64 = 1
+// RootID is the system user root, created by the first migration without a
+// password.
+const RootID int64 = 1
 
-// ensureRootPassword gives root a password if it has none: password, or a
+// EnsureRootPassword gives root a password if it has none: password, or a
 // generated one that is printed once to out (never to the log). When several
 // processes start at once, each hashes its own candidate and the conditional
 // UPDATE lets exactly one win; only the winner prints.
-// A password shorter than minLen is refused: groupd does not start.
-func ensureRootPassword(ctx context.Context, d *db.DB, password string, minLen int, out io.Writer, log *slog.Logger) error {
+// A password shorter than minLen is refused: groupd does not start. The
+// wiring calls it once at start, before any login.
+func EnsureRootPassword(ctx context.Context, d *db.DB, password string, minLen int, out io.Writer, log *slog.Logger) error {
 	var missing bool
-	err := d.QueryRowContext(ctx, `SELECT password_hash IS NULL FROM users WHERE id = $1`, RootUserID).Scan(&missing)
+	err := d.QueryRowContext(ctx, `SELECT password_hash IS NULL FROM users WHERE id = $1`, RootID).Scan(&missing)
 	if err == sql.ErrNoRows || err == nil && !missing {
 		return nil
 	}
@@ -39,15 +41,15 @@ func ensureRootPassword(ctx context.Context, d *db.DB, password string, minLen i
 			return errors.Errorf("root password: %w", readErr)
 		}
 		password = base64.RawURLEncoding.EncodeToString(b)
-	} else if checkPasswordLengthErr := checkPasswordLength("GROUPD_ROOT_PASSWORD", password, minLen); checkPasswordLengthErr != nil {
+	} else if checkPasswordLengthErr := passwords.CheckLength("GROUPD_ROOT_PASSWORD", password, minLen); checkPasswordLengthErr != nil {
 		return errors.Errorf("root password: GROUPD_ROOT_PASSWORD must have at least %d characters", minLen)
 	}
-	phc, err := HashPassword(password)
+	phc, err := passwords.Hash(password)
 	if err != nil {
 		return errors.Errorf("root password: %w", err)
 	}
 	res, err := d.ExecContext(ctx, `UPDATE users SET password_hash = $2, updated_at = now()
-		WHERE id = $1 AND password_hash IS NULL`, RootUserID, phc)
+		WHERE id = $1 AND password_hash IS NULL`, RootID, phc)
 	if err != nil {
 		return errors.Errorf("root password: %w", err)
 	}

@@ -1,20 +1,16 @@
-package session
+package passwords
 
 import (
 	"context"
-	"fmt"
-	"log/slog"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/groupd/groupd/errors"
 )
 
 func TestHashPasswordFormat(t *testing.T) {
-	phc, err := HashPassword("correct horse")
+	phc, err := Hash("correct horse")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,22 +18,22 @@ func TestHashPasswordFormat(t *testing.T) {
 	if !re.MatchString(phc) {
 		t.Fatalf("not a PHC string with the default parameters: %s", phc)
 	}
-	again, _ := HashPassword("correct horse")
+	again, _ := Hash("correct horse")
 	if again == phc {
 		t.Fatal("two hashes of one password are equal: no random salt")
 	}
-	if !CheckPassword(phc, "correct horse") || !CheckPassword(again, "correct horse") {
+	if !Check(phc, "correct horse") || !Check(again, "correct horse") {
 		t.Fatal("the right password does not match")
 	}
 	for _, wrong := range []string{"", "correct horsE", "correct horse ", "correct"} {
-		if CheckPassword(phc, wrong) {
+		if Check(phc, wrong) {
 			t.Fatalf("%q matches", wrong)
 		}
 	}
 }
 
 func TestCheckPasswordMalformed(t *testing.T) {
-	good, _ := HashPassword("pw")
+	good, _ := Hash("pw")
 	parts := strings.Split(good, "$")
 	for name, phc := range map[string]string{
 		"empty":        "",
@@ -51,7 +47,7 @@ func TestCheckPasswordMalformed(t *testing.T) {
 		"short key":    strings.Join([]string{"", parts[1], parts[2], parts[3], parts[4], "AAAA"}, "$"),
 		"extra fields": good + "$x",
 	} {
-		if CheckPassword(phc, "pw") {
+		if Check(phc, "pw") {
 			t.Errorf("%s: %q matches", name, phc)
 		}
 	}
@@ -61,14 +57,14 @@ func TestCheckPasswordMalformed(t *testing.T) {
 // into it after the defaults change, and the dummy hash follows the
 // parameters so that unknown logins keep costing what real ones cost.
 func TestStoredParamsWin(t *testing.T) {
-	restore := setPasswordParams(PasswordParams{Memory: 64, Time: 2, Threads: 1})
-	cheap, _ := HashPassword("pw")
+	restore := sethashParams(hashParams{Memory: 64, Time: 2, Threads: 1})
+	cheap, _ := Hash("pw")
 	cheapDummy := dummy.get()
 	restore()
 	if !strings.Contains(cheap, "$m=64,t=2,p=1$") || !strings.Contains(cheapDummy, "$m=64,t=2,p=1$") {
 		t.Fatalf("parameters not used: %s / %s", cheap, cheapDummy)
 	}
-	if !CheckPassword(cheap, "pw") {
+	if !Check(cheap, "pw") {
 		t.Fatal("a hash with other parameters does not verify after the defaults changed back")
 	}
 	if d := dummy.get(); !strings.Contains(d, "$m=65536,t=1,p=2$") {
@@ -79,13 +75,13 @@ func TestStoredParamsWin(t *testing.T) {
 func TestCheckOrDummy(t *testing.T) {
 	check := func(phc, pw string) bool {
 		t.Helper()
-		ok, err := checkOrDummy(context.Background(), phc, pw)
+		ok, err := CheckOrDummy(context.Background(), phc, pw)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return ok
 	}
-	phc, _ := HashPassword("pw")
+	phc, _ := Hash("pw")
 	if !check(phc, "pw") || check(phc, "x") {
 		t.Fatal("real hash")
 	}
@@ -101,7 +97,7 @@ func TestCheckOrDummy(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := checkOrDummy(ctx, phc, "pw")
+	_, err := CheckOrDummy(ctx, phc, "pw")
 	for range cap(hashSlots) {
 		<-hashSlots
 	}
@@ -124,59 +120,9 @@ func TestCheckOrDummy(t *testing.T) {
 	}
 }
 
-func TestTokens(t *testing.T) {
-	seen := map[string]bool{}
-	for range 100 {
-		tok, err := newToken()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(tok) != tokenLen || seen[tok] {
-			t.Fatalf("token %q: wrong length or repeated", tok)
-		}
-		seen[tok] = true
-		if _, ok := hashToken(tok); !ok {
-			t.Fatalf("own token %q refused", tok)
-		}
-	}
-	for _, bad := range []string{"", "short", strings.Repeat("A", 42), strings.Repeat("A", 44),
-		strings.Repeat("A", 42) + "=", strings.Repeat("A", 42) + "+"} {
-		if _, ok := hashToken(bad); ok {
-			t.Errorf("%q accepted", bad)
-		}
-	}
-}
-
-func TestSmallHelpers(t *testing.T) {
-	for l, ok := range map[string]bool{"en-US": true, "de": true, "de-DE": true, "zh-Hant-TW": true, "sr-Latn": true,
-		"": false, "e": false, "en_US": false, "<script>": false, "en-": false, "english-US": false, "1n-US": false} {
-		if validLanguage(l) != ok {
-			t.Errorf("validLanguage(%q) = %v", l, !ok)
-		}
-	}
-	for list, want := range map[string]string{"": "easydb", "easydb": "easydb", "easydb, easydb": "easydb",
-		"ldap": "!ldap", "easydb,task": "!task", "easydb,": "!"} {
-		got, err := chooseMethod(list)
-		var e *errors.Error
-		if errors.As(err, &e) && e.Code == "error.user.authentication_method_not_allowed" {
-			got = "!" + e.Parameters["method"]
-		}
-		if got != want {
-			t.Errorf("chooseMethod(%q) = %q, want %q", list, got, want)
-		}
-	}
-	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600))
-	if got := formatUntil(at); got != "2026-01-02T02:04:05Z" {
-		t.Errorf("formatUntil exact second: %s", got)
-	}
-	if got := formatUntil(at.Add(time.Millisecond)); got != "2026-01-02T02:04:06Z" {
-		t.Errorf("formatUntil must round up: %s", got)
-	}
-}
-
-// setPasswordParams replaces the parameters of new hashes (and of the dummy
+// sethashParams replaces the parameters of new hashes (and of the dummy
 // hash) and returns a function that restores them.
-func setPasswordParams(p PasswordParams) (restore func()) {
+func sethashParams(p hashParams) (restore func()) {
 	paramsMu.Lock()
 	old := params
 	params = p
@@ -190,13 +136,12 @@ func setPasswordParams(p PasswordParams) (restore func()) {
 	}
 }
 
-func TestSessionNeverPrintsToken(t *testing.T) {
-	s := &Session{ID: 7, UserID: 3, Token: "secret-token"}
-	var buf strings.Builder
-	slog.New(slog.NewTextHandler(&buf, nil)).Info("x", slog.Any("session", s))
-	for _, out := range []string{buf.String(), fmt.Sprint(s), fmt.Sprintf("%v %+v %s", s, s, s)} {
-		if strings.Contains(out, "secret-token") {
-			t.Fatalf("token printed: %s", out)
-		}
+// TestCheckLength: the length rule counts characters, not bytes.
+func TestCheckLength(t *testing.T) {
+	if err := CheckLength("password", "äöü", 3); err != nil {
+		t.Errorf("three characters refused: %v", err)
+	}
+	if err := CheckLength("password", "ab", 3); err == nil || !strings.Contains(err.Error(), "password") {
+		t.Errorf("two characters: %v", err)
 	}
 }

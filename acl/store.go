@@ -1,0 +1,209 @@
+package acl
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/groupd/groupd/db"
+	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/rights"
+	"github.com/lib/pq"
+)
+
+// Table is where the ACL entries of one kind of object are stored. Package
+// acl is the only writer of these tables; the resources read them in their
+// own queries (visibility, full format) and hand their new ACLs to Save.
+type Table struct {
+	name   string // the table
+	object string // its column naming the object the entries are on
+}
+
+// The ACL tables: the entries on groups and the entries on users.
+var (
+	GroupTable = Table{name: "group_acl", object: "group_id"}
+	UserTable  = Table{name: "user_acl", object: "user_id"}
+)
+
+// Change is the new ACL of one object.
+type Change struct {
+	ObjectID int64
+	// Replaces: the object existed before this write, and its entries are
+	// replaced (a created object has none to delete).
+	Replaces bool
+	// Entries in order; an entry with an ID keeps it (KeepIDs), one
+	// without takes a new id.
+	Entries []Entry
+}
+
+// KeepIDs keeps the id and creation time of entries that name an existing
+// entry of the same object (current) by _id; other entries are new (ID 0),
+// and an id is kept once.
+func KeepIDs(entries, current []Entry) []Entry {
+	old := make(map[int64]Entry, len(current))
+	for _, e := range current {
+		old[e.ID] = e
+	}
+	out := make([]Entry, len(entries))
+	for i, e := range entries { // new entries come decoded from the request
+		if o, ok := old[e.ID]; ok && e.ID != 0 {
+			e.Created = o.Created
+			delete(old, e.ID)
+		} else {
+			e.ID = 0
+		}
+		out[i] = e
+	}
+	return out
+}
+
+// Subjects are the users and groups that entries name.
+func Subjects(entries []Entry) (users, groups []int64) {
+	for _, e := range entries {
+		if e.WhoUserID != 0 {
+			users = append(users, e.WhoUserID)
+		}
+		if e.WhoGroupID != 0 {
+			groups = append(groups, e.WhoGroupID)
+		}
+	}
+	return users, groups
+}
+
+// Missing returns which of the users and groups have no row, in one
+// statement: the check that the subjects (and owners) a write names exist,
+// made in the write's transaction.
+func Missing(ctx context.Context, tx *sql.Tx, users, groups []int64) (missingUsers, missingGroups map[int64]bool, err error) {
+	if len(users)+len(groups) == 0 {
+		return nil, nil, nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT false, i FROM unnest($1::bigint[]) AS i
+			WHERE NOT EXISTS (SELECT 1 FROM users t WHERE t.id = i)
+		UNION ALL SELECT true, i FROM unnest($2::bigint[]) AS i
+			WHERE NOT EXISTS (SELECT 1 FROM groups t WHERE t.id = i)`, pq.Array(users), pq.Array(groups))
+	if err != nil {
+		return nil, nil, errors.Database(err)
+	}
+	defer rows.Close()
+	missingUsers, missingGroups = map[int64]bool{}, map[int64]bool{}
+	for rows.Next() {
+		var isGroup bool
+		var id int64
+		if err := rows.Scan(&isGroup, &id); err != nil {
+			return nil, nil, errors.Database(err)
+		}
+		if isGroup {
+			missingGroups[id] = true
+		} else {
+			missingUsers[id] = true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, errors.Database(err)
+	}
+	return missingUsers, missingGroups, nil
+}
+
+// entryRow is the JSON record that jsonb_to_recordset turns into a row of
+// an ACL table: one statement per table, whatever the number of entries.
+type entryRow struct {
+	ID       int64       `json:"id"`
+	ObjectID int64       `json:"object_id"`
+	Position int         `json:"position"`
+	WhoUser  *int64      `json:"who_user_id"`
+	WhoGroup *int64      `json:"who_group_id"`
+	WhoOwner bool        `json:"who_owner"`
+	Rights   rights.Map  `json:"rights"`
+	Mask     rights.Mask `json:"mask"`
+	Active   bool        `json:"active"`
+	From     *time.Time  `json:"valid_from"`
+	To       *time.Time  `json:"valid_to"`
+	Created  *time.Time  `json:"created_at"`
+}
+
+const entryColumns = `id bigint, object_id bigint, position int, who_user_id bigint, who_group_id bigint,
+	who_owner boolean, rights jsonb, mask int, active boolean, valid_from timestamptz, valid_to timestamptz,
+	created_at timestamptz`
+
+// copyThreshold: above this many rows COPY beats one INSERT of a JSON
+// parameter, whose parsing grows costly for large bulks (docs/benchmarks.md).
+const copyThreshold = 64
+
+// Save writes the ACLs of changes in tx with a fixed number of statements:
+// one DELETE of the replaced entries, one INSERT of the entries that keep
+// their id, and one INSERT (COPY when there are many) of the new ones,
+// which take theirs from the identity column. now is the creation time of
+// new entries.
+func (t Table) Save(ctx context.Context, d *db.DB, tx *sql.Tx, changes []Change, now time.Time) error {
+	var replaced []int64
+	var kept, fresh []entryRow
+	for _, c := range changes {
+		if c.Replaces {
+			replaced = append(replaced, c.ObjectID)
+		}
+		for pos, e := range c.Entries {
+			row := entryRow{ID: e.ID, ObjectID: c.ObjectID, Position: pos, WhoUser: nonZero(e.WhoUserID),
+				WhoGroup: nonZero(e.WhoGroupID), WhoOwner: e.WhoOwner, Rights: e.Rights, Mask: e.Mask,
+				Active: e.Active, From: e.From, To: e.To}
+			if !e.Created.IsZero() {
+				row.Created = &e.Created
+			}
+			if e.ID != 0 {
+				kept = append(kept, row)
+			} else {
+				fresh = append(fresh, row)
+			}
+		}
+	}
+	if len(replaced) > 0 {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+t.name+` WHERE `+t.object+` = ANY($1::bigint[])`,
+			pq.Array(replaced)); err != nil {
+			return errors.Database(err)
+		}
+	}
+	if len(kept) > 0 {
+		if err := d.ExecRecords(ctx, tx, `INSERT INTO `+t.name+` (id, `+t.object+`, position, who_user_id, who_group_id,
+			who_owner, rights, mask, active, valid_from, valid_to, created_at)
+			SELECT r.id, r.object_id, r.position, r.who_user_id, r.who_group_id, r.who_owner, r.rights, r.mask, r.active,
+				r.valid_from, r.valid_to, COALESCE(r.created_at, $2)
+			FROM jsonb_to_recordset($1) AS r(`+entryColumns+`)`, kept, nil, now); err != nil {
+			return err
+		}
+	}
+	if len(fresh) > copyThreshold {
+		return t.copyFresh(ctx, tx, fresh, now)
+	}
+	if len(fresh) > 0 {
+		return d.ExecRecords(ctx, tx, `INSERT INTO `+t.name+` (`+t.object+`, position, who_user_id, who_group_id,
+			who_owner, rights, mask, active, valid_from, valid_to, created_at)
+			SELECT r.object_id, r.position, r.who_user_id, r.who_group_id, r.who_owner, r.rights, r.mask, r.active,
+				r.valid_from, r.valid_to, $2
+			FROM jsonb_to_recordset($1) AS r(`+entryColumns+`)`, fresh, nil, now)
+	}
+	return nil
+}
+
+// copyFresh writes new entries with COPY.
+func (t Table) copyFresh(ctx context.Context, tx *sql.Tx, fresh []entryRow, now time.Time) error {
+	rows := make([][]any, len(fresh))
+	for i, r := range fresh {
+		stored, err := r.Rights.MarshalJSON()
+		if err != nil {
+			return errors.ServerGeneric(err)
+		}
+		rows[i] = []any{r.ObjectID, r.Position, r.WhoUser, r.WhoGroup, r.WhoOwner, string(stored), int(r.Mask),
+			r.Active, r.From, r.To, now}
+	}
+	if err := db.CopyIn(ctx, tx, t.name, []string{t.object, "position", "who_user_id", "who_group_id",
+		"who_owner", "rights", "mask", "active", "valid_from", "valid_to", "created_at"}, rows); err != nil {
+		return errors.Database(err)
+	}
+	return nil
+}
+
+func nonZero(id int64) *int64 {
+	if id == 0 {
+		return nil
+	}
+	return &id
+}
