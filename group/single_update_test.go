@@ -5,128 +5,15 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/groupd/groupd/audit"
 	"github.com/groupd/groupd/db"
 	"github.com/groupd/groupd/db/dbtest"
 	"github.com/groupd/groupd/errors"
 	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/rights"
 )
-
-// updateStatement is the single update of issue 20 in one statement: the
-// row changes only if it is still at the version the decision was made on,
-// and the audit event is written by the same statement (audit.WithEvent),
-// so both or neither happen. $1 id, $2 the version read, $3 the new
-// version, $4..$8 the columns a row-only update may change, $9 updated_at;
-// the event's parameters after them.
-var updateStatement = audit.WithEvent(`UPDATE groups SET version = $3, name = $4, comment = $5, reference = $6,
-		frontend_prefs = $7, authorization_info = $8, updated_at = $9
-		WHERE id = $1 AND version = $2
-		RETURNING id`, 9)
-
-// errNotRowOnly: the update changes more than the group's own row (ACL,
-// owner, type, displaynames, system rights) and takes the general path.
-var errNotRowOnly = errors.New("not a row-only update")
-
-// updateInOneStatement is the prototype of the single-update path: one
-// read of the group with its ACL and the caller's rights (the statement of
-// GET /group/<id>), the decision by Casbin (decide) on that row, and one
-// statement that writes the row and its audit event when the row is still
-// at the version read. Two round trips where Write makes seven or more.
-//
-// Equivalent to deciding on the row locked inside the write's transaction:
-// every change of a group's row or of its own ACL goes through Write and
-// counts the version up, so "still at the version read" means the decision's
-// inputs are those the write applies to; an ACL entry removed because its
-// subject was deleted does not count the version up, but a locked read does
-// not wait for that either (it locks the group's row, not the entries). When
-// the version moved, the item is decided again on the row as it is now,
-// which then fails with version_mismatch (every write counts the version
-// up, and the client named the one it saw) or group_not_found.
-//
-// generated, when set, computes the caller's rights on the group for the
-// answer (policy.Engine.Rights) in place of the read's SQL mask (a store
-// whose getOne is rowQuery).
-func (s *Store) updateInOneStatement(ctx context.Context, p *policy.Principal, in *Input,
-	generated func(*policy.Principal, *policy.Object) (rights.Mask, error)) (*Group, error) {
-	stmt, err := s.db.Prepared(ctx, updateStatement)
-	if err != nil {
-		return nil, errors.Database(err)
-	}
-	for {
-		now := s.db.Now()
-		cur, err := s.Get(ctx, p, in.ID)
-		if err != nil {
-			return nil, err
-		}
-		if cur == nil {
-			return nil, errors.WithIndex(errors.GroupNotFound(strconv.FormatInt(in.ID, 10)), in.Index)
-		}
-		if generated != nil {
-			if cur.Generated, err = generated(p, cur.PolicyObject()); err != nil {
-				return nil, errors.ServerGeneric(err)
-			}
-		}
-		pl, err := s.decide(p, in, map[int64]*Group{cur.ID: cur})
-		if err != nil {
-			return nil, errors.WithIndex(err, in.Index)
-		}
-		after := pl.applied(now)
-		if after == nil || pl.dnChanged || pl.rightsChanged {
-			return nil, errNotRowOnly
-		}
-		before, err := cur.fullJSON()
-		if err != nil {
-			return nil, errors.ServerGeneric(err)
-		}
-		if after.encoded, err = after.fullJSON(); err != nil {
-			return nil, errors.ServerGeneric(err)
-		}
-		var prefs any
-		if after.FrontendPrefs != nil {
-			prefs = string(after.FrontendPrefs)
-		}
-		event := audit.Event{ActorUserID: p.UserID, ObjectType: "group", Action: "update", Before: before,
-			After: after.encoded}
-		res, err := stmt.ExecContext(ctx, append([]any{cur.ID, cur.Version, after.Version, after.Name, after.Comment,
-			after.Reference, prefs, after.AuthorizationInfo, now}, audit.EventArgs(event)...)...)
-		if err != nil {
-			return nil, errors.WithIndex(groupUnique.Error(err), in.Index)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return nil, errors.Database(err)
-		} else if n == 1 {
-			return after, nil
-		}
-	}
-}
-
-// rowQuery is getQuery without the caller's rights: its parameters other
-// than the id ($7) do not change its plan, so that PostgreSQL settles on the
-// generic plan of the prepared statement after five runs instead of planning
-// the rights expression anew at every run (the principal CTE only gives
-// the unused parameters their types).
-var rowQuery = `WITH principal AS (SELECT $1::bigint, $2::bigint[], $3::bigint[], $4::boolean, $5::boolean, $6::timestamptz) ` +
-	strings.Replace(getQuery, maskExpr, "0", 1)
-
-// withRowQuery is a second store on d whose Get reads with rowQuery.
-func withRowQuery(t testing.TB, d *db.DB, authz Authorizer) *Store {
-	t.Helper()
-	s, err := NewStore(context.Background(), d, authz, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.getOne.Close()
-	if s.getOne, err = d.PrepareContext(context.Background(), rowQuery); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
 
 // singleUpdateWorld: user 1000 in group 2000, which holds bag_write on group
 // 2001 (owned by root) through an ACL entry; another group 2002 named
@@ -163,38 +50,42 @@ func commentUpdate(id, version int64, comment string) *Input {
 	return &Input{ID: id, Version: version, Comment: &comment, CommentSet: true}
 }
 
-// TestSingleUpdateRoundTrips counts the round trips of one comment update
-// by a non-root writer: Write as it is, and the one-statement prototype.
+// TestSingleUpdateRoundTrips: a single update that changes only the
+// group's row (here its comment) makes 2 round trips: the read of the group,
+// and the one statement that writes it and its audit event. One that
+// changes more (here a displayname) takes the kernel's general path.
 func TestSingleUpdateRoundTrips(t *testing.T) {
 	d, trips := dbtest.OpenCounted(t)
 	store, p := singleUpdateWorld(t, d)
 	ctx := context.Background()
 	version := int64(1)
-	write := func() error {
+	comment := func() error {
 		version++
-		_, err := store.Write(ctx, p, []*Input{commentUpdate(2001, version, "write "+strconv.FormatInt(version, 10))})
+		_, err := store.Write(ctx, p, []*Input{commentUpdate(2001, version, "comment "+strconv.FormatInt(version, 10))})
 		return err
 	}
-	oneStatement := func() error {
+	displayname := func() error {
 		version++
-		_, err := store.updateInOneStatement(ctx, p, commentUpdate(2001, version, "one "+strconv.FormatInt(version, 10)), nil)
+		_, err := store.Write(ctx, p, []*Input{{ID: 2001, Version: version,
+			Displayname: map[string]string{"en-US": "target " + strconv.FormatInt(version, 10)}, DisplaynameSet: true}})
 		return err
 	}
-	writeTrips := dbtest.MinRoundTrips(t, trips, 3, 5, write)
-	oneTrips := dbtest.MinRoundTrips(t, trips, 3, 5, oneStatement)
-	t.Logf("round trips of a single comment update: Write %d, one statement %d", writeTrips, oneTrips)
+	oneTrips := dbtest.MinRoundTrips(t, trips, 3, 5, comment)
+	generalTrips := dbtest.MinRoundTrips(t, trips, 3, 5, displayname)
+	t.Logf("round trips of a single update: comment %d, displayname %d", oneTrips, generalTrips)
 	if oneTrips != 2 {
-		t.Fatalf("the one-statement update made %d round trips, want 2 (read, write)", oneTrips)
+		t.Fatalf("a single comment update made %d round trips, want 2 (read, write)", oneTrips)
 	}
-	if writeTrips <= oneTrips {
-		t.Fatalf("Write made %d round trips, the one-statement update %d: nothing to gain", writeTrips, oneTrips)
+	if generalTrips <= oneTrips {
+		t.Fatalf("a displayname update made %d round trips: not the general path", generalTrips)
 	}
 }
 
-// TestUpdateInOneStatement: the prototype keeps what Write guarantees: the
-// version check, the rights decision, the audit event with the group before
-// and after, the unique names, and nothing written by a refused update.
-func TestUpdateInOneStatement(t *testing.T) {
+// TestSingleUpdate: the one-statement path keeps what the general path
+// guarantees: the version check, the rights decision, the audit event with
+// the group before and after, the unique names, and nothing written by a
+// refused update.
+func TestSingleUpdate(t *testing.T) {
 	d := dbtest.MustOpenDB(t)
 	store, p := singleUpdateWorld(t, d)
 	ctx := context.Background()
@@ -206,10 +97,11 @@ func TestUpdateInOneStatement(t *testing.T) {
 		return n
 	}
 
-	g, err := store.updateInOneStatement(ctx, p, commentUpdate(2001, 2, "first"), nil)
+	written, err := store.Write(ctx, p, []*Input{commentUpdate(2001, 2, "first")})
 	if err != nil {
 		t.Fatal(err)
 	}
+	g := written[0]
 	stored, err := store.Get(ctx, p, 2001)
 	if err != nil {
 		t.Fatal(err)
@@ -255,7 +147,7 @@ func TestUpdateInOneStatement(t *testing.T) {
 	}
 	for _, c := range refused {
 		n := events()
-		_, err := store.updateInOneStatement(ctx, c.p, c.in, nil)
+		_, err := store.Write(ctx, c.p, []*Input{c.in})
 		if errors.CodeOf(err) != c.code {
 			t.Fatalf("%s: %v, want %s", c.name, err, c.code)
 		}
@@ -268,10 +160,10 @@ func TestUpdateInOneStatement(t *testing.T) {
 	}
 }
 
-// TestUpdateInOneStatementLosesNoUpdate: writers racing with the same
+// TestSingleUpdateLosesNoUpdate: writers racing with the same
 // version on one group; exactly one wins, every other is told
 // version_mismatch, and there is one event per version.
-func TestUpdateInOneStatementLosesNoUpdate(t *testing.T) {
+func TestSingleUpdateLosesNoUpdate(t *testing.T) {
 	d := dbtest.MustOpenDB(t)
 	store, p := singleUpdateWorld(t, d)
 	ctx := context.Background()
@@ -280,7 +172,7 @@ func TestUpdateInOneStatementLosesNoUpdate(t *testing.T) {
 		errs := make(chan error, writers)
 		for w := 0; w < writers; w++ {
 			go func() {
-				_, err := store.updateInOneStatement(ctx, p, commentUpdate(2001, version, "race "+strconv.Itoa(w)), nil)
+				_, err := store.Write(ctx, p, []*Input{commentUpdate(2001, version, "race "+strconv.Itoa(w))})
 				errs <- err
 			}()
 		}
@@ -326,21 +218,14 @@ func jsonEqual(t *testing.T, a, b []byte) bool {
 func ptr[T any](v T) *T { return &v }
 
 // BenchmarkSingleUpdate: one comment update by a non-root writer, one at a
-// time, through Write as it is, through the one-statement prototype (its
-// read with the rights in SQL, and with the rights from Casbin), and the
-// floor of groupbench's scenario 4 (UPDATE ... RETURNING by id, unprepared
-// as lib/pq sends it: two round trips). The four run in turn, each timed on
-// its own, so that a shared machine's load falls on all of them alike:
-// <name>-p50-ns is each one's median, <name>/floor its ratio to the floor's,
+// time, through Write, and the floor of groupbench's scenario 4 (UPDATE ...
+// RETURNING by id, unprepared as lib/pq sends it: two round trips). The two
+// run in turn, each timed on its own, so that a shared machine's load falls
+// on both alike: <name>-p50-ns is each one's median, write/floor the ratio,
 // <name>-round-trips counted on the socket (dbtest.OpenCounted).
 func BenchmarkSingleUpdate(b *testing.B) {
 	d, trips := dbtest.OpenCounted(b)
 	store, p := singleUpdateWorld(b, d)
-	engine, err := policy.New()
-	if err != nil {
-		b.Fatal(err)
-	}
-	plain := withRowQuery(b, d, engine)
 	ctx := context.Background()
 	version := int64(1)
 	variants := []struct {
@@ -349,14 +234,6 @@ func BenchmarkSingleUpdate(b *testing.B) {
 	}{
 		{"write", func() error {
 			_, err := store.Write(ctx, p, []*Input{commentUpdate(2001, version, "write")})
-			return err
-		}},
-		{"one", func() error {
-			_, err := store.updateInOneStatement(ctx, p, commentUpdate(2001, version, "one"), nil)
-			return err
-		}},
-		{"one-casbin-rights", func() error {
-			_, err := plain.updateInOneStatement(ctx, p, commentUpdate(2001, version, "one"), engine.Rights)
 			return err
 		}},
 		{"floor", func() error {

@@ -229,11 +229,18 @@ type Target struct {
 
 // Write runs the steps for targets in one transaction and returns the
 // plans in target order. now is the write's time (new ACL entries'
-// creation time), the one the resource writes its rows with.
+// creation time), the one the resource writes its rows with. A request of
+// one update that changes only the row takes the one-statement path of a
+// resource that has one (OneRow).
 func Write[P Plan](ctx context.Context, d *db.DB, spec Spec, r Resource[P], targets []Target, now time.Time) ([]P, error) {
 	ids, err := updateIDs(spec.Kind, targets)
 	if err != nil {
 		return nil, err
+	}
+	if one, ok := r.(OneRow[P]); ok && len(targets) == 1 && len(ids) == 1 {
+		if plans, done, oneErr := writeOne(ctx, one, r, targets[0]); done {
+			return plans, oneErr
+		}
 	}
 	var plans []P
 	err = d.InTx(ctx, func(tx *sql.Tx) error {
