@@ -787,8 +787,13 @@ func TestNokoProjects(t *testing.T) {
 	r.JSON(t, &empty)
 	mustNoko(t, gc.do(t, "POST", fmt.Sprintf("/project_groups/%d/add_projects", empty.ID), map[string]any{"projects": []int64{theirs.ID}}), 403)
 	// A project the caller cannot see is missing (an ungrouped one is
-	// visible to root and read_all only).
-	mustValidation(t, c.do(t, "POST", "/project_groups", map[string]any{"name": "Mine", "projects": []int64{own.ID}}), "projects", "missing")
+	// visible to root and read_all only), for a caller that may create the
+	// group; one that may not is refused that first (403), as the core
+	// decides the create before the move in the same transaction.
+	s.MustCreateUser(t, "p-blind", `{"system.group":{"create":true}}`)
+	blind := noko{s, s.LoginAs(t, "p-blind").Token}
+	mustValidation(t, blind.do(t, "POST", "/project_groups", map[string]any{"name": "Mine", "projects": []int64{own.ID}}), "projects", "missing")
+	mustNoko(t, c.do(t, "POST", "/project_groups", map[string]any{"name": "Mine", "projects": []int64{own.ID}}), 403)
 	// The token never travels in a Link.
 	r = s.Do(t, "GET", "/noko/v2/projects?per_page=1&noko_token="+url.QueryEscape(n.token), nil, "User-Agent", "t")
 	mustNoko(t, r, 200)

@@ -2,6 +2,7 @@ package noko
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"maps"
 	"net/http"
@@ -69,30 +70,25 @@ func requiredName(p *params, resource string) (string, error) {
 	return name, nil
 }
 
-// createGroup creates a group of type typ named name, owned by the caller.
-func (h *Handler) createGroup(r *http.Request, typ, name string) (*group.Group, error) {
+// createGroup creates a group of type typ named name, owned by the caller,
+// and runs members (which adds its users or projects, or nil) in the
+// create's transaction: a refused member step writes nothing, no group and
+// no event (docs/noko.md).
+func (h *Handler) createGroup(r *http.Request, typ, name string, members func(ctx context.Context, tx *sql.Tx, id int64) error) (*group.Group, error) {
 	items, err := group.DecodeBody([]any{map[string]any{"group": map[string]any{"type": typ, "name": name}}}, true)
 	if err != nil {
 		return nil, err
 	}
-	gs, err := h.groups.Write(r.Context(), principal(r), items)
+	gs, err := h.groups.WriteThen(r.Context(), principal(r), items, func(ctx context.Context, tx *sql.Tx, written []*group.Group) error {
+		if members == nil {
+			return nil
+		}
+		return members(ctx, tx, written[0].ID)
+	})
 	if err != nil {
 		return nil, err
 	}
 	return gs[0], nil
-}
-
-// undoCreate deletes group g, made by this request, after a later step of
-// the request failed: a create with members is two core transactions (the
-// group, then its members), and a refused second one must not leave the
-// group behind. The failure is returned.
-func (h *Handler) undoCreate(r *http.Request, g *group.Group, failure error) error {
-	// The request's context may be what failed; the undo must still run.
-	ctx := context.WithoutCancel(r.Context())
-	if err := h.groups.Delete(ctx, principal(r), g.ID); err != nil {
-		return errors.Join(failure, errors.Errorf("delete group %d made by the failed request: %w", g.ID, err))
-	}
-	return failure
 }
 
 // maxRenameAttempts bounds the retries of a rename that lost a race with

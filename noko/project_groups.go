@@ -1,6 +1,8 @@
 package noko
 
 import (
+	"context"
+	"database/sql"
 	"net/http"
 
 	"github.com/groupd/groupd/group"
@@ -87,8 +89,8 @@ func (h *Handler) listProjectGroups(w http.ResponseWriter, r *http.Request, p *p
 
 // createProjectGroup: POST /project_groups with name and project_ids; the
 // projects move from their old groups (which needs unlink there and link
-// on the new group). Unknown project ids are a 422 before anything is
-// written; a refused move deletes the new group again.
+// on the new group), in the create's transaction: unknown project ids (a
+// 422) or a refused move write nothing.
 func (h *Handler) createProjectGroup(w http.ResponseWriter, r *http.Request, p *params) error {
 	name, err := requiredName(p, "ProjectGroup")
 	if err != nil {
@@ -98,24 +100,16 @@ func (h *Handler) createProjectGroup(w http.ResponseWriter, r *http.Request, p *
 	if err != nil {
 		return err
 	}
+	var moveProjects func(ctx context.Context, tx *sql.Tx, id int64) error
 	if len(projectIDs) > 0 {
-		found, listErr := h.projectsByIDs(r, projectIDs)
-		if listErr != nil {
-			return listErr
-		}
-		if len(found) != len(projectIDs) {
-			return validation("Project", param, CodeMissing)
+		moveProjects = func(ctx context.Context, tx *sql.Tx, id int64) error {
+			_, stepErr := h.objects.MoveIn(ctx, tx, principal(r), object.Move{IDs: projectIDs, Kind: ProjectKind, To: id})
+			return stepErr
 		}
 	}
-	g, err := h.createGroup(r, ProjectGroupType, name)
+	g, err := h.createGroup(r, ProjectGroupType, name, moveProjects)
 	if err != nil {
-		return err
-	}
-	if len(projectIDs) > 0 {
-		if _, moveErr := h.objects.Move(r.Context(), principal(r), object.Move{IDs: projectIDs, Kind: ProjectKind,
-			To: g.ID}); moveErr != nil {
-			return h.undoCreate(r, g, missingProjects(moveErr, param))
-		}
+		return missingProjects(err, param)
 	}
 	out, err := h.projectGroup(r, g)
 	if err != nil {

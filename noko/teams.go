@@ -1,6 +1,8 @@
 package noko
 
 import (
+	"context"
+	"database/sql"
 	"net/http"
 	"strings"
 
@@ -133,8 +135,8 @@ func (h *Handler) teamsOf(r *http.Request, userIDs []int64) ([]int64, error) {
 }
 
 // createTeam: POST /teams with name and user_ids. The users are added as
-// by add_users (unknown ids are ignored); if that is refused, the team is
-// deleted again and the refusal answered.
+// by add_users (unknown ids are ignored), in the create's transaction: if
+// that is refused, nothing is written and the refusal answered.
 func (h *Handler) createTeam(w http.ResponseWriter, r *http.Request, p *params) error {
 	name, err := requiredName(p, "Team")
 	if err != nil {
@@ -144,14 +146,16 @@ func (h *Handler) createTeam(w http.ResponseWriter, r *http.Request, p *params) 
 	if err != nil {
 		return err
 	}
-	g, err := h.createGroup(r, TeamType, name)
+	var addUsers func(ctx context.Context, tx *sql.Tx, id int64) error
+	if len(userIDs) > 0 {
+		addUsers = func(ctx context.Context, tx *sql.Tx, id int64) error {
+			_, stepErr := h.users.ChangeMembersIn(ctx, tx, principal(r), id, user.MemberChange{Add: userIDs})
+			return stepErr
+		}
+	}
+	g, err := h.createGroup(r, TeamType, name, addUsers)
 	if err != nil {
 		return err
-	}
-	if len(userIDs) > 0 {
-		if _, addErr := h.users.ChangeMembers(r.Context(), principal(r), g.ID, user.MemberChange{Add: userIDs}); addErr != nil {
-			return h.undoCreate(r, g, addErr)
-		}
 	}
 	t, err := h.team(r, g)
 	if err != nil {
