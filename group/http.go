@@ -56,11 +56,7 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) error {
 
 // list lists groups for the request's principal, who needs system.group.
 func (h *Handler) list(r *http.Request, f Filter) ([]*Group, int, error) {
-	p := h.principal(r)
-	if err := h.store.RequireReader(p); err != nil {
-		return nil, 0, err
-	}
-	return h.store.List(r.Context(), p, f)
+	return h.store.ListReadable(r.Context(), h.principal(r), f)
 }
 
 func (h *Handler) create(w http.ResponseWriter, r *http.Request) error { return h.write(w, r, true) }

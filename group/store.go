@@ -37,7 +37,10 @@ type Filter struct {
 type Authorizer = bulk.Authorizer
 
 // Store keeps groups in PostgreSQL. Each method runs in one transaction.
+// Its read decisions (RequireReader, Readable, ListReadable, Visible) are
+// the rules of groupReads, which every surface asks.
 type Store struct {
+	policy.Reads[*Group, Filter]
 	db     *db.DB
 	authz  Authorizer
 	notify bulk.Notifier // nil: tell nobody
@@ -50,10 +53,16 @@ type Store struct {
 	onDelete []DeleteHook
 }
 
+// groupReads: reading groups needs system.group, reading one bag_read on
+// it, as GET /api/v1/group[/<id>] decides.
+var groupReads = policy.ReadRule{Kind: "group", SystemRight: rights.SystemGroup, Right: rights.BagRead,
+	NotFound: errors.GroupNotFound}
+
 // NewStore returns a Store; Close releases its prepared statements. notify
 // may be nil (tests without sessions).
 func NewStore(ctx context.Context, d *db.DB, authz Authorizer, notify bulk.Notifier) (*Store, error) {
 	s := &Store{db: d, authz: authz, notify: notify}
+	s.Reads = policy.NewReads(authz, groupReads, s.Get, s.List)
 	var err error
 	if s.find, err = d.PrepareContext(ctx, findQuery); err != nil {
 		return nil, errors.Errorf("prepare: %w", err)

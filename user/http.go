@@ -51,11 +51,7 @@ func writeUsers(w http.ResponseWriter, users []*User) error { return web.JSON(w,
 
 // list lists users for the request's principal, who needs system.user.
 func (h *Handler) list(r *http.Request, f Filter) ([]*User, int, error) {
-	p := h.principal(r)
-	if err := h.store.RequireReader(p); err != nil {
-		return nil, 0, err
-	}
-	return h.store.List(r.Context(), p, f)
+	return h.store.ListReadable(r.Context(), h.principal(r), f)
 }
 
 // get: Store.Readable decides.

@@ -48,7 +48,11 @@ type Passwords interface {
 
 // Store keeps users and memberships in PostgreSQL. Each method runs in one
 // transaction.
+//
+// Its read decisions (RequireReader, Readable, ListReadable, Visible) are
+// the rules of userReads, which every surface asks.
 type Store struct {
+	policy.Reads[*User, Filter]
 	db     *db.DB
 	authz  Authorizer
 	notify bulk.Notifier // nil: tell nobody
@@ -57,9 +61,17 @@ type Store struct {
 	Passwords Passwords
 }
 
+// userReads: a user always reads itself; listing users, or reading another
+// user, needs system.user, and reading one read on it, as GET
+// /api/v1/user[/<id>] decides.
+var userReads = policy.ReadRule{Kind: "user", SystemRight: rights.SystemUser, Right: rights.Read, SelfRead: true,
+	NotFound: errors.UserNotFound}
+
 // NewStore returns a Store. notify may be nil (tests without sessions).
 func NewStore(d *db.DB, authz Authorizer, notify bulk.Notifier) *Store {
-	return &Store{db: d, authz: authz, notify: notify}
+	s := &Store{db: d, authz: authz, notify: notify}
+	s.Reads = policy.NewReads(authz, userReads, s.Get, s.List)
+	return s
 }
 
 // --- reading ------------------------------------------------------------
