@@ -5,7 +5,6 @@ import (
 
 	"github.com/groupd/groupd/acl"
 	"github.com/groupd/groupd/errors"
-	"github.com/groupd/groupd/group/bulk"
 	"github.com/groupd/groupd/input"
 	"github.com/groupd/groupd/rights"
 )
@@ -21,9 +20,7 @@ const (
 // keeps its value on update (and takes its default on create); the *Set
 // flags tell absent from given.
 type Input struct {
-	Index   int   // position in the request, for parameters.index
-	ID      int64 // 0: create
-	Version int64 // 0: absent
+	input.Head
 
 	Type                                           string // "" when absent
 	Name                                           *string
@@ -38,12 +35,6 @@ type Input struct {
 	ColorSet                                       bool
 	acl.Grants                                     // _owner, _acl, _system_rights
 }
-
-// IsCreate reports whether the item creates a group.
-func (in *Input) IsCreate() bool { return in.ID == 0 }
-
-// target is the item as the write kernel sees it arrive.
-func (in *Input) target() bulk.Target { return bulk.Target{Index: in.Index, ID: in.ID} }
 
 // DecodeBody reads a PUT or POST body: an array of groups in full format.
 // On PUT (create only) an item with an _id is refused.
@@ -67,7 +58,7 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 		return nil, err
 	}
 	top, g := head.Top, head.Body
-	in := &Input{Index: index, ID: head.ID, Version: head.Version}
+	in := &Input{Head: head.Head}
 
 	if t, has, stringErr := g.String("type"); stringErr != nil {
 		return nil, stringErr
@@ -131,14 +122,9 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 	if optionalTextErr := optionalText(g, "color", colorLength, &in.Color, &in.ColorSet, CheckColor); optionalTextErr != nil {
 		return nil, optionalTextErr
 	}
-	if in.FrontendPrefsSet = g.Has("frontend_prefs"); in.FrontendPrefsSet {
-		if pv := g.M["frontend_prefs"]; pv != nil {
-			raw, frontendPrefsErr := input.FrontendPrefs(pv, "group.frontend_prefs")
-			if frontendPrefsErr != nil {
-				return nil, frontendPrefsErr
-			}
-			in.FrontendPrefs = raw
-		}
+	var frontendPrefsErr error
+	if in.FrontendPrefs, in.FrontendPrefsSet, frontendPrefsErr = g.OptionalFrontendPrefs(); frontendPrefsErr != nil {
+		return nil, frontendPrefsErr
 	}
 	if in.IsCreate() && !hasName(in) {
 		return nil, errors.AttributeExpected("group.name")

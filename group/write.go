@@ -47,7 +47,7 @@ var groupSpec = bulk.Spec{Kind: "group", Table: "groups", ACL: acl.GroupTable}
 // format, in input order.
 func (s *Store) Write(ctx context.Context, p *policy.Principal, items []*Input) ([]*Group, error) {
 	w := &groupWrite{s: s, p: p, items: items, now: s.db.Now()}
-	plans, err := bulk.Write(ctx, s.db, groupSpec, w, bulk.Targets(items, (*Input).target), w.now)
+	plans, err := bulk.Write(ctx, s.db, groupSpec, w, bulk.Targets(items), w.now)
 	return bulk.Results(plans, err, func(pl *plan) *Group { return pl.after })
 }
 

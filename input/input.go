@@ -326,6 +326,19 @@ func isAlnum(s string) bool {
 // frontend_prefs could grow the audit trail by 64 MiB a request.
 const MaxFrontendPrefs = 64 << 10
 
+// OptionalFrontendPrefs reads o's frontend_prefs (FrontendPrefs) when o
+// has the key (set); null is set with no raw value.
+func (o Object) OptionalFrontendPrefs() (raw json.RawMessage, set bool, err error) {
+	const key = "frontend_prefs"
+	if !o.Has(key) {
+		return nil, false, nil
+	}
+	if v := o.M[key]; v != nil {
+		raw, err = FrontendPrefs(v, o.At(key))
+	}
+	return raw, true, err
+}
+
 // FrontendPrefs reads a frontend_prefs value at path: an object of at most
 // MaxFrontendPrefs bytes, returned as compact JSON.
 func FrontendPrefs(v any, path string) (json.RawMessage, error) {

@@ -121,7 +121,7 @@ func (h *Handler) updateGroup(ctx context.Context, c *call) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		_, err = h.groups.Write(ctx, c.principal, []*group.Input{{ID: g.ID, Version: g.Version + 1, Name: &title,
+		_, err = h.groups.Write(ctx, c.principal, []*group.Input{{Head: input.Head{ID: g.ID, Version: g.Version + 1}, Name: &title,
 			NameSet: true, Color: &color, ColorSet: true}})
 		if errors.CodeOf(err) == "error.user.version_mismatch" && attempt < updateAttempts {
 			continue

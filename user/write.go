@@ -70,7 +70,7 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, sessionID int64,
 	for _, in := range items {
 		w.linked = append(w.linked, in.Groups...)
 	}
-	plans, err := bulk.Write(ctx, s.db, userSpec, w, bulk.Targets(items, (*Input).target), w.now)
+	plans, err := bulk.Write(ctx, s.db, userSpec, w, bulk.Targets(items), w.now)
 	return bulk.Results(plans, err, func(pl *plan) *User { return pl.after })
 }
 

@@ -31,6 +31,7 @@ import (
 	"github.com/groupd/groupd/audit"
 	"github.com/groupd/groupd/db"
 	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/input"
 	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/rights"
 )
@@ -221,11 +222,8 @@ type Spec struct {
 }
 
 // Target is one item of a request as it arrives: its position and the id
-// it updates (0: a create).
-type Target struct {
-	Index int
-	ID    int64
-}
+// it updates (0: a create), as the resource's Input embeds it.
+type Target = input.Head
 
 // Write runs the steps for targets in one transaction and returns the
 // plans in target order. now is the write's time (new ACL entries'
@@ -251,10 +249,10 @@ func Write[P Plan](ctx context.Context, d *db.DB, spec Spec, r Resource[P], targ
 }
 
 // Targets are the targets of items, in order.
-func Targets[T any](items []T, target func(T) Target) []Target {
+func Targets[T interface{ BulkHead() Target }](items []T) []Target {
 	out := make([]Target, len(items))
 	for i, it := range items {
-		out[i] = target(it)
+		out[i] = it.BulkHead()
 	}
 	return out
 }
