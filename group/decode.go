@@ -9,12 +9,10 @@ import (
 	"github.com/groupd/groupd/rights"
 )
 
-// Limits of the fields clients write.
-const (
-	MaxNameLength    = 256
-	MaxCommentLength = 65536
-	MaxRefLength     = 1024
-)
+// MaxCommentLength is the longest comment or authorization_info; names and
+// references have the limits of package input (input.MaxNameLength,
+// input.MaxRefLength).
+const MaxCommentLength = 65536
 
 // Input is one validated item of a PUT or POST body. A field that was absent
 // keeps its value on update (and takes its default on create); the *Set
@@ -68,7 +66,7 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 		if t != "easydb" && t != "system" && !rights.IsCustomGroupType(t) {
 			return nil, errors.InvalidValue("group.type", `"easydb" or "custom-<name>" expected`)
 		}
-		if textErr := input.Text(t, "group.type", MaxNameLength); textErr != nil {
+		if textErr := input.Text(t, "group.type", input.MaxNameLength); textErr != nil {
 			return nil, textErr
 		}
 		in.Type = t
@@ -77,7 +75,7 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 		if s, has, stringErr := g.String("name"); stringErr != nil {
 			return nil, stringErr
 		} else if has {
-			if textErr := input.Text(s, "group.name", MaxNameLength); textErr != nil {
+			if textErr := input.Text(s, "group.name", input.MaxNameLength); textErr != nil {
 				return nil, textErr
 			}
 			in.Name = &s
@@ -102,7 +100,7 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 				if !ok {
 					return nil, errors.TypeMismatch(at, "string")
 				}
-				if textErr := input.Text(s, at, MaxNameLength); textErr != nil {
+				if textErr := input.Text(s, at, input.MaxNameLength); textErr != nil {
 					return nil, textErr
 				}
 				in.Displayname[culture] = s
@@ -116,7 +114,7 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 		&in.AuthorizationInfoSet, input.LongText); optionalTextErr != nil {
 		return nil, optionalTextErr
 	}
-	if optionalTextErr := optionalText(g, "reference", MaxRefLength, &in.Reference, &in.ReferenceSet, input.Text); optionalTextErr != nil {
+	if optionalTextErr := optionalText(g, "reference", input.MaxRefLength, &in.Reference, &in.ReferenceSet, input.Text); optionalTextErr != nil {
 		return nil, optionalTextErr
 	}
 	if optionalTextErr := optionalText(g, "color", colorLength, &in.Color, &in.ColorSet, CheckColor); optionalTextErr != nil {

@@ -108,7 +108,7 @@ func parseFilter(r *http.Request) (f Filter, err error) {
 	}
 	if q.Has("reference") {
 		// an exact match on an index: any reference a group can have may be asked for
-		ref, err := input.Query(q, "reference", MaxRefLength)
+		ref, err := input.Query(q, "reference", input.MaxRefLength)
 		if err != nil {
 			return f, err
 		}
@@ -128,4 +128,4 @@ func parseFilter(r *http.Request) (f Filter, err error) {
 func validType(t string) bool { return t == "easydb" || t == "system" || rights.IsCustomGroupType(t) }
 
 // maxTypeList bounds the type= list: every type name once, with room.
-const maxTypeList = 16 * MaxNameLength
+const maxTypeList = 16 * input.MaxNameLength

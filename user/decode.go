@@ -14,10 +14,10 @@ import (
 	"github.com/groupd/groupd/rights"
 )
 
-// Limits of the fields clients write.
+// Limits of the fields clients write; names (logins, types) and
+// references have the limits of package input (input.MaxNameLength,
+// input.MaxRefLength).
 const (
-	MaxNameLength     = 256
-	MaxRefLength      = 1024
 	MaxProfileLength  = 1024
 	MaxRemarksLength  = 65536
 	MaxEmailLength    = 320
@@ -40,12 +40,12 @@ func (p Password) MarshalText() ([]byte, error) { return []byte("[redacted]"), n
 // limit and check; they are the keys of Input.Texts.
 var textFields = func() map[string]textField {
 	m := map[string]textField{
-		"login":             {MaxNameLength, input.Text},
-		"first_name":        {MaxNameLength, input.LongText},
-		"last_name":         {MaxNameLength, input.LongText},
-		"displayname":       {MaxNameLength, input.LongText},
-		"frontend_language": {MaxNameLength, culture},
-		"reference":         {MaxRefLength, input.Text},
+		"login":             {input.MaxNameLength, input.Text},
+		"first_name":        {input.MaxNameLength, input.LongText},
+		"last_name":         {input.MaxNameLength, input.LongText},
+		"displayname":       {input.MaxNameLength, input.LongText},
+		"frontend_language": {input.MaxNameLength, culture},
+		"reference":         {input.MaxRefLength, input.Text},
 	}
 	for _, f := range ProfileFields {
 		m[f] = textField{MaxProfileLength, input.LongText}
@@ -196,7 +196,7 @@ func validType(t string) bool {
 	case "easydb", "easydb_self_register", "system", "anonymous", "email", "collection", "sso":
 		return true
 	}
-	return rights.IsCustomGroupType(t) && input.Text(t, "user.type", MaxNameLength) == nil
+	return rights.IsCustomGroupType(t) && input.Text(t, "user.type", input.MaxNameLength) == nil
 }
 
 // decodePassword reads _password: a string sets it, false removes it (easydb:

@@ -156,7 +156,7 @@ func parseFilter(r *http.Request) (f Filter, err error) {
 			f.GroupIDs = append(f.GroupIDs, id)
 		}
 	}
-	if f.Types, err = web.QueryList(q, "type", 16*MaxNameLength, validType, "comma list of user types expected"); err != nil {
+	if f.Types, err = web.QueryList(q, "type", 16*input.MaxNameLength, validType, "comma list of user types expected"); err != nil {
 		return f, err
 	}
 	if f.Login, err = input.Query(q, "login", input.MaxFilterLength); err != nil {

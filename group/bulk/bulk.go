@@ -184,9 +184,40 @@ func MayChangeSystemRights(authz Authorizer, p *policy.Principal, realm string, 
 	return nil
 }
 
-// MayDelete decides whether p may delete obj, the kind (group, user) with
+// Deletable is a row as a delete decides on it.
+type Deletable interface {
+	PolicyObject() *policy.Object
+	IsSystem() bool
+}
+
+// DeleteRule is how the delete of one resource's row is decided.
+type DeleteRule struct {
+	Right    string                        // what deleting needs on the row (bag_delete, delete)
+	NotFound func(id string) *errors.Error // an unknown id (errors.GroupNotFound, ...)
+	System   func(id int64) *errors.Error  // a system row, which is never deleted
+}
+
+// MayDeleteOne decides the delete of row id, which the delete's lock found
+// (found: none or that row): it must exist, not be a system row, and p
+// needs the rule's right on it. It returns the row.
+func MayDeleteOne[T Deletable](authz Authorizer, p *policy.Principal, rule DeleteRule, id int64, found []T) (T, error) {
+	var none T
+	if len(found) == 0 {
+		return none, rule.NotFound(strconv.FormatInt(id, 10))
+	}
+	row := found[0]
+	if row.IsSystem() {
+		return none, rule.System(id)
+	}
+	if err := mayDelete(authz, p, rule.Right, row.PolicyObject()); err != nil {
+		return none, err
+	}
+	return row, nil
+}
+
+// mayDelete decides whether p may delete obj, the kind (group, user) with
 // id, which needs right on it.
-func MayDelete(authz Authorizer, p *policy.Principal, right string, obj *policy.Object) error {
+func mayDelete(authz Authorizer, p *policy.Principal, right string, obj *policy.Object) error {
 	ok, err := authz.Can(p, right, obj)
 	if err != nil {
 		return errors.ServerGeneric(err)
@@ -253,6 +284,15 @@ func Targets[T interface{ BulkHead() Target }](items []T) []Target {
 	out := make([]Target, len(items))
 	for i, it := range items {
 		out[i] = it.BulkHead()
+	}
+	return out
+}
+
+// ByID indexes rows (the locked or the written ones) by their id.
+func ByID[T any](rows []T, id func(T) int64) map[int64]T {
+	out := make(map[int64]T, len(rows))
+	for _, r := range rows {
+		out[id(r)] = r
 	}
 	return out
 }
