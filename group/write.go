@@ -62,7 +62,6 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, items []*Input) 
 	return bulk.Results(plans, err, func(pl *plan) *Group { return pl.after })
 }
 
-
 // Lock locks and loads the groups that the request updates.
 func (w *groupWrite) Lock(ctx context.Context, tx *sql.Tx, ids []int64) error {
 	current, err := w.s.findGroups(ctx, tx, w.p, w.now, ids, findOptions{lock: true})
