@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -284,19 +283,10 @@ func (s *Store) findGroups(ctx context.Context, tx *sql.Tx, p *policy.Principal,
 	if err != nil {
 		return nil, errors.Database(err)
 	}
-	defer rows.Close()
-	var out []*Group
-	for rows.Next() {
-		g, err := scanGroup(rows)
-		if err != nil {
-			return nil, errors.Database(err)
-		}
-		out = append(out, g)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := db.Collect(rows, func(r *sql.Rows) (*Group, error) { return scanGroup(r) })
+	if err != nil {
 		return nil, errors.Database(err)
 	}
-	rows.Close()
 	return out, s.loadACLs(ctx, tx, !opt.afterWrite, out)
 }
 
@@ -450,9 +440,9 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Gro
 		return nil, 0, errors.Database(err)
 	}
 	defer tx.Rollback()
-	args := principalArgs(p, s.db.Now())
+	args := db.Args(principalArgs(p, s.db.Now()))
 	var conds []string
-	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	arg := args.Add
 	if f.IDs != nil {
 		conds = append(conds, "g.id = ANY("+arg(pq.Array(f.IDs))+"::bigint[])")
 	}
@@ -511,20 +501,11 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Gro
 	if err != nil {
 		return nil, 0, errors.Database(err)
 	}
-	defer rows.Close()
 	var total int
-	out := make([]*Group, 0, f.Limit)
-	for rows.Next() {
-		g, err := scanGroup(rows, &total)
-		if err != nil {
-			return nil, 0, errors.Database(err)
-		}
-		out = append(out, g)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := db.Collect(rows, func(r *sql.Rows) (*Group, error) { return scanGroup(r, &total) })
+	if err != nil {
 		return nil, 0, errors.Database(err)
 	}
-	rows.Close()
 	if len(out) == 0 {
 		// An empty page (no matches, or an offset past them) still
 		// reports how many there are.

@@ -345,16 +345,8 @@ func queryUsers(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]*User
 	if err != nil {
 		return nil, errors.Database(err)
 	}
-	defer rows.Close()
-	var out []*User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, errors.Database(err)
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := db.Collect(rows, scanUser)
+	if err != nil {
 		return nil, errors.Database(err)
 	}
 	return out, nil
@@ -504,9 +496,9 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Use
 		return nil, 0, errors.Database(err)
 	}
 	defer tx.Rollback()
-	args := principalArgs(p, s.db.Now())
+	args := db.Args(principalArgs(p, s.db.Now()))
 	conds := []string{visibleCond}
-	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	arg := args.Add
 	if f.GroupIDs != nil {
 		g := arg(pq.Array(f.GroupIDs))
 		conds = append(conds, fmt.Sprintf(`(u.id IN (SELECT user_id FROM memberships WHERE group_id = ANY(%[1]s::bigint[]))
@@ -547,9 +539,6 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Use
 	out, err := queryUsers(ctx, tx, q, args...)
 	if err != nil {
 		return nil, 0, err
-	}
-	if out == nil {
-		out = []*User{}
 	}
 	return out, total, nil
 }

@@ -86,16 +86,10 @@ func QueryHolders(ctx context.Context, tx *sql.Tx, query string, args ...any) ([
 	if err != nil {
 		return nil, errors.Database(err)
 	}
-	defer rows.Close()
-	var out []Holder
-	for rows.Next() {
-		var h Holder
-		if err := rows.Scan(&h.ID, &h.Namespace, &h.Value); err != nil {
-			return nil, errors.Database(err)
-		}
-		out = append(out, h)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := db.Collect(rows, func(r *sql.Rows) (h Holder, err error) {
+		return h, r.Scan(&h.ID, &h.Namespace, &h.Value)
+	})
+	if err != nil {
 		return nil, errors.Database(err)
 	}
 	return out, nil
