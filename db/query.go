@@ -3,6 +3,7 @@ package db
 import (
 	"database/sql"
 	"strconv"
+	"strings"
 )
 
 // Args are the parameters of a statement being built: Add appends one and
@@ -34,3 +35,10 @@ func Collect[T any](rows *sql.Rows, scan func(*sql.Rows) (T, error)) ([]T, error
 	}
 	return out, nil
 }
+
+// likeEscaper escapes LIKE's wildcards and its escape character.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// EscapeLike is s as a LIKE or ILIKE pattern that matches s itself: a
+// filter's % and _ are text, not wildcards.
+func EscapeLike(s string) string { return likeEscaper.Replace(s) }

@@ -442,29 +442,28 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Gro
 	defer tx.Rollback()
 	args := db.Args(principalArgs(p, s.db.Now()))
 	var conds []string
-	arg := args.Add
 	if f.IDs != nil {
-		conds = append(conds, "g.id = ANY("+arg(pq.Array(f.IDs))+"::bigint[])")
+		conds = append(conds, "g.id = ANY("+args.Add(pq.Array(f.IDs))+"::bigint[])")
 	}
 	if len(f.Types) > 0 {
-		conds = append(conds, "g.type = ANY("+arg(pq.Array(f.Types))+"::text[])")
+		conds = append(conds, "g.type = ANY("+args.Add(pq.Array(f.Types))+"::text[])")
 	}
 	if f.Name != "" {
-		pat := arg("%" + escapeLike(f.Name) + "%")
+		pat := args.Add("%" + db.EscapeLike(f.Name) + "%")
 		conds = append(conds, "(g.name ILIKE "+pat+" OR EXISTS (SELECT 1 FROM group_displaynames d WHERE d.group_id = g.id AND d.value ILIKE "+pat+"))")
 	}
 	if f.Reference != nil {
-		conds = append(conds, "g.reference = "+arg(*f.Reference))
+		conds = append(conds, "g.reference = "+args.Add(*f.Reference))
 	}
 	if f.Member != 0 {
-		m := arg(f.Member)
+		m := args.Add(f.Member)
 		conds = append(conds, fmt.Sprintf(`(g.id IN (SELECT group_id FROM memberships WHERE user_id = %[1]s)
 			OR (g.id = %[2]d AND EXISTS (SELECT 1 FROM users WHERE id = %[1]s))
 			OR (g.id = %[3]d AND EXISTS (SELECT 1 FROM users WHERE id = %[1]s AND type <> 'system')))`,
 			m, policy.GroupAll, policy.GroupNonSystem))
 	}
 	nFilter := len(args)
-	limit, offset := arg(f.Limit), arg(f.Offset)
+	limit, offset := args.Add(f.Limit), args.Add(f.Offset)
 
 	// The page's ids are an array (= ANY(ARRAY(...))), so that its rows are
 	// read by primary key: with IN (...) the planner may hash the page and
@@ -517,8 +516,4 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Gro
 		return out, total, nil
 	}
 	return out, total, s.loadACLs(ctx, tx, true, out)
-}
-
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }

@@ -498,27 +498,26 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Use
 	defer tx.Rollback()
 	args := db.Args(principalArgs(p, s.db.Now()))
 	conds := []string{visibleCond}
-	arg := args.Add
 	if f.GroupIDs != nil {
-		g := arg(pq.Array(f.GroupIDs))
+		g := args.Add(pq.Array(f.GroupIDs))
 		conds = append(conds, fmt.Sprintf(`(u.id IN (SELECT user_id FROM memberships WHERE group_id = ANY(%[1]s::bigint[]))
 			OR %[2]d = ANY(%[1]s::bigint[]) OR (%[3]d = ANY(%[1]s::bigint[]) AND u.type <> 'system'))`,
 			g, policy.GroupAll, policy.GroupNonSystem))
 	}
 	if len(f.Types) > 0 {
-		conds = append(conds, "u.type = ANY("+arg(pq.Array(f.Types))+"::text[])")
+		conds = append(conds, "u.type = ANY("+args.Add(pq.Array(f.Types))+"::text[])")
 	}
 	if f.Login != "" {
-		conds = append(conds, "u.login ILIKE "+arg("%"+escapeLike(f.Login)+"%"))
+		conds = append(conds, "u.login ILIKE "+args.Add("%"+db.EscapeLike(f.Login)+"%"))
 	}
 	if f.Name != "" {
-		like := arg("%" + escapeLike(f.Name) + "%")
+		like := args.Add("%" + db.EscapeLike(f.Name) + "%")
 		conds = append(conds, fmt.Sprintf(`(u.first_name ILIKE %[1]s OR u.last_name ILIKE %[1]s OR u.displayname ILIKE %[1]s
 			OR concat_ws(' ', u.first_name, u.last_name) ILIKE %[1]s)`, like))
 	}
 	if f.Email != "" {
 		conds = append(conds, "EXISTS (SELECT 1 FROM user_emails e WHERE e.user_id = u.id AND e.email ILIKE "+
-			arg("%"+escapeLike(f.Email)+"%")+")")
+			args.Add("%"+db.EscapeLike(f.Email)+"%")+")")
 	}
 	where := " WHERE " + strings.Join(conds, " AND ")
 
@@ -533,9 +532,9 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Use
 	order := "u.id"
 	if f.Login != "" {
 		order = fmt.Sprintf("CASE WHEN lower(u.login) = lower(%s) THEN 0 WHEN u.login ILIKE %s THEN 1 ELSE 2 END, u.id",
-			arg(f.Login), arg(escapeLike(f.Login)+"%"))
+			args.Add(f.Login), args.Add(db.EscapeLike(f.Login)+"%"))
 	}
-	q := listQuery(where, order, arg(f.Limit), arg(f.Offset))
+	q := listQuery(where, order, args.Add(f.Limit), args.Add(f.Offset))
 	out, err := queryUsers(ctx, tx, q, args...)
 	if err != nil {
 		return nil, 0, err
@@ -553,8 +552,4 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Use
 func listQuery(where, order, limit, offset string) string {
 	return fmt.Sprintf(selectFull, "false") + ` WHERE u.id IN (SELECT u.id FROM users u` + where +
 		" ORDER BY " + order + " LIMIT " + limit + " OFFSET " + offset + ") ORDER BY " + order
-}
-
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
