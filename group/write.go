@@ -75,18 +75,20 @@ func (w *groupWrite) Lock(ctx context.Context, tx *sql.Tx, ids []int64) error {
 // Decide decides item i and names what it claims and references.
 func (w *groupWrite) Decide(i int) (*plan, error) {
 	in := w.items[i]
-	var pl *plan
-	var err error
-	if in.IsCreate() {
-		pl, err = w.s.decideCreate(w.p, in)
-	} else {
-		pl, err = w.s.decideUpdate(w.p, in, w.current)
-	}
+	pl, err := w.decide(in)
 	if err != nil {
 		return nil, err
 	}
 	pl.Index, pl.Owner, pl.Claims = in.Index, in.Owner, pl.claims()
 	return pl, nil
+}
+
+// decide is the plan of in: a create, or an update of a locked group.
+func (w *groupWrite) decide(in *Input) (*plan, error) {
+	if in.IsCreate() {
+		return w.s.decideCreate(w.p, in)
+	}
+	return w.s.decideUpdate(w.p, in, w.current)
 }
 
 // Unique namespaces of groups: a name, a reference, and a displayname per

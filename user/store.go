@@ -491,11 +491,6 @@ func (s *Store) Get(ctx context.Context, p *policy.Principal, id int64) (*User, 
 // itself, then logins that start with it, then those that contain it), so
 // that "user1" is on the first page among user1000..user1999.
 func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*User, int, error) {
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
-	if err != nil {
-		return nil, 0, errors.Database(err)
-	}
-	defer tx.Rollback()
 	args := db.Args(principalArgs(p, s.db.Now()))
 	conds := []string{visibleCond}
 	if f.GroupIDs != nil {
@@ -521,6 +516,13 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Use
 	}
 	where := " WHERE " + strings.Join(conds, " AND ")
 
+	// The transaction begins once the statements are built: the count and
+	// the page see one snapshot.
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	if err != nil {
+		return nil, 0, errors.Database(err)
+	}
+	defer tx.Rollback()
 	var total int
 	if scanErr := tx.QueryRowContext(ctx, `SELECT count(*) FROM users u`+where, args...).Scan(&total); scanErr != nil {
 		return nil, 0, errors.Database(scanErr)
