@@ -5,25 +5,20 @@ import (
 
 	"github.com/groupd/groupd/acl"
 	"github.com/groupd/groupd/errors"
-	"github.com/groupd/groupd/group/bulk"
 	"github.com/groupd/groupd/input"
 	"github.com/groupd/groupd/rights"
 )
 
-// Limits of the fields clients write.
-const (
-	MaxNameLength    = 256
-	MaxCommentLength = 65536
-	MaxRefLength     = 1024
-)
+// MaxCommentLength is the longest comment or authorization_info; names and
+// references have the limits of package input (input.MaxNameLength,
+// input.MaxRefLength).
+const MaxCommentLength = 65536
 
 // Input is one validated item of a PUT or POST body. A field that was absent
 // keeps its value on update (and takes its default on create); the *Set
 // flags tell absent from given.
 type Input struct {
-	Index   int   // position in the request, for parameters.index
-	ID      int64 // 0: create
-	Version int64 // 0: absent
+	input.Head
 
 	Type                                           string // "" when absent
 	Name                                           *string
@@ -38,12 +33,6 @@ type Input struct {
 	ColorSet                                       bool
 	acl.Grants                                     // _owner, _acl, _system_rights
 }
-
-// IsCreate reports whether the item creates a group.
-func (in *Input) IsCreate() bool { return in.ID == 0 }
-
-// target is the item as the write kernel sees it arrive.
-func (in *Input) target() bulk.Target { return bulk.Target{Index: in.Index, ID: in.ID} }
 
 // DecodeBody reads a PUT or POST body: an array of groups in full format.
 // On PUT (create only) an item with an _id is refused.
@@ -67,7 +56,7 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 		return nil, err
 	}
 	top, g := head.Top, head.Body
-	in := &Input{Index: index, ID: head.ID, Version: head.Version}
+	in := &Input{Head: head.Head}
 
 	if t, has, stringErr := g.String("type"); stringErr != nil {
 		return nil, stringErr
@@ -77,7 +66,7 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 		if t != "easydb" && t != "system" && !rights.IsCustomGroupType(t) {
 			return nil, errors.InvalidValue("group.type", `"easydb" or "custom-<name>" expected`)
 		}
-		if textErr := input.Text(t, "group.type", MaxNameLength); textErr != nil {
+		if textErr := input.Text(t, "group.type", input.MaxNameLength); textErr != nil {
 			return nil, textErr
 		}
 		in.Type = t
@@ -86,7 +75,7 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 		if s, has, stringErr := g.String("name"); stringErr != nil {
 			return nil, stringErr
 		} else if has {
-			if textErr := input.Text(s, "group.name", MaxNameLength); textErr != nil {
+			if textErr := input.Text(s, "group.name", input.MaxNameLength); textErr != nil {
 				return nil, textErr
 			}
 			in.Name = &s
@@ -111,7 +100,7 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 				if !ok {
 					return nil, errors.TypeMismatch(at, "string")
 				}
-				if textErr := input.Text(s, at, MaxNameLength); textErr != nil {
+				if textErr := input.Text(s, at, input.MaxNameLength); textErr != nil {
 					return nil, textErr
 				}
 				in.Displayname[culture] = s
@@ -125,20 +114,15 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 		&in.AuthorizationInfoSet, input.LongText); optionalTextErr != nil {
 		return nil, optionalTextErr
 	}
-	if optionalTextErr := optionalText(g, "reference", MaxRefLength, &in.Reference, &in.ReferenceSet, input.Text); optionalTextErr != nil {
+	if optionalTextErr := optionalText(g, "reference", input.MaxRefLength, &in.Reference, &in.ReferenceSet, input.Text); optionalTextErr != nil {
 		return nil, optionalTextErr
 	}
 	if optionalTextErr := optionalText(g, "color", colorLength, &in.Color, &in.ColorSet, CheckColor); optionalTextErr != nil {
 		return nil, optionalTextErr
 	}
-	if in.FrontendPrefsSet = g.Has("frontend_prefs"); in.FrontendPrefsSet {
-		if pv := g.M["frontend_prefs"]; pv != nil {
-			raw, frontendPrefsErr := input.FrontendPrefs(pv, "group.frontend_prefs")
-			if frontendPrefsErr != nil {
-				return nil, frontendPrefsErr
-			}
-			in.FrontendPrefs = raw
-		}
+	var frontendPrefsErr error
+	if in.FrontendPrefs, in.FrontendPrefsSet, frontendPrefsErr = g.OptionalFrontendPrefs(); frontendPrefsErr != nil {
+		return nil, frontendPrefsErr
 	}
 	if in.IsCreate() && !hasName(in) {
 		return nil, errors.AttributeExpected("group.name")

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/groupd/groupd/acl"
+	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/rights"
 )
 
@@ -97,4 +98,17 @@ func (g *Group) GeneratedRights() rights.Mask {
 		m &^= rights.MaskBagDelete | rights.MaskLink | rights.MaskUnlink
 	}
 	return m
+}
+
+// PolicyObject is g as the policy engine sees it.
+func (g *Group) PolicyObject() *policy.Object {
+	return &policy.Object{Kind: "group", ID: g.ID, GroupType: g.Type,
+		OwnerUserID: ownerID(g.Owner, "user"), OwnerGroupID: ownerID(g.Owner, "group"), ACL: g.ACL}
+}
+
+func ownerID(r acl.Ref, kind string) int64 {
+	if r.Kind == kind {
+		return r.ID
+	}
+	return 0
 }

@@ -56,11 +56,7 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) error {
 
 // list lists groups for the request's principal, who needs system.group.
 func (h *Handler) list(r *http.Request, f Filter) ([]*Group, int, error) {
-	p := h.principal(r)
-	if err := h.store.RequireReader(p); err != nil {
-		return nil, 0, err
-	}
-	return h.store.List(r.Context(), p, f)
+	return h.store.ListReadable(r.Context(), h.principal(r), f)
 }
 
 func (h *Handler) create(w http.ResponseWriter, r *http.Request) error { return h.write(w, r, true) }
@@ -112,7 +108,7 @@ func parseFilter(r *http.Request) (f Filter, err error) {
 	}
 	if q.Has("reference") {
 		// an exact match on an index: any reference a group can have may be asked for
-		ref, err := input.Query(q, "reference", MaxRefLength)
+		ref, err := input.Query(q, "reference", input.MaxRefLength)
 		if err != nil {
 			return f, err
 		}
@@ -132,4 +128,4 @@ func parseFilter(r *http.Request) (f Filter, err error) {
 func validType(t string) bool { return t == "easydb" || t == "system" || rights.IsCustomGroupType(t) }
 
 // maxTypeList bounds the type= list: every type name once, with room.
-const maxTypeList = 16 * MaxNameLength
+const maxTypeList = 16 * input.MaxNameLength

@@ -2,33 +2,440 @@ package group
 
 import (
 	"context"
-	"strconv"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
 
+	"github.com/groupd/groupd/acl"
+	"github.com/groupd/groupd/db"
 	"github.com/groupd/groupd/errors"
 	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/rights"
+	"github.com/lib/pq"
 )
 
-// RequireReader is the system right every read of groups needs
-// (system.group): listing them, or reading one.
-func (s *Store) RequireReader(p *policy.Principal) error {
-	return policy.RequireSystemRight(s.authz, p, rights.SystemGroup)
+// Reading groups: the full format in SQL, the principal's rights computed
+// by the query, and the lookups by id (findGroups, Get) and by filter
+// (List) that every read and write of groups uses.
+
+// principalArgs are the principal's attributes as SQL parameters; the
+// visibility and _generated_rights expressions below refer to them by
+// position ($1 ... $6), as miniflux passes its user id into every query.
+func principalArgs(p *policy.Principal, now time.Time) []any {
+	return []any{
+		p.UserID,                    // $1
+		pq.Array(p.SubjectGroups()), // $2: static and system groups
+		pq.Array(p.Groups),          // $3: static groups
+		p.IsRoot(),                  // $4
+		p.SystemRights.Bool(rights.SystemGroup, rights.ParamGlobalCustomBagRead), // $5
+		now, // $6
+	}
 }
 
-// Readable returns group id if p may read it (system.group and bag_read),
-// the decision of GET /api/v1/group/<id>, for surfaces that read one group.
-// An unknown group is errors.GroupNotFound; one p may not read is
-// errors.InsufficientRights with operation read.
-func (s *Store) Readable(ctx context.Context, p *policy.Principal, id int64) (*Group, error) {
-	if err := s.RequireReader(p); err != nil {
+// activeACL is the condition that ACL entry a is in effect at $6 and names
+// the principal ($1, $2).
+const activeACL = inEffect + ` AND (a.who_user_id = $1 OR a.who_group_id = ANY($2::bigint[]))`
+
+// maskExpr computes the principal's rights on group g as a rights.Mask, the
+// same rules as policy/model.conf expressed in SQL (the property test in
+// this package shows the two agree): root has all; the owner has bag_*; a
+// static member of an easydb group has bag_read; global_custom_bag_read
+// gives bag_read on custom groups; ACL entries in effect add their masks.
+var maskExpr = fmt.Sprintf(`CASE WHEN $4 THEN %d ELSE
+	  (CASE WHEN g.owner_user_id = $1 OR g.owner_group_id = ANY($2::bigint[]) THEN %d ELSE 0 END)
+	| (CASE WHEN g.type = 'easydb' AND g.id = ANY($3::bigint[]) THEN %d ELSE 0 END)
+	| (CASE WHEN $5 AND g.type LIKE 'custom-%%' THEN %d ELSE 0 END)
+	| COALESCE((SELECT bit_or(a.mask) FROM group_acl a WHERE a.group_id = g.id AND `+activeACL+`), 0)
+	END`,
+	allRights, rights.OwnerMask, rights.MaskBagRead, rights.MaskBagRead)
+
+const allRights = rights.MaskBagRead | rights.MaskBagWrite | rights.MaskBagDelete | rights.MaskLink |
+	rights.MaskUnlink | rights.MaskRead | rights.MaskWrite | rights.MaskDelete
+
+// visibleIDs is the ids of the groups a principal other than root holds
+// bag_read on, as a union of index lookups rather than the mask of every
+// row; the ACL branches are index-only scans (migration 0003), one for the
+// user and one for its groups, since an OR of the two would visit every
+// entry's heap page.
+var visibleIDs = fmt.Sprintf(`SELECT o.id FROM groups o WHERE o.owner_user_id = $1
+	UNION SELECT o.id FROM groups o WHERE o.owner_group_id = ANY($2::bigint[])
+	UNION SELECT o.id FROM groups o WHERE o.id = ANY($3::bigint[]) AND o.type = 'easydb'
+	UNION SELECT a.group_id FROM group_acl a WHERE a.who_user_id = $1 AND a.mask & %[1]d <> 0 AND `+inEffect+`
+	UNION SELECT a.group_id FROM group_acl a WHERE a.who_group_id = ANY($2::bigint[]) AND a.mask & %[1]d <> 0 AND `+inEffect+`
+	UNION SELECT o.id FROM groups o WHERE $5 AND o.type LIKE 'custom-%%'`, rights.MaskBagRead)
+
+// inEffect is the condition that ACL entry a is in effect at $6.
+const inEffect = `a.active AND (a.valid_from IS NULL OR a.valid_from <= $6) AND (a.valid_to IS NULL OR a.valid_to > $6)`
+
+const genDisplayname = `COALESCE(NULLIF(%[1]s.displayname, ''), NULLIF(trim(concat_ws(' ', %[1]s.first_name, %[1]s.last_name)), ''), %[1]s.login, '')`
+
+// selectFull is the full format of groups g, with the owner in short format
+// and the principal's mask (loadACLs adds the ACL entries): two queries,
+// whatever the number of groups.
+var selectFull = `SELECT g.id, g.version, g.type, g.name, g.displayname::text, g.comment, g.reference,
+	g.frontend_prefs::text, g.authorization_info, g.system_rights::text, g.created_at::text, g.updated_at::text,
+	COALESCE(g.owner_user_id, 0), COALESCE(g.owner_group_id, 0),
+	COALESCE(ou.login, og.name), COALESCE(ou.type, og.type, ''), ` + fmt.Sprintf(genDisplayname, "ou") + `,
+	COALESCE(og.displayname::text, ''),
+	` + maskExpr + `, g.color
+	FROM groups g
+	LEFT JOIN users ou ON ou.id = g.owner_user_id
+	LEFT JOIN groups og ON og.id = g.owner_group_id`
+
+// scanGroup reads a row of selectFull; extra receives columns after it.
+func scanGroup(rows *sql.Rows, extra ...any) (*Group, error) {
+	g := &Group{}
+	var displayname, systemRights, ownerDisp string
+	var frontendPrefs sql.NullString
+	var mask, ownerUser, ownerGroup int64
+	var created, updated db.Timestamp
+	dest := []any{&g.ID, &g.Version, &g.Type, &g.Name, &displayname, &g.Comment, &g.Reference,
+		&frontendPrefs, &g.AuthorizationInfo, &systemRights, &created, &updated,
+		&ownerUser, &ownerGroup, &g.Owner.Name, &g.Owner.Type, &g.Owner.Displayname, &ownerDisp, &mask, &g.Color}
+	if err := rows.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
-	g, err := s.Get(ctx, p, id)
+	g.CreatedAt, g.UpdatedAt = created.Time, updated.Time
+	g.setOwner(ownerUser, ownerGroup, ownerDisp)
+	return g, g.fill(displayname, frontendPrefs, systemRights, mask)
+}
+
+func (g *Group) setOwner(ownerUser, ownerGroup int64, ownerDisp string) {
+	if ownerGroup != 0 {
+		g.Owner.Kind, g.Owner.ID = "group", ownerGroup
+		g.Owner.GroupDisplayname, g.Owner.Displayname = json.RawMessage(ownerDisp), ""
+	} else {
+		g.Owner.Kind, g.Owner.ID = "user", ownerUser
+	}
+}
+
+// appendEntry adds an ACL entry read from the database, with its subject.
+func (g *Group) appendEntry(e acl.Entry, who acl.Ref, from, to *time.Time, groupDisplayname string) {
+	e.From, e.To = from, to
 	switch {
-	case err != nil:
-		return nil, err
-	case g == nil:
-		return nil, errors.GroupNotFound(strconv.FormatInt(id, 10))
+	case e.WhoUserID != 0:
+		who.Kind, who.ID = "user", e.WhoUserID
+	case e.WhoGroupID != 0:
+		who.Kind, who.ID, who.Displayname, who.GroupDisplayname = "group", e.WhoGroupID, "", json.RawMessage(groupDisplayname)
 	}
-	return g, policy.RequireRead(s.authz, p, rights.BagRead, "group", id, g.PolicyObject())
+	g.ACL = append(g.ACL, e)
+	g.ACLWho = append(g.ACLWho, who)
+}
+
+func (g *Group) fill(displayname string, frontendPrefs sql.NullString, systemRights string, mask int64) error {
+	if err := json.Unmarshal([]byte(displayname), &g.Displayname); err != nil {
+		return err
+	}
+	if frontendPrefs.Valid {
+		g.FrontendPrefs = json.RawMessage(frontendPrefs.String)
+	}
+	if err := json.Unmarshal([]byte(systemRights), &g.SystemRights); err != nil {
+		return err
+	}
+	g.Generated = rights.Mask(mask)
+	return nil
+}
+
+// getQuery reads one group with its ACL entries in one statement, one row
+// per entry (or one row with no entry): the read path of GET /group/<id> is
+// a single round trip, as a bare SELECT by primary key is.
+var getQuery = strings.Replace(selectFull, "\n\tFROM groups g", `,
+	acl.id, COALESCE(acl.who_user_id, 0), COALESCE(acl.who_group_id, 0), COALESCE(acl.who_owner, false),
+	acl.rights::text, COALESCE(acl.mask, 0), COALESCE(acl.active, false), acl.valid_from::text, acl.valid_to::text,
+	acl.created_at::text,
+	acl.wname, COALESCE(acl.wtype, ''), COALESCE(acl.wdisp, ''), COALESCE(acl.wgdisp, '')
+	FROM groups g`, 1) + `
+	LEFT JOIN LATERAL (SELECT a.*, COALESCE(wu.login, wg.name) AS wname, COALESCE(wu.type, wg.type, '') AS wtype,
+		` + fmt.Sprintf(genDisplayname, "wu") + ` AS wdisp, COALESCE(wg.displayname::text, '') AS wgdisp
+		FROM group_acl a LEFT JOIN users wu ON wu.id = a.who_user_id LEFT JOIN groups wg ON wg.id = a.who_group_id
+		WHERE a.group_id = g.id) acl ON true
+	WHERE g.id = $7 ORDER BY acl.position`
+
+var findQuery = selectFull + ` WHERE g.id = ANY($7::bigint[]) ORDER BY g.id`
+
+var findOneQuery = selectFull + ` WHERE g.id = $7`
+
+const forUpdate = ` FOR UPDATE OF g`
+
+// findOptions say how findGroups reads.
+type findOptions struct {
+	// lock: lock the groups for update.
+	lock bool
+	// afterWrite: the transaction has written already; it may see a rename
+	// of its own, which must not reach the names cache.
+	afterWrite bool
+}
+
+// findGroups loads the groups with the given ids in full format, in id order,
+// locking them for update with opt.lock (in id order, so that concurrent
+// bulk writes cannot deadlock). The lock is taken by the statement that
+// reads: after waiting for a concurrent write of a group, that statement
+// sees the group's row as the write committed it (READ COMMITTED re-reads
+// a locked row), though its subqueries see the database as it was before.
+// A decision uses only the row's own columns (type, owner, system rights,
+// version) and the ACL, which loadACLs reads in a statement of its own,
+// after the lock; the subqueries feed only _generated_rights and owner
+// names.
+func (s *Store) findGroups(ctx context.Context, tx *sql.Tx, p *policy.Principal, now time.Time, ids []int64, opt findOptions) ([]*Group, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	stmt, arg := s.find, any(pq.Array(ids))
+	if opt.lock {
+		stmt = s.findLocked
+	}
+	if len(ids) == 1 {
+		// One group (every single-group write): a statement with id = $7.
+		// PostgreSQL plans one with = ANY($7) anew at each execution, since
+		// its generic plan assumes an array of ten, and the planning would
+		// cost more than the work.
+		q := findOneQuery
+		if opt.lock {
+			q += forUpdate
+		}
+		var err error
+		if stmt, err = s.db.Prepared(ctx, q); err != nil {
+			return nil, errors.Database(err)
+		}
+		arg = ids[0]
+	}
+	rows, err := tx.StmtContext(ctx, stmt).QueryContext(ctx, append(principalArgs(p, now), arg)...)
+	if err != nil {
+		return nil, errors.Database(err)
+	}
+	out, err := db.Collect(rows, func(r *sql.Rows) (*Group, error) { return scanGroup(r) })
+	if err != nil {
+		return nil, errors.Database(err)
+	}
+	return out, s.loadACLs(ctx, tx, !opt.afterWrite, out)
+}
+
+// aclQuery reads the ACL entries of groups with the count of renames its
+// snapshot sees; their subjects' names come from the names cache.
+var aclQuery = `SELECT a.group_id, a.id, COALESCE(a.who_user_id, 0), COALESCE(a.who_group_id, 0),
+	a.who_owner, a.rights::text, a.mask, a.active, a.valid_from::text, a.valid_to::text, a.created_at::text, ` + namesVersion + `
+	FROM group_acl a
+	WHERE a.group_id = ANY($1::bigint[]) ORDER BY a.group_id, a.position`
+
+var aclOneQuery = strings.Replace(aclQuery, "a.group_id = ANY($1::bigint[])", "a.group_id = $1", 1)
+
+// loadACLs fills in the ACL entries of groups, with their subjects in short
+// format, in one query for all of them and one for the subjects the names
+// cache lacks. The rights stay as stored text (acl.Entry.Stored): output
+// passes it through, decisions use the mask. unwritten: tx has written
+// nothing yet (names.resolve).
+func (s *Store) loadACLs(ctx context.Context, tx *sql.Tx, unwritten bool, groups []*Group) error {
+	if len(groups) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(groups))
+	byID := make(map[int64]*Group, len(groups))
+	for i, g := range groups {
+		ids[i], byID[g.ID] = g.ID, g
+	}
+	stmt, arg := s.findACL, any(pq.Array(ids))
+	if len(ids) == 1 {
+		var err error
+		if stmt, err = s.db.Prepared(ctx, aclOneQuery); err != nil { // as findOneQuery
+			return errors.Database(err)
+		}
+		arg = ids[0]
+	}
+	rows, err := tx.StmtContext(ctx, stmt).QueryContext(ctx, arg)
+	if err != nil {
+		return errors.Database(err)
+	}
+	defer rows.Close()
+	// The entries of all groups go into one slice, each group's a window of
+	// it (the rows come ordered by group), rather than a slice per group
+	// grown entry by entry.
+	entries := make([]acl.Entry, 0, 8*len(groups))
+	var owners []int64 // the group of each entry
+	var version int64
+	for rows.Next() {
+		var groupID int64
+		var e acl.Entry
+		var from, to, created db.Timestamp
+		if err := rows.Scan(&groupID, &e.ID, &e.WhoUserID, &e.WhoGroupID, &e.WhoOwner, (*[]byte)(&e.Stored), &e.Mask,
+			&e.Active, &from, &to, &created, &version); err != nil {
+			return errors.Database(err)
+		}
+		e.From, e.To, e.Created = from.Ptr(), to.Ptr(), created.Time
+		entries = append(entries, e)
+		owners = append(owners, groupID)
+	}
+	if err := rows.Err(); err != nil {
+		return errors.Database(err)
+	}
+	rows.Close()
+	who := make([]acl.Ref, len(entries))
+	refs := make([]*acl.Ref, 0, len(entries))
+	for i := 0; i < len(entries); {
+		j := i
+		for j < len(entries) && owners[j] == owners[i] {
+			e := &entries[j]
+			switch {
+			case e.WhoUserID != 0:
+				who[j].Kind, who[j].ID = "user", e.WhoUserID
+				refs = append(refs, &who[j])
+			case e.WhoGroupID != 0:
+				who[j].Kind, who[j].ID = "group", e.WhoGroupID
+				refs = append(refs, &who[j])
+			}
+			j++
+		}
+		g := byID[owners[i]]
+		g.ACL, g.ACLWho = entries[i:j:j], who[i:j:j]
+		i = j
+	}
+	return s.names.resolve(ctx, s.db, tx, unwritten, version, refs)
+}
+
+// Get returns group id in full format with p's rights on it (Generated), or
+// nil when there is no such group. It does not decide whether p may read it.
+func (s *Store) Get(ctx context.Context, p *policy.Principal, id int64) (*Group, error) {
+	rows, err := s.getOne.QueryContext(ctx, append(principalArgs(p, s.db.Now()), id)...)
+	if err != nil {
+		return nil, errors.Database(err)
+	}
+	defer rows.Close()
+	var g *Group
+	var displayname, systemRights, ownerDisp string
+	var frontendPrefs sql.NullString
+	var mask, ownerUser, ownerGroup int64
+	var created, updated db.Timestamp
+	first := []any{nil, nil, nil, nil, &displayname, nil, nil, &frontendPrefs, nil, &systemRights, &created, &updated,
+		&ownerUser, &ownerGroup, nil, nil, nil, &ownerDisp, &mask, nil}
+	// Every row repeats the group's columns; after the first they are read
+	// as raw bytes, never decoded or copied.
+	skip := make([]any, len(first))
+	for i := range skip {
+		skip[i] = new(sql.RawBytes)
+	}
+	for rows.Next() {
+		var aclID sql.NullInt64
+		var e acl.Entry
+		var who acl.Ref
+		var stored []byte
+		var from, to, aclCreated db.Timestamp
+		var gdisp string
+		dest, isFirst := skip, g == nil
+		if isFirst {
+			g = &Group{}
+			first[0], first[1], first[2], first[3] = &g.ID, &g.Version, &g.Type, &g.Name
+			first[5], first[6], first[8] = &g.Comment, &g.Reference, &g.AuthorizationInfo
+			first[14], first[15], first[16] = &g.Owner.Name, &g.Owner.Type, &g.Owner.Displayname
+			first[19] = &g.Color
+			dest = first
+		}
+		if err := rows.Scan(append(dest[:len(dest):len(dest)], &aclID, &e.WhoUserID, &e.WhoGroupID, &e.WhoOwner, &stored,
+			&e.Mask, &e.Active, &from, &to, &aclCreated, &who.Name, &who.Type, &who.Displayname, &gdisp)...); err != nil {
+			return nil, errors.Database(err)
+		}
+		if isFirst {
+			g.CreatedAt, g.UpdatedAt = created.Time, updated.Time
+			g.setOwner(ownerUser, ownerGroup, ownerDisp)
+			if err := g.fill(displayname, frontendPrefs, systemRights, mask); err != nil {
+				return nil, errors.Database(err)
+			}
+		}
+		if !aclID.Valid {
+			continue
+		}
+		e.ID, e.Stored, e.Created = aclID.Int64, stored, aclCreated.Time
+		g.appendEntry(e, who, from.Ptr(), to.Ptr(), gdisp)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, errors.Database(err)
+	}
+	return g, nil
+}
+
+// List returns the page of groups p may see (bag_read) that match f, ordered
+// by id, and the number of all such groups. Visibility is decided in SQL,
+// never row by row.
+func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Group, int, error) {
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	if err != nil {
+		return nil, 0, errors.Database(err)
+	}
+	defer tx.Rollback()
+	args := db.Args(principalArgs(p, s.db.Now()))
+	var conds []string
+	if f.IDs != nil {
+		conds = append(conds, "g.id = ANY("+args.Add(pq.Array(f.IDs))+"::bigint[])")
+	}
+	if len(f.Types) > 0 {
+		conds = append(conds, "g.type = ANY("+args.Add(pq.Array(f.Types))+"::text[])")
+	}
+	if f.Name != "" {
+		pat := args.Add("%" + db.EscapeLike(f.Name) + "%")
+		conds = append(conds, "(g.name ILIKE "+pat+" OR EXISTS (SELECT 1 FROM group_displaynames d WHERE d.group_id = g.id AND d.value ILIKE "+pat+"))")
+	}
+	if f.Reference != nil {
+		conds = append(conds, "g.reference = "+args.Add(*f.Reference))
+	}
+	if f.Member != 0 {
+		m := args.Add(f.Member)
+		conds = append(conds, fmt.Sprintf(`(g.id IN (SELECT group_id FROM memberships WHERE user_id = %[1]s)
+			OR (g.id = %[2]d AND EXISTS (SELECT 1 FROM users WHERE id = %[1]s))
+			OR (g.id = %[3]d AND EXISTS (SELECT 1 FROM users WHERE id = %[1]s AND type <> 'system')))`,
+			m, policy.GroupAll, policy.GroupNonSystem))
+	}
+	nFilter := len(args)
+	limit, offset := args.Add(f.Limit), args.Add(f.Offset)
+
+	// The page's ids are an array (= ANY(ARRAY(...))), so that its rows are
+	// read by primary key: with IN (...) the planner may hash the page and
+	// scan every group.
+	//
+	// One statement for the page and the total. Root sees every group: the
+	// page is read along the primary key and the total counted apart, both
+	// without visibility. Anyone else sees what visibleIDs finds, a set
+	// found once (the CTE), counted, and the page read from it.
+	var matches, q string
+	if p.IsRoot() {
+		matches = `SELECT g.id FROM groups g`
+		if len(conds) > 0 {
+			matches += " WHERE " + strings.Join(conds, " AND ")
+		}
+		q = strings.Replace(selectFull, "\n\tFROM groups g", ",\n\t(SELECT count(*) FROM ("+matches+") m)\n\tFROM groups g", 1) + `
+		WHERE g.id = ANY(ARRAY(` + matches + ` ORDER BY g.id LIMIT ` + limit + ` OFFSET ` + offset + `))
+		ORDER BY g.id`
+	} else {
+		matches = visibleIDs
+		if len(conds) > 0 {
+			matches = `SELECT g.id FROM groups g WHERE g.id IN (` + visibleIDs + `) AND ` + strings.Join(conds, " AND ")
+		}
+		q = `WITH matches AS MATERIALIZED (` + matches + `)
+		` + strings.Replace(selectFull, "\n\tFROM groups g", ",\n\t(SELECT count(*) FROM matches)\n\tFROM groups g", 1) + `
+		WHERE g.id = ANY(ARRAY(SELECT id FROM matches ORDER BY id LIMIT ` + limit + ` OFFSET ` + offset + `))
+		ORDER BY g.id`
+	}
+	// Not a prepared statement, though it costs planning each time: after
+	// five runs PostgreSQL may switch a prepared statement to its generic
+	// plan, which for the visible set guesses at the size of the
+	// principal's arrays, and is slower and far less steady.
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, 0, errors.Database(err)
+	}
+	var total int
+	out, err := db.Collect(rows, func(r *sql.Rows) (*Group, error) { return scanGroup(r, &total) })
+	if err != nil {
+		return nil, 0, errors.Database(err)
+	}
+	if len(out) == 0 {
+		// An empty page (no matches, or an offset past them) still
+		// reports how many there are.
+		// (principal types the parameters root's matches do not use)
+		const principal = `WITH principal AS (SELECT $1::bigint, $2::bigint[], $3::bigint[], $4::boolean, $5::boolean, $6::timestamptz) `
+		if err := tx.QueryRowContext(ctx, principal+`SELECT count(*) FROM (`+matches+`) m`, args[:nFilter]...).Scan(&total); err != nil {
+			return nil, 0, errors.Database(err)
+		}
+		return out, total, nil
+	}
+	return out, total, s.loadACLs(ctx, tx, true, out)
 }

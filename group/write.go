@@ -22,9 +22,7 @@ import (
 // plan is one item's decided outcome: the group as it will be written.
 type plan struct {
 	bulk.Item
-	in     *Input
-	before *Group // nil for a create
-	after  *Group // as written, once read back
+	before, after *Group // before: nil for a create; after: as written, once read back
 
 	version                           int64
 	typ                               string
@@ -41,16 +39,6 @@ type plan struct {
 // groupSpec is the groups' tables, for the kernel.
 var groupSpec = bulk.Spec{Kind: "group", Table: "groups", ACL: acl.GroupTable}
 
-// Write creates and updates groups for principal p, all in one transaction:
-// any refused or invalid item (its error carries parameters.index) leaves the
-// database exactly as it was. The result is the written groups in full
-// format, in input order.
-func (s *Store) Write(ctx context.Context, p *policy.Principal, items []*Input) ([]*Group, error) {
-	w := &groupWrite{s: s, p: p, items: items, now: s.db.Now()}
-	plans, err := bulk.Write(ctx, s.db, groupSpec, w, bulk.Targets(items, (*Input).target), w.now)
-	return bulk.Results(plans, err, func(pl *plan) *Group { return pl.after })
-}
-
 // groupWrite is one write request of groups: the group rules of the
 // kernel's steps (bulk.Resource).
 type groupWrite struct {
@@ -61,34 +49,46 @@ type groupWrite struct {
 	current map[int64]*Group // the locked groups, by id
 }
 
+// rowID is g.ID, the key of bulk.ByID.
+func (g *Group) rowID() int64 { return g.ID }
+
+// Write creates and updates groups for principal p, all in one transaction:
+// any refused or invalid item (its error carries parameters.index) leaves the
+// database exactly as it was. The result is the written groups in full
+// format, in input order.
+func (s *Store) Write(ctx context.Context, p *policy.Principal, items []*Input) ([]*Group, error) {
+	w := &groupWrite{s: s, p: p, items: items, now: s.db.Now()}
+	plans, err := bulk.Write(ctx, s.db, groupSpec, w, bulk.Targets(items), w.now)
+	return bulk.Results(plans, err, func(pl *plan) *Group { return pl.after })
+}
+
 // Lock locks and loads the groups that the request updates.
 func (w *groupWrite) Lock(ctx context.Context, tx *sql.Tx, ids []int64) error {
 	current, err := w.s.findGroups(ctx, tx, w.p, w.now, ids, findOptions{lock: true})
 	if err != nil {
 		return err
 	}
-	w.current = make(map[int64]*Group, len(current))
-	for _, g := range current {
-		w.current[g.ID] = g
-	}
+	w.current = bulk.ByID(current, (*Group).rowID)
 	return nil
 }
 
 // Decide decides item i and names what it claims and references.
 func (w *groupWrite) Decide(i int) (*plan, error) {
 	in := w.items[i]
-	var pl *plan
-	var err error
-	if in.IsCreate() {
-		pl, err = w.s.decideCreate(w.p, in)
-	} else {
-		pl, err = w.s.decideUpdate(w.p, in, w.current)
-	}
+	pl, err := w.decide(in)
 	if err != nil {
 		return nil, err
 	}
 	pl.Index, pl.Owner, pl.Claims = in.Index, in.Owner, pl.claims()
 	return pl, nil
+}
+
+// decide is the plan of in: a create, or an update of a locked group.
+func (w *groupWrite) decide(in *Input) (*plan, error) {
+	if in.IsCreate() {
+		return w.s.decideCreate(w.p, in)
+	}
+	return w.s.decideUpdate(w.p, in, w.current)
 }
 
 // Unique namespaces of groups: a name, a reference, and a displayname per
@@ -157,10 +157,7 @@ func (w *groupWrite) ReadBack(ctx context.Context, tx *sql.Tx, plans []*plan) er
 	if err != nil {
 		return err
 	}
-	byID := make(map[int64]*Group, len(written))
-	for _, g := range written {
-		byID[g.ID] = g
-	}
+	byID := bulk.ByID(written, (*Group).rowID)
 	for _, pl := range plans {
 		if pl.after == nil {
 			pl.after = byID[pl.ID]
@@ -223,7 +220,7 @@ func (s *Store) decideUpdate(p *policy.Principal, in *Input, current map[int64]*
 	if in.Version != cur.Version+1 {
 		return nil, errors.VersionMismatch(in.Version, cur.Version+1)
 	}
-	pl := &plan{Item: bulk.Item{ID: cur.ID, ACL: cur.ACL}, in: in, before: cur, version: in.Version, typ: cur.Type,
+	pl := &plan{Item: bulk.Item{ID: cur.ID, ACL: cur.ACL}, before: cur, version: in.Version, typ: cur.Type,
 		name: cur.Name, displayname: cur.Displayname, comment: cur.Comment, reference: cur.Reference,
 		authorization: cur.AuthorizationInfo, frontendPrefs: cur.FrontendPrefs, color: cur.Color, systemRights: cur.SystemRights,
 		ownerUser: ownerID(cur.Owner, "user"), ownerGroup: ownerID(cur.Owner, "group")}
@@ -323,7 +320,7 @@ func (s *Store) decideCreate(p *policy.Principal, in *Input) (*plan, error) {
 	if err := bulk.MayCreateGrants(s.authz, p, rights.SystemGroup, in.Grants); err != nil {
 		return nil, err
 	}
-	pl := &plan{Item: bulk.Item{Create: true, ACL: in.ACL, ACLChanged: len(in.ACL) > 0}, in: in, version: 1,
+	pl := &plan{Item: bulk.Item{Create: true, ACL: in.ACL, ACLChanged: len(in.ACL) > 0}, version: 1,
 		typ: in.Type, name: in.Name, displayname: in.Displayname, comment: in.Comment, reference: in.Reference,
 		authorization: in.AuthorizationInfo, frontendPrefs: in.FrontendPrefs, color: in.Color, systemRights: in.SystemRights,
 		ownerUser: p.UserID, dnChanged: true}
@@ -477,6 +474,10 @@ var groupUnique = db.Constraints{
 	"group_displaynames_value_key": "group.displayname",
 }
 
+// groupDeletes: deleting a group needs bag_delete on it; system groups
+// stay.
+var groupDeletes = bulk.DeleteRule{Right: rights.BagDelete, NotFound: errors.GroupNotFound, System: errors.DeleteSystemGroup}
+
 // Delete deletes group id with its memberships and the ACL entries that name
 // it, in one transaction that also tells every process.
 func (s *Store) Delete(ctx context.Context, p *policy.Principal, id int64) error {
@@ -486,14 +487,8 @@ func (s *Store) Delete(ctx context.Context, p *policy.Principal, id int64) error
 		if err != nil {
 			return err
 		}
-		if len(gs) == 0 {
-			return errors.GroupNotFound(strconv.FormatInt(id, 10))
-		}
-		g := gs[0]
-		if g.IsSystem() {
-			return errors.DeleteSystemGroup(id)
-		}
-		if err = bulk.MayDelete(s.authz, p, rights.BagDelete, g.PolicyObject()); err != nil {
+		g, err := bulk.MayDeleteOne(s.authz, p, groupDeletes, id, gs)
+		if err != nil {
 			return err
 		}
 		if err = bulk.RefuseGroupOwner(ctx, tx, acl.Subject{Kind: "group", ID: id}); err != nil {

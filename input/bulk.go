@@ -24,13 +24,28 @@ func Items[T any](body any, item func(v any, index int) (T, error)) ([]T, error)
 	return items, nil
 }
 
+// Head is what every item of a bulk write starts with, whatever its
+// resource: its position in the request and the row it updates. A
+// resource's decoded item embeds it.
+type Head struct {
+	Index   int   // position in the request, for parameters.index
+	ID      int64 // 0: a create
+	Version int64 // 0: absent (a create's is 1)
+}
+
+// IsCreate reports whether the item creates a row.
+func (h *Head) IsCreate() bool { return h.ID == 0 }
+
+// BulkHead returns it, so that the write kernel finds the head of an item
+// that embeds it (bulk.Targets).
+func (h *Head) BulkHead() Head { return *h }
+
 // BulkItem is the head of one item of a bulk body in easydb's full format,
 // {"_basetype": <basetype>, <basetype>: {"_id": ..., "_version": ..., ...}, ...}.
 type BulkItem struct {
-	Top     Object // the item; its paths are relative to it, as easydb names attributes
-	Body    Object // the <basetype> object
-	ID      int64  // 0: a create
-	Version int64  // 0: absent (a create's is 1)
+	Top  Object // the item; its paths are relative to it, as easydb names attributes
+	Body Object // the <basetype> object
+	Head
 }
 
 // DecodeBulkItem reads the head of item index of a bulk body: topKeys are
@@ -38,7 +53,7 @@ type BulkItem struct {
 // object. On PUT (createOnly) an item with an _id is refused; an update
 // needs a positive _version.
 func DecodeBulkItem(v any, index int, basetype string, createOnly bool, topKeys, bodyKeys []string) (BulkItem, error) {
-	var it BulkItem
+	it := BulkItem{Head: Head{Index: index}}
 	var err error
 	if it.Top, err = AsObject(v, "body["+strconv.Itoa(index)+"]"); err != nil {
 		return it, err

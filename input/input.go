@@ -200,11 +200,19 @@ const TimestampFormat = "2006-01-02T15:04:05.999999Z07:00"
 // (storable.Text).
 func Storable(s string) bool { return storable.Text(s) }
 
+// Limits of the names and references clients write, the same for groups
+// and users: MaxNameLength bounds a name, a display name, a login and a
+// type, MaxRefLength a reference.
+const (
+	MaxNameLength = 256
+	MaxRefLength  = 1024
+)
+
 // MaxFilterLength bounds a list filter's substring (name=, login=): the
 // cost of a substring match grows with the pattern's length (docs/benchmarks.md,
 // "Measurements behind the code"), and no name, display name or login is
 // longer than this, so a longer filter can match nothing.
-const MaxFilterLength = 256
+const MaxFilterLength = MaxNameLength
 
 // Query reads query parameter name ("" when absent): it must be storable
 // (valid UTF-8, no NUL) and at most max characters, else
@@ -325,6 +333,19 @@ func isAlnum(s string) bool {
 // old and new value, so without a bound a user with no rights but its own
 // frontend_prefs could grow the audit trail by 64 MiB a request.
 const MaxFrontendPrefs = 64 << 10
+
+// OptionalFrontendPrefs reads o's frontend_prefs (FrontendPrefs) when o
+// has the key (set); null is set with no raw value.
+func (o Object) OptionalFrontendPrefs() (raw json.RawMessage, set bool, err error) {
+	const key = "frontend_prefs"
+	if !o.Has(key) {
+		return nil, false, nil
+	}
+	if v := o.M[key]; v != nil {
+		raw, err = FrontendPrefs(v, o.At(key))
+	}
+	return raw, true, err
+}
 
 // FrontendPrefs reads a frontend_prefs value at path: an object of at most
 // MaxFrontendPrefs bytes, returned as compact JSON.

@@ -148,12 +148,17 @@ func (c *call) hidden(objectType string, id int64, cause error) (any, error) {
 	return true, nil
 }
 
-// requireSystemRight is the gate an /api/v1 reading handler puts before
-// the same store call (system.group to read groups, system.user to read
-// other users); the engine decides.
-func (c *call) requireSystemRight(name string) error {
-	if !c.x.s.authz.HasSystemRight(c.x.principal, name, "") {
-		return c.forbid(errors.NoSystemRight(name))
+// reader is a core store's gate of reads (group.Store, user.Store).
+type reader interface {
+	RequireReader(p *policy.Principal) error
+}
+
+// requireReader is the gate an /api/v1 reading handler puts before the
+// same store call (system.group to read groups, system.user to read other
+// users): the store's read decision (RequireReader) decides.
+func (c *call) requireReader(r reader) error {
+	if err := r.RequireReader(c.x.principal); err != nil {
+		return c.forbid(err)
 	}
 	return nil
 }
@@ -308,24 +313,24 @@ func externalID(g *group.Group) string {
 }
 
 func getGroup(c *call, a []any) (any, error) {
-	if err := c.requireSystemRight(rights.SystemGroup); err != nil {
+	if err := c.requireReader(c.x.s.groups); err != nil {
 		return nil, err
 	}
 	id, ok := asID(a[0])
 	if !ok {
 		return c.refused(badArgument("group_id", "group id"), nil)
 	}
-	g, err := c.x.s.groups.Get(c.x.r.Context(), c.x.principal, id)
-	if err != nil {
-		return nil, err
-	}
-	if g == nil || g.IsSystem() {
+	// Readable decides as GET /api/v1/group/<id>; Kanboard answers null
+	// for a system group (never listed) before any refusal of it, and for
+	// an unknown one.
+	g, err := c.x.s.groups.Readable(c.x.r.Context(), c.x.principal, id)
+	switch {
+	case g != nil && g.IsSystem(), errors.Is(err, errors.GroupNotFound("")):
 		return nil, nil
-	}
-	if ok, err := c.x.s.authz.Can(c.x.principal, rights.BagRead, g.PolicyObject()); err != nil {
-		return nil, errors.ServerGeneric(err)
-	} else if !ok {
-		return nil, c.forbid(errors.InsufficientRights("read", "group", strconv.FormatInt(id, 10), rights.BagRead))
+	case forbidden(err):
+		return nil, c.forbid(err)
+	case err != nil:
+		return nil, err
 	}
 	return groupRow{ID: g.ID, ExternalID: externalID(g), Name: nameOf(g)}, nil
 }
@@ -355,7 +360,7 @@ func (c *call) allGroups(f group.Filter) ([]*group.Group, error) {
 }
 
 func getAllGroups(c *call, _ []any) (any, error) {
-	if err := c.requireSystemRight(rights.SystemGroup); err != nil {
+	if err := c.requireReader(c.x.s.groups); err != nil {
 		return nil, err
 	}
 	groups, err := c.allGroups(group.Filter{})
@@ -378,7 +383,7 @@ func getAllGroups(c *call, _ []any) (any, error) {
 }
 
 func getMemberGroups(c *call, a []any) (any, error) {
-	if err := c.requireSystemRight(rights.SystemGroup); err != nil {
+	if err := c.requireReader(c.x.s.groups); err != nil {
 		return nil, err
 	}
 	out := []groupRow{}
@@ -399,7 +404,7 @@ func getMemberGroups(c *call, a []any) (any, error) {
 // --- members ----------------------------------------------------------------
 
 func getGroupMembers(c *call, a []any) (any, error) {
-	if err := c.requireSystemRight(rights.SystemUser); err != nil {
+	if err := c.requireReader(c.x.s.users); err != nil {
 		return nil, err
 	}
 	out := []memberRow{}
@@ -554,27 +559,17 @@ func emailOf(u *user.User) string {
 	return ""
 }
 
-// readUser is user id as GET /api/v1/user/<id> reads it: a user always
-// reads itself; any other user needs system.user and read on it. nil when
-// there is no such user.
+// readUser is user id as GET /api/v1/user/<id> reads it (the store's
+// Readable decides): nil when there is no such user.
 func (c *call) readUser(id int64) (*user.User, error) {
-	p := c.x.principal
-	self := id == p.UserID
-	if !self {
-		if err := c.requireSystemRight(rights.SystemUser); err != nil {
-			return nil, err
-		}
-	}
-	u, err := c.x.s.users.Get(c.x.r.Context(), p, id)
-	if err != nil || u == nil {
+	u, err := c.x.s.users.Readable(c.x.r.Context(), c.x.principal, id)
+	switch {
+	case errors.Is(err, errors.UserNotFound("")):
+		return nil, nil
+	case forbidden(err):
+		return nil, c.forbid(err)
+	case err != nil:
 		return nil, err
-	}
-	if !self {
-		if ok, err := c.x.s.authz.Can(p, rights.Read, u.PolicyObject()); err != nil {
-			return nil, errors.ServerGeneric(err)
-		} else if !ok {
-			return nil, c.forbid(errors.InsufficientRights("read", "user", strconv.FormatInt(id, 10), rights.Read))
-		}
 	}
 	return u, nil
 }
@@ -633,7 +628,7 @@ func getUserByName(c *call, a []any) (any, error) {
 }
 
 func getAllUsers(c *call, _ []any) (any, error) {
-	if err := c.requireSystemRight(rights.SystemUser); err != nil {
+	if err := c.requireReader(c.x.s.users); err != nil {
 		return nil, err
 	}
 	users, err := c.allUsers(user.Filter{})

@@ -6,27 +6,16 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/groupd/groupd/audit"
 	"github.com/groupd/groupd/group"
-	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/session"
 	"github.com/groupd/groupd/user"
 	"github.com/groupd/groupd/web"
 )
-
-// Authorizer is the decision engine (policy.Engine), asked exactly the
-// questions the /api/v1 handlers ask before they call the same store
-// method (system.group to read groups, system.user to read other users,
-// bag_read on a group, read on a user).
-type Authorizer interface {
-	Can(p *policy.Principal, right string, obj *policy.Object) (bool, error)
-	HasSystemRight(p *policy.Principal, name, param string) bool
-}
 
 // Service is the JSON-RPC endpoint.
 type Service struct {
 	groups   *group.Store
 	users    *user.Store
 	sessions *session.Service
-	authz    Authorizer
 	events   *audit.Store
 	appToken string
 	version  string
@@ -43,9 +32,9 @@ type Config struct {
 }
 
 // New returns the endpoint over the core stores.
-func New(groups *group.Store, users *user.Store, sessions *session.Service, authz Authorizer, events *audit.Store,
+func New(groups *group.Store, users *user.Store, sessions *session.Service, events *audit.Store,
 	cfg Config) *Service {
-	return &Service{groups: groups, users: users, sessions: sessions, authz: authz, events: events,
+	return &Service{groups: groups, users: users, sessions: sessions, events: events,
 		appToken: strings.TrimSpace(cfg.AppToken), version: cfg.Version}
 }
 

@@ -32,7 +32,7 @@ type groupOut struct {
 // ordered by id.
 func (h *Handler) listGroups(ctx context.Context, c *call) (any, error) {
 	return listAll(func(offset int) ([]*group.Group, int, error) {
-		return h.groups.ListVisible(ctx, c.principal, group.Filter{Types: []string{trackerGroupType},
+		return h.groups.ListReadable(ctx, c.principal, group.Filter{Types: []string{trackerGroupType},
 			Limit: group.MaxLimit, Offset: offset})
 	}, func(g *group.Group) groupOut { return groupOut{ID: g.ID, Title: title(g), Color: g.Color} })
 }
@@ -94,7 +94,7 @@ func (h *Handler) createGroup(ctx context.Context, c *call) (any, error) {
 // trackerGroup is the tracker group id as the caller sees it; an unknown
 // one, one the caller may not see and a system group are all 201.
 func (h *Handler) trackerGroup(ctx context.Context, c *call, id int64) (*group.Group, error) {
-	g, err := h.groups.GetVisible(ctx, c.principal, id)
+	g, err := h.groups.Visible(ctx, c.principal, id)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +121,7 @@ func (h *Handler) updateGroup(ctx context.Context, c *call) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		_, err = h.groups.Write(ctx, c.principal, []*group.Input{{ID: g.ID, Version: g.Version + 1, Name: &title,
+		_, err = h.groups.Write(ctx, c.principal, []*group.Input{{Head: input.Head{ID: g.ID, Version: g.Version + 1}, Name: &title,
 			NameSet: true, Color: &color, ColorSet: true}})
 		if errors.CodeOf(err) == "error.user.version_mismatch" && attempt < updateAttempts {
 			continue

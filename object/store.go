@@ -122,7 +122,7 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Obj
 		conds = append(conds, "o.group_id IS NULL")
 	}
 	if f.Name != "" {
-		conds = append(conds, "o.name ILIKE "+arg("%"+escapeLike(f.Name)+"%"))
+		conds = append(conds, "o.name ILIKE "+arg("%"+db.EscapeLike(f.Name)+"%"))
 	}
 	if f.Reference != nil {
 		conds = append(conds, "o.reference = "+arg(*f.Reference))
@@ -163,10 +163,6 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Obj
 		}
 	}
 	return out, total, nil
-}
-
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
 // locked is an object read under its row lock, with whether p may see it.

@@ -112,7 +112,7 @@ func (m *Main) registerServices(ctx context.Context, r *mux.Router) error {
 	}
 
 	// Kanboard's JSON-RPC: a surface over the same stores.
-	kanboard.New(groups, users, sessions, engine, events, kanboard.Config{
+	kanboard.New(groups, users, sessions, events, kanboard.Config{
 		AppToken: m.Config.KanboardAPIToken, Version: Version,
 	}).Register(r)
 

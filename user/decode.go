@@ -10,15 +10,14 @@ import (
 
 	"github.com/groupd/groupd/acl"
 	"github.com/groupd/groupd/errors"
-	"github.com/groupd/groupd/group/bulk"
 	"github.com/groupd/groupd/input"
 	"github.com/groupd/groupd/rights"
 )
 
-// Limits of the fields clients write.
+// Limits of the fields clients write; names (logins, types) and
+// references have the limits of package input (input.MaxNameLength,
+// input.MaxRefLength).
 const (
-	MaxNameLength     = 256
-	MaxRefLength      = 1024
 	MaxProfileLength  = 1024
 	MaxRemarksLength  = 65536
 	MaxEmailLength    = 320
@@ -41,12 +40,12 @@ func (p Password) MarshalText() ([]byte, error) { return []byte("[redacted]"), n
 // limit and check; they are the keys of Input.Texts.
 var textFields = func() map[string]textField {
 	m := map[string]textField{
-		"login":             {MaxNameLength, input.Text},
-		"first_name":        {MaxNameLength, input.LongText},
-		"last_name":         {MaxNameLength, input.LongText},
-		"displayname":       {MaxNameLength, input.LongText},
-		"frontend_language": {MaxNameLength, culture},
-		"reference":         {MaxRefLength, input.Text},
+		"login":             {input.MaxNameLength, input.Text},
+		"first_name":        {input.MaxNameLength, input.LongText},
+		"last_name":         {input.MaxNameLength, input.LongText},
+		"displayname":       {input.MaxNameLength, input.LongText},
+		"frontend_language": {input.MaxNameLength, culture},
+		"reference":         {input.MaxRefLength, input.Text},
 	}
 	for _, f := range ProfileFields {
 		m[f] = textField{MaxProfileLength, input.LongText}
@@ -77,9 +76,7 @@ func culture(s, path string, _ int) error { return input.Culture(s, path) }
 // keeps its value on update (and takes its default on create); the *Set
 // flags and the presence of a key in Texts tell absent from given.
 type Input struct {
-	Index   int   // position in the request, for parameters.index
-	ID      int64 // 0: create
-	Version int64 // 0: absent
+	input.Head
 
 	Type string // "" when absent
 	// Texts are the text attributes that were given (textFields), nil
@@ -110,12 +107,6 @@ type Input struct {
 	acl.Grants // _owner, _acl, _system_rights
 }
 
-// IsCreate reports whether the item creates a user.
-func (in *Input) IsCreate() bool { return in.ID == 0 }
-
-// target is the item as the write kernel sees it arrive.
-func (in *Input) target() bulk.Target { return bulk.Target{Index: in.Index, ID: in.ID} }
-
 // DecodeBody reads a PUT or POST body: an array of users in full format.
 // On PUT (create only) an item with an _id is refused.
 func DecodeBody(body any, createOnly bool) ([]*Input, error) {
@@ -142,7 +133,7 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 		return nil, err
 	}
 	top, u := head.Top, head.Body
-	in := &Input{Index: index, ID: head.ID, Version: head.Version, Texts: map[string]*string{}}
+	in := &Input{Head: head.Head, Texts: map[string]*string{}}
 	if t, has, stringErr := u.String("type"); stringErr != nil {
 		return nil, stringErr
 	} else if has {
@@ -174,14 +165,9 @@ func decodeItem(v any, index int, createOnly bool) (*Input, error) {
 	} else if has {
 		in.LoginDisabled, in.LoginDisabledSet = b, true
 	}
-	if in.FrontendPrefsSet = u.Has("frontend_prefs"); in.FrontendPrefsSet {
-		if pv := u.M["frontend_prefs"]; pv != nil {
-			raw, frontendPrefsErr := input.FrontendPrefs(pv, "user.frontend_prefs")
-			if frontendPrefsErr != nil {
-				return nil, frontendPrefsErr
-			}
-			in.FrontendPrefs = raw
-		}
+	var frontendPrefsErr error
+	if in.FrontendPrefs, in.FrontendPrefsSet, frontendPrefsErr = u.OptionalFrontendPrefs(); frontendPrefsErr != nil {
+		return nil, frontendPrefsErr
 	}
 
 	if decodePasswordErr := decodePassword(top, in); decodePasswordErr != nil {
@@ -210,7 +196,7 @@ func validType(t string) bool {
 	case "easydb", "easydb_self_register", "system", "anonymous", "email", "collection", "sso":
 		return true
 	}
-	return rights.IsCustomGroupType(t) && input.Text(t, "user.type", MaxNameLength) == nil
+	return rights.IsCustomGroupType(t) && input.Text(t, "user.type", input.MaxNameLength) == nil
 }
 
 // decodePassword reads _password: a string sets it, false removes it (easydb:

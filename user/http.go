@@ -51,11 +51,7 @@ func writeUsers(w http.ResponseWriter, users []*User) error { return web.JSON(w,
 
 // list lists users for the request's principal, who needs system.user.
 func (h *Handler) list(r *http.Request, f Filter) ([]*User, int, error) {
-	p := h.principal(r)
-	if err := h.store.RequireReader(p); err != nil {
-		return nil, 0, err
-	}
-	return h.store.List(r.Context(), p, f)
+	return h.store.ListReadable(r.Context(), h.principal(r), f)
 }
 
 // get: Store.Readable decides.
@@ -160,7 +156,7 @@ func parseFilter(r *http.Request) (f Filter, err error) {
 			f.GroupIDs = append(f.GroupIDs, id)
 		}
 	}
-	if f.Types, err = web.QueryList(q, "type", 16*MaxNameLength, validType, "comma list of user types expected"); err != nil {
+	if f.Types, err = web.QueryList(q, "type", 16*input.MaxNameLength, validType, "comma list of user types expected"); err != nil {
 		return f, err
 	}
 	if f.Login, err = input.Query(q, "login", input.MaxFilterLength); err != nil {

@@ -48,7 +48,11 @@ type Passwords interface {
 
 // Store keeps users and memberships in PostgreSQL. Each method runs in one
 // transaction.
+//
+// Its read decisions (RequireReader, Readable, ListReadable, Visible) are
+// the rules of userReads, which every surface asks.
 type Store struct {
+	policy.Reads[*User, Filter]
 	db     *db.DB
 	authz  Authorizer
 	notify bulk.Notifier // nil: tell nobody
@@ -57,9 +61,17 @@ type Store struct {
 	Passwords Passwords
 }
 
+// userReads: a user always reads itself; listing users, or reading another
+// user, needs system.user, and reading one read on it, as GET
+// /api/v1/user[/<id>] decides.
+var userReads = policy.ReadRule{Kind: "user", SystemRight: rights.SystemUser, Right: rights.Read, SelfRead: true,
+	NotFound: errors.UserNotFound}
+
 // NewStore returns a Store. notify may be nil (tests without sessions).
 func NewStore(d *db.DB, authz Authorizer, notify bulk.Notifier) *Store {
-	return &Store{db: d, authz: authz, notify: notify}
+	s := &Store{db: d, authz: authz, notify: notify}
+	s.Reads = policy.NewReads(authz, userReads, s.Get, s.List)
+	return s
 }
 
 // --- reading ------------------------------------------------------------
@@ -333,16 +345,8 @@ func queryUsers(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]*User
 	if err != nil {
 		return nil, errors.Database(err)
 	}
-	defer rows.Close()
-	var out []*User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, errors.Database(err)
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := db.Collect(rows, scanUser)
+	if err != nil {
 		return nil, errors.Database(err)
 	}
 	return out, nil
@@ -487,37 +491,38 @@ func (s *Store) Get(ctx context.Context, p *policy.Principal, id int64) (*User, 
 // itself, then logins that start with it, then those that contain it), so
 // that "user1" is on the first page among user1000..user1999.
 func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*User, int, error) {
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
-	if err != nil {
-		return nil, 0, errors.Database(err)
-	}
-	defer tx.Rollback()
-	args := principalArgs(p, s.db.Now())
+	args := db.Args(principalArgs(p, s.db.Now()))
 	conds := []string{visibleCond}
-	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
 	if f.GroupIDs != nil {
-		g := arg(pq.Array(f.GroupIDs))
+		g := args.Add(pq.Array(f.GroupIDs))
 		conds = append(conds, fmt.Sprintf(`(u.id IN (SELECT user_id FROM memberships WHERE group_id = ANY(%[1]s::bigint[]))
 			OR %[2]d = ANY(%[1]s::bigint[]) OR (%[3]d = ANY(%[1]s::bigint[]) AND u.type <> 'system'))`,
 			g, policy.GroupAll, policy.GroupNonSystem))
 	}
 	if len(f.Types) > 0 {
-		conds = append(conds, "u.type = ANY("+arg(pq.Array(f.Types))+"::text[])")
+		conds = append(conds, "u.type = ANY("+args.Add(pq.Array(f.Types))+"::text[])")
 	}
 	if f.Login != "" {
-		conds = append(conds, "u.login ILIKE "+arg("%"+escapeLike(f.Login)+"%"))
+		conds = append(conds, "u.login ILIKE "+args.Add("%"+db.EscapeLike(f.Login)+"%"))
 	}
 	if f.Name != "" {
-		like := arg("%" + escapeLike(f.Name) + "%")
+		like := args.Add("%" + db.EscapeLike(f.Name) + "%")
 		conds = append(conds, fmt.Sprintf(`(u.first_name ILIKE %[1]s OR u.last_name ILIKE %[1]s OR u.displayname ILIKE %[1]s
 			OR concat_ws(' ', u.first_name, u.last_name) ILIKE %[1]s)`, like))
 	}
 	if f.Email != "" {
 		conds = append(conds, "EXISTS (SELECT 1 FROM user_emails e WHERE e.user_id = u.id AND e.email ILIKE "+
-			arg("%"+escapeLike(f.Email)+"%")+")")
+			args.Add("%"+db.EscapeLike(f.Email)+"%")+")")
 	}
 	where := " WHERE " + strings.Join(conds, " AND ")
 
+	// The transaction begins once the statements are built: the count and
+	// the page see one snapshot.
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	if err != nil {
+		return nil, 0, errors.Database(err)
+	}
+	defer tx.Rollback()
 	var total int
 	if scanErr := tx.QueryRowContext(ctx, `SELECT count(*) FROM users u`+where, args...).Scan(&total); scanErr != nil {
 		return nil, 0, errors.Database(scanErr)
@@ -529,15 +534,12 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Use
 	order := "u.id"
 	if f.Login != "" {
 		order = fmt.Sprintf("CASE WHEN lower(u.login) = lower(%s) THEN 0 WHEN u.login ILIKE %s THEN 1 ELSE 2 END, u.id",
-			arg(f.Login), arg(escapeLike(f.Login)+"%"))
+			args.Add(f.Login), args.Add(db.EscapeLike(f.Login)+"%"))
 	}
-	q := listQuery(where, order, arg(f.Limit), arg(f.Offset))
+	q := listQuery(where, order, args.Add(f.Limit), args.Add(f.Offset))
 	out, err := queryUsers(ctx, tx, q, args...)
 	if err != nil {
 		return nil, 0, err
-	}
-	if out == nil {
-		out = []*User{}
 	}
 	return out, total, nil
 }
@@ -552,8 +554,4 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Use
 func listQuery(where, order, limit, offset string) string {
 	return fmt.Sprintf(selectFull, "false") + ` WHERE u.id IN (SELECT u.id FROM users u` + where +
 		" ORDER BY " + order + " LIMIT " + limit + " OFFSET " + offset + ") ORDER BY " + order
-}
-
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }

@@ -26,7 +26,6 @@ import (
 // plan is one item's decided outcome: the user as it will be written.
 type plan struct {
 	bulk.Item
-	in     *Input
 	before *User // nil for a create
 	after  *User // as written, once read back
 
@@ -70,7 +69,7 @@ func (s *Store) Write(ctx context.Context, p *policy.Principal, sessionID int64,
 	for _, in := range items {
 		w.linked = append(w.linked, in.Groups...)
 	}
-	plans, err := bulk.Write(ctx, s.db, userSpec, w, bulk.Targets(items, (*Input).target), w.now)
+	plans, err := bulk.Write(ctx, s.db, userSpec, w, bulk.Targets(items), w.now)
 	return bulk.Results(plans, err, func(pl *plan) *User { return pl.after })
 }
 
@@ -89,6 +88,9 @@ type userWrite struct {
 	groups  map[int64]*groupInfo // the groups the decisions read
 }
 
+// rowID is u.ID, the key of bulk.ByID.
+func (u *User) rowID() int64 { return u.ID }
+
 // Lock locks (lockForDecision) and loads the users the request updates and
 // the groups the decisions read: those of _groups and those the users are
 // in.
@@ -100,10 +102,9 @@ func (w *userWrite) Lock(ctx context.Context, tx *sql.Tx, ids []int64) error {
 	if err != nil {
 		return err
 	}
-	w.current = make(map[int64]*User, len(current))
+	w.current = bulk.ByID(current, (*User).rowID)
 	groupIDs := slices.Clone(w.linked)
 	for _, u := range current {
-		w.current[u.ID] = u
 		groupIDs = append(groupIDs, u.GroupIDs()...)
 	}
 	w.groups, err = loadGroups(ctx, tx, groupIDs)
@@ -216,10 +217,7 @@ func (w *userWrite) ReadBack(ctx context.Context, tx *sql.Tx, plans []*plan) err
 	if err != nil {
 		return err
 	}
-	byID := make(map[int64]*User, len(written))
-	for _, u := range written {
-		byID[u.ID] = u
-	}
+	byID := bulk.ByID(written, (*User).rowID)
 	for _, pl := range plans {
 		pl.after = byID[pl.ID]
 	}
@@ -357,7 +355,7 @@ func (s *Store) mayUpdate(p *policy.Principal, in *Input, cur *User) (canWrite b
 
 // updatePlan is the plan that leaves cur as it is.
 func updatePlan(in *Input, cur *User) *plan {
-	pl := &plan{Item: bulk.Item{ID: cur.ID, ACL: cur.ACL}, in: in, before: cur, version: in.Version, typ: cur.Type,
+	pl := &plan{Item: bulk.Item{ID: cur.ID, ACL: cur.ACL}, before: cur, version: in.Version, typ: cur.Type,
 		texts: textsOf(cur), loginDisabled: cur.LoginDisabled, frontendPrefs: cur.FrontendPrefs,
 		systemRights: cur.SystemRights, emails: cur.Emails, groups: cur.GroupIDs()}
 	if cur.Owner != nil {
@@ -537,7 +535,7 @@ func (s *Store) decideCreate(p *policy.Principal, in *Input, groups map[int64]*g
 	if err := bulk.MayCreateGrants(s.authz, p, rights.SystemUser, in.Grants); err != nil {
 		return nil, err
 	}
-	pl := &plan{Item: bulk.Item{Create: true, ACL: in.ACL, ACLChanged: len(in.ACL) > 0}, in: in, version: 1,
+	pl := &plan{Item: bulk.Item{Create: true, ACL: in.ACL, ACLChanged: len(in.ACL) > 0}, version: 1,
 		typ: typ, texts: map[string]*string{}, loginDisabled: in.LoginDisabled, frontendPrefs: in.FrontendPrefs,
 		systemRights: in.SystemRights, ownerUser: p.UserID, emails: in.Emails, emailsChanged: len(in.Emails) > 0,
 		groups: in.Groups, add: in.Groups, passwordChanged: in.PasswordSet}
@@ -872,6 +870,9 @@ func membershipJSON(groupID, userID int64) json.RawMessage {
 		strconv.FormatInt(userID, 10) + `}`)
 }
 
+// userDeletes: deleting a user needs delete on it; system users stay.
+var userDeletes = bulk.DeleteRule{Right: rights.Delete, NotFound: errors.UserNotFound, System: errors.DeleteSystemUser}
+
 // Delete deletes user id with its memberships, addresses, ACL entries
 // naming it and sessions, in one transaction that also tells every process.
 func (s *Store) Delete(ctx context.Context, p *policy.Principal, id int64) error {
@@ -884,14 +885,8 @@ func (s *Store) Delete(ctx context.Context, p *policy.Principal, id int64) error
 		if err != nil {
 			return err
 		}
-		if len(us) == 0 {
-			return errors.UserNotFound(strconv.FormatInt(id, 10))
-		}
-		u := us[0]
-		if u.IsSystem() {
-			return errors.DeleteSystemUser(id)
-		}
-		if err = bulk.MayDelete(s.authz, p, rights.Delete, u.PolicyObject()); err != nil {
+		u, err := bulk.MayDeleteOne(s.authz, p, userDeletes, id, us)
+		if err != nil {
 			return err
 		}
 		if u.HoldsRoot && !s.authz.HasSystemRight(p, rights.SystemRoot, "") {

@@ -31,6 +31,7 @@ import (
 	"github.com/groupd/groupd/audit"
 	"github.com/groupd/groupd/db"
 	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/input"
 	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/rights"
 )
@@ -85,16 +86,10 @@ func QueryHolders(ctx context.Context, tx *sql.Tx, query string, args ...any) ([
 	if err != nil {
 		return nil, errors.Database(err)
 	}
-	defer rows.Close()
-	var out []Holder
-	for rows.Next() {
-		var h Holder
-		if err := rows.Scan(&h.ID, &h.Namespace, &h.Value); err != nil {
-			return nil, errors.Database(err)
-		}
-		out = append(out, h)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := db.Collect(rows, func(r *sql.Rows) (h Holder, err error) {
+		return h, r.Scan(&h.ID, &h.Namespace, &h.Value)
+	})
+	if err != nil {
 		return nil, errors.Database(err)
 	}
 	return out, nil
@@ -183,9 +178,40 @@ func MayChangeSystemRights(authz Authorizer, p *policy.Principal, realm string, 
 	return nil
 }
 
-// MayDelete decides whether p may delete obj, the kind (group, user) with
+// Deletable is a row as a delete decides on it.
+type Deletable interface {
+	PolicyObject() *policy.Object
+	IsSystem() bool
+}
+
+// DeleteRule is how the delete of one resource's row is decided.
+type DeleteRule struct {
+	Right    string                        // what deleting needs on the row (bag_delete, delete)
+	NotFound func(id string) *errors.Error // an unknown id (errors.GroupNotFound, ...)
+	System   func(id int64) *errors.Error  // a system row, which is never deleted
+}
+
+// MayDeleteOne decides the delete of row id, which the delete's lock found
+// (found: none or that row): it must exist, not be a system row, and p
+// needs the rule's right on it. It returns the row.
+func MayDeleteOne[T Deletable](authz Authorizer, p *policy.Principal, rule DeleteRule, id int64, found []T) (T, error) {
+	var none T
+	if len(found) == 0 {
+		return none, rule.NotFound(strconv.FormatInt(id, 10))
+	}
+	row := found[0]
+	if row.IsSystem() {
+		return none, rule.System(id)
+	}
+	if err := mayDelete(authz, p, rule.Right, row.PolicyObject()); err != nil {
+		return none, err
+	}
+	return row, nil
+}
+
+// mayDelete decides whether p may delete obj, the kind (group, user) with
 // id, which needs right on it.
-func MayDelete(authz Authorizer, p *policy.Principal, right string, obj *policy.Object) error {
+func mayDelete(authz Authorizer, p *policy.Principal, right string, obj *policy.Object) error {
 	ok, err := authz.Can(p, right, obj)
 	if err != nil {
 		return errors.ServerGeneric(err)
@@ -221,11 +247,8 @@ type Spec struct {
 }
 
 // Target is one item of a request as it arrives: its position and the id
-// it updates (0: a create).
-type Target struct {
-	Index int
-	ID    int64
-}
+// it updates (0: a create), as the resource's Input embeds it.
+type Target = input.Head
 
 // Write runs the steps for targets in one transaction and returns the
 // plans in target order. now is the write's time (new ACL entries'
@@ -258,10 +281,19 @@ func Write[P Plan](ctx context.Context, d *db.DB, spec Spec, r Resource[P], targ
 }
 
 // Targets are the targets of items, in order.
-func Targets[T any](items []T, target func(T) Target) []Target {
+func Targets[T interface{ BulkHead() Target }](items []T) []Target {
 	out := make([]Target, len(items))
 	for i, it := range items {
-		out[i] = target(it)
+		out[i] = it.BulkHead()
+	}
+	return out
+}
+
+// ByID indexes rows (the locked or the written ones) by their id.
+func ByID[T any](rows []T, id func(T) int64) map[int64]T {
+	out := make(map[int64]T, len(rows))
+	for _, r := range rows {
+		out[id(r)] = r
 	}
 	return out
 }
