@@ -11,6 +11,7 @@ import (
 	"github.com/groupd/groupd/db"
 	"github.com/groupd/groupd/db/dbtest"
 	"github.com/groupd/groupd/errors"
+	"github.com/groupd/groupd/input"
 	"github.com/groupd/groupd/policy"
 	"github.com/groupd/groupd/rights"
 )
@@ -47,7 +48,7 @@ func singleUpdateWorld(t testing.TB, d *db.DB) (*Store, *policy.Principal) {
 }
 
 func commentUpdate(id, version int64, comment string) *Input {
-	return &Input{ID: id, Version: version, Comment: &comment, CommentSet: true}
+	return &Input{Head: input.Head{ID: id, Version: version}, Comment: &comment, CommentSet: true}
 }
 
 // TestSingleUpdateRoundTrips: a single update that changes only the
@@ -66,7 +67,7 @@ func TestSingleUpdateRoundTrips(t *testing.T) {
 	}
 	displayname := func() error {
 		version++
-		_, err := store.Write(ctx, p, []*Input{{ID: 2001, Version: version,
+		_, err := store.Write(ctx, p, []*Input{{Head: input.Head{ID: 2001, Version: version},
 			Displayname: map[string]string{"en-US": "target " + strconv.FormatInt(version, 10)}, DisplaynameSet: true}})
 		return err
 	}
@@ -142,7 +143,7 @@ func TestSingleUpdate(t *testing.T) {
 		{"stale version", p, commentUpdate(2001, 2, "stale"), "error.user.version_mismatch"},
 		{"no bag_write", &policy.Principal{UserID: 1000, UserType: "easydb", Groups: []int64{},
 			SystemGroups: policy.SystemGroupsFor("easydb")}, commentUpdate(2001, 3, "refused"), "error.user.insufficient_rights"},
-		{"name taken", p, &Input{ID: 2001, Version: 3, Name: ptr("taken"), NameSet: true}, "error.user.integrity_constraint_violation"},
+		{"name taken", p, &Input{Head: input.Head{ID: 2001, Version: 3}, Name: ptr("taken"), NameSet: true}, "error.user.integrity_constraint_violation"},
 		{"unknown group", p, commentUpdate(9999, 2, "none"), "error.user.group_not_found"},
 	}
 	for _, c := range refused {

@@ -22,7 +22,7 @@ type FollowUp func(ctx context.Context, tx *sql.Tx, written []*Group) error
 // request, and a refused member step leaves no group behind.
 func (s *Store) WriteThen(ctx context.Context, p *policy.Principal, items []*Input, then FollowUp) ([]*Group, error) {
 	w := &groupWrite{s: s, p: p, items: items, now: s.db.Now()}
-	plans, err := bulk.Write(ctx, s.db, groupSpec, &followedWrite{groupWrite: w, then: then}, bulk.Targets(items, (*Input).target), w.now)
+	plans, err := bulk.Write(ctx, s.db, groupSpec, &followedWrite{groupWrite: w, then: then}, bulk.Targets(items), w.now)
 	return bulk.Results(plans, err, func(pl *plan) *Group { return pl.after })
 }
 
@@ -46,3 +46,7 @@ func (w *followedWrite) Notify(ctx context.Context, tx *sql.Tx, plans []*plan) e
 	}
 	return w.then(ctx, tx, written)
 }
+
+// RowOnly is false for every plan: the follow-up runs in the write's
+// transaction, which the one-statement path of a single update has not.
+func (w *followedWrite) RowOnly(*plan) bool { return false }
