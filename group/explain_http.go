@@ -158,14 +158,11 @@ func (h *ExplainHandler) explain(w http.ResponseWriter, r *http.Request) error {
 	return web.JSON(w, body)
 }
 
-// displaynameJSON is a culture map as JSON, nil when empty.
+// displaynameJSON is a culture map as JSON (written as the full format
+// writes it, which cannot fail), nil when empty.
 func displaynameJSON(m map[string]string) json.RawMessage {
 	if len(m) == 0 {
 		return nil
 	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return nil
-	}
-	return b
+	return appendStringMap(nil, m)
 }
