@@ -527,6 +527,16 @@ func TestKanboardRights(t *testing.T) {
 		403, 403, "Forbidden")
 	mustStatus(t, rd.post(t, fmt.Sprintf(`{"jsonrpc":"2.0","method":"removeGroup","params":[%d],"id":1}`, g)),
 		403, 403, "Forbidden")
+	// A caller without system.group gets 403 for an unknown group, not
+	// Kanboard's true, and leaves no "refused" event behind.
+	s.MustCreateUser(t, "kb-nobody", `{}`)
+	nb := kb{s: s, header: basicAuth("kb-nobody", "pw-kb-nobody")}
+	mustStatus(t, nb.post(t, `{"jsonrpc":"2.0","method":"updateGroup","params":[888888,"ghost"],"id":1}`),
+		403, 403, "Forbidden")
+	if ev := root.Do(t, "GET", "/api/v1/events?type=group&object_id=888888", nil); ev.StatusCode != 200 ||
+		bytes.Contains(ev.Body, []byte(`"action":"refused"`)) {
+		t.Fatalf("a refusal by a caller without system.group was audited: %d %s", ev.StatusCode, ev.Body)
+	}
 
 	// With link it may.
 	ln := kb{s: s, header: basicAuth("kb-linker", "pw-kb-linker")}

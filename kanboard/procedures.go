@@ -131,8 +131,19 @@ func (c *call) refused(err error, answer any) (any, error) {
 // hidden answers a refused change with success, as Kanboard does where it
 // checks nothing (updateGroup of an unknown group answers true): the real
 // cause goes to the log and, as an event "refused" of the object, to the
-// audit trail.
+// audit trail. Only a caller who may read that kind of object (the system
+// right system.group or system.user, Kanboard's app-admin) gets that
+// answer; any other is refused with 403 before anything is written, as
+// Kanboard refuses a user without the role, so that no caller can fill the
+// audit trail with refusals of changes it could never make.
 func (c *call) hidden(objectType string, id int64, cause error) (any, error) {
+	var gate reader = c.x.s.groups
+	if objectType == "user" {
+		gate = c.x.s.users
+	}
+	if err := gate.RequireReader(c.x.principal); err != nil {
+		return c.refused(err, false)
+	}
 	c.log().Warn("kanboard: refused, answered true as Kanboard does", slog.String("procedure", c.method),
 		slog.Int64("id", id), slog.Any("cause", cause))
 	e := errors.From(cause)
