@@ -161,10 +161,10 @@ func parseFilter(r *http.Request) (Filter, error) {
 	q := r.URL.Query()
 	f := Filter{Limit: MaxLimit}
 	var err error
-	if f.Limit, err = queryInt(q.Get("limit"), "limit", MaxLimit, 1, MaxLimit); err != nil {
+	if f.Limit, err = web.QueryInt(q, "limit", MaxLimit, 1, MaxLimit); err != nil {
 		return f, err
 	}
-	if f.Offset, err = queryInt(q.Get("offset"), "offset", 0, 0, 1<<31-1); err != nil {
+	if f.Offset, err = web.QueryInt(q, "offset", 0, 0, 1<<31-1); err != nil {
 		return f, err
 	}
 	if f.Kind, err = input.Query(q, "kind", MaxKindLength); err != nil {
@@ -184,15 +184,4 @@ func parseFilter(r *http.Request) (Filter, error) {
 		f.Reference = &ref
 	}
 	return f, nil
-}
-
-func queryInt(s, name string, def, lo, hi int) (int, error) {
-	if s == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < lo || n > hi {
-		return 0, errors.InvalidValue(name, "integer from "+strconv.Itoa(lo)+" to "+strconv.Itoa(hi)+" expected")
-	}
-	return n, nil
 }
