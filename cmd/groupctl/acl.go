@@ -35,20 +35,38 @@ func readACL(g *client.Group) ([]*aclEntry, error) {
 			Owner bool `json:"_owner"`
 			client.ShortRef
 		}
-		_ = json.Unmarshal(raw["who"], &who)
+		// An entry that does not decode is an error, not an entry without
+		// a subject or rights: acl grant and revoke write every entry
+		// back, and would write such an entry's rights as null.
+		if err := unmarshalPresent(raw["who"], &who); err != nil {
+			return nil, fmt.Errorf("the group's _acl[%d].who: %w", i, err)
+		}
 		if who.Owner {
 			e.Owner = true
 		} else {
 			ref := who.ShortRef
 			e.Who = &ref
 		}
-		_ = json.Unmarshal(raw["rights"], &e.Rights)
+		if err := unmarshalPresent(raw["rights"], &e.Rights); err != nil {
+			return nil, fmt.Errorf("the group's _acl[%d].rights: %w", i, err)
+		}
 		if a, ok := raw["active"]; ok {
-			_ = json.Unmarshal(a, &e.Active)
+			if err := json.Unmarshal(a, &e.Active); err != nil {
+				return nil, fmt.Errorf("the group's _acl[%d].active: %w", i, err)
+			}
 		}
 		out[i] = e
 	}
 	return out, nil
+}
+
+// unmarshalPresent decodes raw into v unless raw is absent (v keeps its
+// zero value).
+func unmarshalPresent(raw json.RawMessage, v any) error {
+	if len(raw) == 0 {
+		return nil
+	}
+	return json.Unmarshal(raw, v)
 }
 
 func (e *aclEntry) label() string {

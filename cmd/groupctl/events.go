@@ -136,8 +136,11 @@ func (a *app) cmdEvents(args []string) error {
 // (and of its "group" or "user" object) whose values differ before and after.
 func changedKeys(before, after json.RawMessage) []string {
 	var b, a map[string]any
-	_ = json.Unmarshal(before, &b)
-	_ = json.Unmarshal(after, &a)
+	if unmarshalPresent(before, &b) != nil || unmarshalPresent(after, &a) != nil {
+		// Not an object before or after: no attributes to name, and the
+		// table says so rather than naming none.
+		return []string{"?"}
+	}
 	var out []string
 	seen := map[string]bool{}
 	var diff func(prefix string, x, y map[string]any)

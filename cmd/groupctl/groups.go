@@ -137,9 +137,7 @@ func (a *app) printGroups(groups []client.Group) error {
 			if g.Owner != nil {
 				owner = g.Owner.Label()
 			}
-			var acl []json.RawMessage
-			_ = json.Unmarshal(g.ACL, &acl)
-			row = append(row, owner, fmt.Sprint(len(acl)), fmt.Sprint(g.Group.Version), deref(g.Group.Comment))
+			row = append(row, owner, aclCount(&g), fmt.Sprint(g.Group.Version), deref(g.Group.Comment))
 		}
 		t.row(row...)
 	}
@@ -206,9 +204,7 @@ func (a *app) showGroup(g *client.Group) error {
 	if g.Owner != nil {
 		t.row("owner", g.Owner.Label())
 	}
-	var acl []json.RawMessage
-	_ = json.Unmarshal(g.ACL, &acl)
-	t.row("acl entries", fmt.Sprint(len(acl)))
+	t.row("acl entries", aclCount(g))
 	t.row("system rights", compactJSON(string(g.SystemRights)))
 	rights := make([]string, 0, len(g.GeneratedRights))
 	for r := range g.GeneratedRights {
@@ -378,4 +374,14 @@ func (a *app) groupDelete(args []string) error {
 		return a.printJSON(map[string]any{"deleted": deleted})
 	}
 	return nil
+}
+
+// aclCount is the number of g's ACL entries as a table cell, "?" when its
+// _acl is not a list.
+func aclCount(g *client.Group) string {
+	var acl []json.RawMessage
+	if unmarshalPresent(g.ACL, &acl) != nil {
+		return "?"
+	}
+	return fmt.Sprint(len(acl))
 }
