@@ -35,6 +35,7 @@ func TestDatabaseFailures(t *testing.T) {
 		fmt.Errorf("find: %w", &pq.Error{Code: "40P01"}),
 		driver.ErrBadConn,
 		sql.ErrConnDone,
+		fmt.Errorf("commit: %w", sql.ErrTxDone),
 		context.DeadlineExceeded,
 		&net.OpError{Op: "dial", Net: "unix", Err: fmt.Errorf("connect: no such file or directory")},
 		errors.ServerGeneric(fmt.Errorf("load: %w", driver.ErrBadConn)),

@@ -80,6 +80,9 @@ func namingDatabase(err error) error {
 // reach rather than groupd: anything PostgreSQL reported (an error with an
 // SQLSTATE), a connection that broke or was refused, a closed pool, or a
 // database call that ran out of the request's database time (-db-timeout).
+// A transaction already ended (sql.ErrTxDone) is the last: when the
+// database time runs out, database/sql rolls the transaction back itself,
+// and the request's next statement or its commit is told so.
 func isDatabaseFailure(err error) bool {
 	if err == nil {
 		return false
@@ -87,7 +90,7 @@ func isDatabaseFailure(err error) bool {
 	var state interface{ SQLState() string }
 	var netErr *net.OpError
 	return errors.As(err, &state) || errors.As(err, &netErr) || errors.Is(err, driver.ErrBadConn) ||
-		errors.Is(err, sql.ErrConnDone) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, sql.ErrConnDone) || errors.Is(err, sql.ErrTxDone) || errors.Is(err, context.DeadlineExceeded) ||
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
