@@ -46,6 +46,22 @@ func (r result) RPS() float64 {
 	return float64(r.Requests) / r.Elapsed.Seconds()
 }
 
+// warmUp is how long a closed-loop load runs, unmeasured, before it is
+// timed, for groupd and its floor alike: the database pool opens its
+// connections, and each new PostgreSQL backend loads its catalog caches and
+// plans its statements (tens of milliseconds a connection for the first
+// statement), which a server that stays up has paid long before. What the
+// window measures is the server in its steady state.
+const warmUp = time.Second
+
+// runWarm is run after warmUp of the same load, whose results are dropped.
+// next sees the warm-up's requests too: what it counts (versions, offsets)
+// goes on from there.
+func runWarm(client *http.Client, clients int, d time.Duration, next request) result {
+	run(client, clients, 0, warmUp, next)
+	return run(client, clients, 0, d, next)
+}
+
 // run sends requests from `clients` concurrent workers, each on its own
 // keep-alive connection, until `total` requests are done or `d` has passed
 // (whichever comes first; 0 disables that bound). Only loopback is ever a

@@ -18,15 +18,17 @@ const readClients = 16
 func (b *bench) getByID() error {
 	client := newClient(readClients)
 	ids := b.visible
+	nextG := func(w, i int) (*http.Request, error) {
+		return get(fmt.Sprintf("%s/api/v1/group/%d", b.base, ids[(i*31)%len(ids)]), "x-easydb-token", b.readTok), nil
+	}
+	run(client, readClients, 0, warmUp, nextG)
 	g, err := b.profiled("1-get", b.sc.Window, func() result {
-		return run(client, readClients, 0, b.sc.Window, func(w, i int) (*http.Request, error) {
-			return get(fmt.Sprintf("%s/api/v1/group/%d", b.base, ids[(i*31)%len(ids)]), "x-easydb-token", b.readTok), nil
-		})
+		return run(client, readClients, 0, b.sc.Window, nextG)
 	})
 	if err != nil {
 		return err
 	}
-	f := run(client, readClients, 0, b.sc.Window, func(w, i int) (*http.Request, error) {
+	f := runWarm(client, readClients, b.sc.Window, func(w, i int) (*http.Request, error) {
 		return get(fmt.Sprintf("%s/group/%d", b.floor.url, ids[(i*31)%len(ids)])), nil
 	})
 	return b.add(row{Scenario: "1. GET /group/<id>, non-root (bag_read via group)", Groupd: g, Floor: f,
@@ -134,19 +136,21 @@ func (b *bench) updates() error {
 	owned, vers := partition(b.visible, versions, clients)
 	next := make([]int, clients)
 	client := newClient(clients)
+	nextG := func(w, i int) (*http.Request, error) {
+		id := owned[w][next[w]%len(owned[w])]
+		next[w]++
+		vers[w][id]++
+		body := fmt.Sprintf(`[{"group":{"_id":%d,"_version":%d,"comment":"update %d"}}]`, id, vers[w][id], i)
+		return withBody(http.MethodPost, b.base+"/api/v1/group", []byte(body), "x-easydb-token", b.readTok), nil
+	}
+	run(client, clients, 0, warmUp, nextG)
 	g, err := b.profiled("4-update", b.sc.Window, func() result {
-		return run(client, clients, 0, b.sc.Window, func(w, i int) (*http.Request, error) {
-			id := owned[w][next[w]%len(owned[w])]
-			next[w]++
-			vers[w][id]++
-			body := fmt.Sprintf(`[{"group":{"_id":%d,"_version":%d,"comment":"update %d"}}]`, id, vers[w][id], i)
-			return withBody(http.MethodPost, b.base+"/api/v1/group", []byte(body), "x-easydb-token", b.readTok), nil
-		})
+		return run(client, clients, 0, b.sc.Window, nextG)
 	})
 	if err != nil {
 		return err
 	}
-	f := run(client, clients, 0, b.sc.Window, func(w, i int) (*http.Request, error) {
+	f := runWarm(client, clients, b.sc.Window, func(w, i int) (*http.Request, error) {
 		id := owned[w][i%len(owned[w])]
 		return withBody(http.MethodPost, fmt.Sprintf("%s/group/%d", b.floor.url, id), nil), nil
 	})
@@ -184,10 +188,10 @@ func (b *bench) sessions() error {
 		return err
 	}
 	client = newClient(readClients)
-	g = run(client, readClients, 0, b.sc.Window, func(w, i int) (*http.Request, error) {
+	g = runWarm(client, readClients, b.sc.Window, func(w, i int) (*http.Request, error) {
 		return get(b.base+"/api/v1/session", "x-easydb-token", b.readTok), nil
 	})
-	f = run(client, readClients, 0, b.sc.Window, func(w, i int) (*http.Request, error) {
+	f = runWarm(client, readClients, b.sc.Window, func(w, i int) (*http.Request, error) {
 		return get(fmt.Sprintf("%s/group/%d", b.floor.url, b.visible[i%len(b.visible)])), nil
 	})
 	return b.add(row{Scenario: "5b. GET /session with a token (token resolution)", Groupd: g, Floor: f,
@@ -208,7 +212,7 @@ func (b *bench) mixed() error {
 		if err != nil {
 			return result{}, err
 		}
-		return run(newClient(clients), clients, 0, b.sc.Mixed, next), nil
+		return runWarm(newClient(clients), clients, b.sc.Mixed, next), nil
 	}
 	g, err := closed(b.base, groupdAPI)
 	if err != nil {
