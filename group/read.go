@@ -145,9 +145,11 @@ func (g *Group) fill(displayname string, frontendPrefs sql.NullString, systemRig
 // getQuery reads one group with its ACL entries in one statement, one row
 // per entry (or one row with no entry): the read path of GET /group/<id> is
 // a single round trip, as a bare SELECT by primary key is. It runs on every
-// read by id and every single update, as a prepared statement that
-// PostgreSQL plans once per connection (a generic plan), so its shape keeps
-// that one plan good whatever the id, the principal or the table sizes:
+// read by id and every single update, as a prepared statement: PostgreSQL
+// plans it for the first five executions on a connection, then keeps one
+// generic plan (it costs no more than those five) for every id and
+// principal, until a table's statistics change. Its shape keeps that one
+// plan good whatever the id, the principal or the table sizes:
 //   - the group, its owner and the principal's mask are a subquery of one
 //     row behind OFFSET 0, which PostgreSQL does not merge into the outer
 //     query, so the mask is computed once per group, not once per ACL row;
