@@ -71,15 +71,19 @@ const inEffect = `a.active AND (a.valid_from IS NULL OR a.valid_from <= $6) AND 
 
 const genDisplayname = `COALESCE(NULLIF(%[1]s.displayname, ''), NULLIF(trim(concat_ws(' ', %[1]s.first_name, %[1]s.last_name)), ''), %[1]s.login, '')`
 
-// selectFull is the full format of groups g, with the owner in short format
-// and the principal's mask (loadACLs adds the ACL entries): two queries,
-// whatever the number of groups.
-var selectFull = `SELECT g.id, g.version, g.type, g.name, g.displayname::text, g.comment, g.reference,
+// fullColumns are the full format's columns of group g, with its owner in
+// short format (ou when a user, og when a group) and the principal's mask.
+var fullColumns = `g.id, g.version, g.type, g.name, g.displayname::text, g.comment, g.reference,
 	g.frontend_prefs::text, g.authorization_info, g.system_rights::text, g.created_at::text, g.updated_at::text,
 	COALESCE(g.owner_user_id, 0), COALESCE(g.owner_group_id, 0),
 	COALESCE(ou.login, og.name), COALESCE(ou.type, og.type, ''), ` + fmt.Sprintf(genDisplayname, "ou") + `,
 	COALESCE(og.displayname::text, ''),
-	` + maskExpr + `, g.color
+	` + maskExpr + `, g.color`
+
+// selectFull is the full format of groups g, with the owner in short format
+// and the principal's mask (loadACLs adds the ACL entries): two queries,
+// whatever the number of groups.
+var selectFull = `SELECT ` + fullColumns + `
 	FROM groups g
 	LEFT JOIN users ou ON ou.id = g.owner_user_id
 	LEFT JOIN groups og ON og.id = g.owner_group_id`
@@ -140,18 +144,39 @@ func (g *Group) fill(displayname string, frontendPrefs sql.NullString, systemRig
 
 // getQuery reads one group with its ACL entries in one statement, one row
 // per entry (or one row with no entry): the read path of GET /group/<id> is
-// a single round trip, as a bare SELECT by primary key is.
-var getQuery = strings.Replace(selectFull, "\n\tFROM groups g", `,
+// a single round trip, as a bare SELECT by primary key is. It runs on every
+// read by id and every single update, as a prepared statement: PostgreSQL
+// plans it for the first five executions on a connection, then keeps one
+// generic plan (it costs no more than those five) for every id and
+// principal, until a table's statistics change. Its shape keeps that one
+// plan good whatever the id, the principal or the table sizes:
+//   - the group, its owner and the principal's mask are a subquery of one
+//     row behind OFFSET 0, which PostgreSQL does not merge into the outer
+//     query, so the mask is computed once per group, not once per ACL row;
+//   - every other row (owner, ACL subjects) is looked up by primary key
+//     (byID), never joined as a whole table, so no plan can hash or
+//     merge-scan all users or groups for ten names.
+var getQuery = `SELECT gf.*,
 	acl.id, COALESCE(acl.who_user_id, 0), COALESCE(acl.who_group_id, 0), COALESCE(acl.who_owner, false),
 	acl.rights::text, COALESCE(acl.mask, 0), COALESCE(acl.active, false), acl.valid_from::text, acl.valid_to::text,
 	acl.created_at::text,
 	acl.wname, COALESCE(acl.wtype, ''), COALESCE(acl.wdisp, ''), COALESCE(acl.wgdisp, '')
-	FROM groups g`, 1) + `
+	FROM (SELECT ` + fullColumns + `
+		FROM groups g` + byID("users", "ou", "g.owner_user_id") + byID("groups", "og", "g.owner_group_id") + `
+		WHERE g.id = $7 OFFSET 0) gf
 	LEFT JOIN LATERAL (SELECT a.*, COALESCE(wu.login, wg.name) AS wname, COALESCE(wu.type, wg.type, '') AS wtype,
 		` + fmt.Sprintf(genDisplayname, "wu") + ` AS wdisp, COALESCE(wg.displayname::text, '') AS wgdisp
-		FROM group_acl a LEFT JOIN users wu ON wu.id = a.who_user_id LEFT JOIN groups wg ON wg.id = a.who_group_id
-		WHERE a.group_id = g.id) acl ON true
-	WHERE g.id = $7 ORDER BY acl.position`
+		FROM group_acl a` + byID("users", "wu", "a.who_user_id") + byID("groups", "wg", "a.who_group_id") + `
+		WHERE a.group_id = gf.id) acl ON true
+	ORDER BY acl.position`
+
+// byID left-joins the row of table whose id is key as alias: a lateral
+// subquery behind OFFSET 0, which PostgreSQL cannot turn into a join of the
+// whole table, so in every plan it is one primary-key lookup per row.
+func byID(table, alias, key string) string {
+	return fmt.Sprintf("\n\t\tLEFT JOIN LATERAL (SELECT * FROM %[1]s %[2]s WHERE %[2]s.id = %[3]s OFFSET 0) %[2]s ON true",
+		table, alias, key)
+}
 
 var findQuery = selectFull + ` WHERE g.id = ANY($7::bigint[]) ORDER BY g.id`
 

@@ -1,6 +1,7 @@
 package group
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"math/rand"
@@ -19,7 +20,8 @@ func TestMain(m *testing.M) { dbtest.Main(m) }
 // TestSQLMatchesPolicy is the property test of DESIGN.md "State and scale":
 // on random worlds, the groups the SQL listing returns are exactly those for
 // which Casbin allows bag_read, and the rights computed in SQL for
-// _generated_rights are exactly those Casbin grants.
+// _generated_rights are exactly those Casbin grants, in the listing's read
+// and in the read by id.
 func TestSQLMatchesPolicy(t *testing.T) {
 	d := dbtest.MustOpenDB(t)
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
@@ -82,6 +84,24 @@ func TestSQLMatchesPolicy(t *testing.T) {
 				if mask != g.Generated {
 					t.Fatalf("seed %d world %d user %d group %d: SQL rights %v, Casbin %v", seed, i, u, g.ID,
 						g.Generated.Names(), mask.Names())
+				}
+				// The read by id (getQuery, a statement of its own shape)
+				// answers the same group, rights and ACL subjects included.
+				one, err := store.Get(ctx, p, g.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				wantFull, err := appendGroup(nil, g, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				gotFull, err := appendGroup(nil, one, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(gotFull, wantFull) {
+					t.Fatalf("seed %d world %d user %d group %d: Get reads\n%s\nthe listing's read\n%s", seed, i, u, g.ID,
+						gotFull, wantFull)
 				}
 				checks++
 			}

@@ -143,7 +143,7 @@ func (p *profiler) statements(name string, requests int, w sessionSamples) error
 	if w.err != nil {
 		return w.err
 	}
-	rows, err := p.db.Query(`SELECT calls, total_plan_time, total_exec_time, rows, regexp_replace(query, '\s+', ' ', 'g')
+	rows, err := p.db.Query(`SELECT calls, plans, total_plan_time, total_exec_time, rows, regexp_replace(query, '\s+', ' ', 'g')
 		FROM pg_stat_statements
 		WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
 			AND query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE '%pg_stat_activity%'
@@ -154,25 +154,26 @@ func (p *profiler) statements(name string, requests int, w sessionSamples) error
 	defer rows.Close()
 	n := float64(max(1, requests))
 	var sb strings.Builder
-	var calls, plan, exec float64
+	var calls, plans, plan, exec float64
 	for rows.Next() {
-		var c, r int64
+		var c, pl, r int64
 		var pt, et float64
 		var q string
-		if err := rows.Scan(&c, &pt, &et, &r, &q); err != nil {
+		if err := rows.Scan(&c, &pl, &pt, &et, &r, &q); err != nil {
 			return err
 		}
-		calls, plan, exec = calls+float64(c), plan+pt, exec+et
+		calls, plans, plan, exec = calls+float64(c), plans+float64(pl), plan+pt, exec+et
 		if len(q) > 240 {
 			q = q[:240] + "..."
 		}
-		fmt.Fprintf(&sb, "%8.2f calls/req %8.3f ms plan/req %8.3f ms exec/req %8d rows  %s\n", float64(c)/n, pt/n, et/n, r, q)
+		fmt.Fprintf(&sb, "%8.2f calls/req %8.2f plans/req %8.3f ms plan/req %8.3f ms exec/req %8d rows  %s\n",
+			float64(c)/n, float64(pl)/n, pt/n, et/n, r, q)
 	}
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	head := fmt.Sprintf("%s: %d requests, %.2f statements/request, PostgreSQL %.3f ms/request (planning %.3f, execution %.3f)",
-		name, requests, calls/n, (plan+exec)/n, plan/n, exec/n)
+	head := fmt.Sprintf("%s: %d requests, %.2f statements/request, %.2f plans/request, PostgreSQL %.3f ms/request (planning %.3f, execution %.3f)",
+		name, requests, calls/n, plans/n, (plan+exec)/n, plan/n, exec/n)
 	fmt.Printf("  profile %s; %s\n", head, filepath.Join(p.dir, name+".cpu.pprof"))
 	keys := make([]string, 0, len(w.counts))
 	for k := range w.counts {
