@@ -1,8 +1,10 @@
 package group
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"math/rand"
 	"slices"
 	"testing"
@@ -57,8 +59,10 @@ func TestSQLMatchesPolicy(t *testing.T) {
 				t.Fatal(err)
 			}
 			var got []int64
+			byID := map[int64]*Group{}
 			for _, g := range listed {
 				got = append(got, g.ID)
+				byID[g.ID] = g
 			}
 			tx, _ := d.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 			all, err := store.findGroups(ctx, tx, p, now, append(slices.Clone(w.Groups), policy.GroupAll, policy.GroupNonSystem), findOptions{})
@@ -82,6 +86,22 @@ func TestSQLMatchesPolicy(t *testing.T) {
 				if mask != g.Generated {
 					t.Fatalf("seed %d world %d user %d group %d: SQL rights %v, Casbin %v", seed, i, u, g.ID,
 						g.Generated.Names(), mask.Names())
+				}
+				// The listing computes the rights and the owner its own
+				// way (listFull): the same group, byte for byte.
+				if l := byID[g.ID]; l != nil {
+					listedJSON, err := json.Marshal(l)
+					if err != nil {
+						t.Fatal(err)
+					}
+					foundJSON, err := json.Marshal(g)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !bytes.Equal(listedJSON, foundJSON) {
+						t.Fatalf("seed %d world %d user %d group %d: listed as\n%s\nread by id as\n%s", seed, i, u, g.ID,
+							listedJSON, foundJSON)
+					}
 				}
 				checks++
 			}
