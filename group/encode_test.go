@@ -303,9 +303,8 @@ func referenceJSON(g *Group) ([]byte, error) {
 }
 
 // TestWritePageMatchesWriteGroups: a listing's page, written from one
-// reused buffer, is the answer writeGroups writes for the same groups,
-// headers and body, for pages of 0 to 30 random groups in turn (so that
-// each reuses the buffer of a larger one before it).
+// buffer, is the answer writeGroups writes for the same groups, headers and
+// body, for pages of 0 to 30 random groups.
 func TestWritePageMatchesWriteGroups(t *testing.T) {
 	r := rand.New(rand.NewSource(time.Now().UnixNano()))
 	for i := 0; i < 200; i++ {

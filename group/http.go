@@ -3,7 +3,6 @@ package group
 import (
 	"net/http"
 	"strconv"
-	"sync"
 
 	"github.com/gorilla/mux"
 	"github.com/groupd/groupd/errors"
@@ -89,18 +88,15 @@ func writeGroups(w http.ResponseWriter, groups []*Group) error {
 	return web.JSONArray(w, items)
 }
 
-// writePage writes a listing's page (at most MaxLimit groups) from one
-// buffer, reused from request to request: the bytes writeGroups would
-// write, without an encoded copy of each group to collect first, which
-// were a quarter of the garbage of a page of 100.
+// writePage writes a listing's page: the bytes writeGroups would write,
+// from one buffer sized for the page as MarshalJSON sizes one group's,
+// rather than an encoded copy of each group collected first.
 func writePage(w http.ResponseWriter, groups []*Group) error {
-	buf := pageBuffers.Get().(*[]byte)
-	defer func() {
-		if cap(*buf) <= maxPooledPage {
-			pageBuffers.Put(buf)
-		}
-	}()
-	b := append((*buf)[:0], '[')
+	n := 3 // [ ] \n
+	for _, g := range groups {
+		n += 1024 + 256*len(g.ACL)
+	}
+	b := append(make([]byte, 0, n), '[')
 	for i, g := range groups {
 		if i > 0 {
 			b = append(b, ',')
@@ -110,15 +106,8 @@ func writePage(w http.ResponseWriter, groups []*Group) error {
 			return errors.ServerGeneric(err)
 		}
 	}
-	*buf = append(b, "]\n"...)
-	return web.RawJSON(w, *buf)
+	return web.RawJSON(w, append(b, "]\n"...))
 }
-
-// pageBuffers are writePage's buffers; one grown past maxPooledPage (a
-// page of 1,000 groups with large ACLs) is left to the collector.
-var pageBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
-
-const maxPooledPage = 4 << 20
 
 // delete deletes a group for the request's principal (web.DeleteByID).
 func (h *Handler) delete(r *http.Request, id int64) error {
