@@ -88,9 +88,9 @@ func floorPage(ctx context.Context, d *db.DB, visible []int64, limit, offset int
 	gs, err := db.Collect(rows, func(r *sql.Rows) (group, error) {
 		var g group
 		var dn []byte
-		err := r.Scan(&g.ID, &g.Version, &g.Type, &g.Name, &dn, &g.Reference, &g.Owner)
+		scanErr := r.Scan(&g.ID, &g.Version, &g.Type, &g.Name, &dn, &g.Reference, &g.Owner)
 		g.Displayname = dn
-		return g, err
+		return g, scanErr
 	})
 	if err != nil {
 		return nil, err
@@ -116,9 +116,9 @@ func floorPage(ctx context.Context, d *db.DB, visible []int64, limit, offset int
 	acl, err := db.Collect(rows, func(r *sql.Rows) (aclRow, error) {
 		var a aclRow
 		var rs string
-		err := r.Scan(&a.GroupID, &a.ID, &a.WhoUser, &a.WhoGroup, &rs, &a.Active, &a.CreatedAt)
+		scanErr := r.Scan(&a.GroupID, &a.ID, &a.WhoUser, &a.WhoGroup, &rs, &a.Active, &a.CreatedAt)
 		a.Rights = json.RawMessage(rs)
-		return a, err
+		return a, scanErr
 	})
 	if err != nil {
 		return nil, err
