@@ -204,6 +204,9 @@ var findQuery = selectFull + ` WHERE g.id = ANY($7::bigint[]) ORDER BY g.id`
 
 var findOneQuery = selectFull + ` WHERE g.id = $7`
 
+// listPageQuery reads a listing's page, ids $7, in full format.
+var listPageQuery = listFull + ` WHERE g.id = ANY($7::bigint[]) ORDER BY g.id`
+
 const forUpdate = ` FOR UPDATE OF g`
 
 // findOptions say how findGroups reads.
@@ -423,6 +426,7 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Gro
 	}
 	defer tx.Rollback()
 	args := db.Args(principalArgs(p, s.db.Now()))
+	nPrincipal := len(args)
 	var conds []string
 	if f.IDs != nil {
 		conds = append(conds, "g.id = ANY("+args.Add(pq.Array(f.IDs))+"::bigint[])")
@@ -444,58 +448,59 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Gro
 			OR (g.id = %[3]d AND EXISTS (SELECT 1 FROM users WHERE id = %[1]s AND type <> 'system')))`,
 			m, policy.GroupAll, policy.GroupNonSystem))
 	}
-	nFilter := len(args)
 	limit, offset := args.Add(f.Limit), args.Add(f.Offset)
 
-	// The page's ids are an array (= ANY(ARRAY(...))), so that its rows are
-	// read by primary key: with IN (...) the planner may hash the page and
-	// scan every group.
+	// Two statements: the page's ids and the total, then the page's rows.
 	//
-	// One statement for the page and the total. Root sees every group: the
-	// page is read along the primary key and the total counted apart, both
-	// without visibility. Anyone else sees what visibleIDs finds, a set
-	// found once (the CTE), counted, and the page read from it.
-	var matches, q string
+	// The first is planned each time: a prepared statement may switch to
+	// its generic plan after five runs, which for the visible set guesses
+	// at the size of the principal's arrays, and is slower and far less
+	// steady. Root sees every group: the page is cut along the primary key
+	// and the total counted apart, both without visibility. Anyone else
+	// sees what visibleIDs finds, a set found once (the CTE), counted, and
+	// the page cut from it. (principal types the parameters the statement
+	// does not use.)
+	const principal = `WITH principal AS (SELECT $1::bigint, $2::bigint[], $3::bigint[], $4::boolean, $5::boolean, $6::timestamptz)`
+	var q string
 	if p.IsRoot() {
-		matches = `SELECT g.id FROM groups g`
+		matches := `SELECT g.id FROM groups g`
 		if len(conds) > 0 {
 			matches += " WHERE " + strings.Join(conds, " AND ")
 		}
-		q = strings.Replace(listFull, "\n\tFROM groups g", ",\n\t(SELECT count(*) FROM ("+matches+") m)\n\tFROM groups g", 1) + `
-		WHERE g.id = ANY(ARRAY(` + matches + ` ORDER BY g.id LIMIT ` + limit + ` OFFSET ` + offset + `))
-		ORDER BY g.id`
+		q = principal + ` SELECT (SELECT count(*) FROM (` + matches + `) m),
+		ARRAY(` + matches + ` ORDER BY g.id LIMIT ` + limit + ` OFFSET ` + offset + `)`
 	} else {
-		matches = visibleIDs
+		matches := visibleIDs
 		if len(conds) > 0 {
 			matches = `SELECT g.id FROM groups g WHERE g.id IN (` + visibleIDs + `) AND ` + strings.Join(conds, " AND ")
 		}
-		q = `WITH matches AS MATERIALIZED (` + matches + `)
-		` + strings.Replace(listFull, "\n\tFROM groups g", ",\n\t(SELECT count(*) FROM matches)\n\tFROM groups g", 1) + `
-		WHERE g.id = ANY(ARRAY(SELECT id FROM matches ORDER BY id LIMIT ` + limit + ` OFFSET ` + offset + `))
-		ORDER BY g.id`
-	}
-	// Not a prepared statement, though it costs planning each time: after
-	// five runs PostgreSQL may switch a prepared statement to its generic
-	// plan, which for the visible set guesses at the size of the
-	// principal's arrays, and is slower and far less steady.
-	rows, err := tx.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, 0, errors.Database(err)
+		q = principal + `, matches AS MATERIALIZED (` + matches + `)
+		SELECT (SELECT count(*) FROM matches), ARRAY(SELECT id FROM matches ORDER BY id LIMIT ` + limit + ` OFFSET ` + offset + `)`
 	}
 	var total int
-	out, err := db.Collect(rows, func(r *sql.Rows) (*Group, error) { return scanGroup(r, &total) })
+	var ids pq.Int64Array
+	if err = tx.QueryRowContext(ctx, q, args...).Scan(&total, &ids); err != nil {
+		return nil, 0, errors.Database(err)
+	}
+	if len(ids) == 0 {
+		// an empty page (no matches, or an offset past them), as a
+		// listing of none: an empty slice, never nil
+		return []*Group{}, total, nil
+	}
+	// The second reads the page's rows by primary key, whatever the page:
+	// prepared, its generic plan does just that, and the page is not
+	// planned anew each time (half the planning of a reader's page).
+	stmt, err := s.db.Prepared(ctx, listPageQuery)
 	if err != nil {
 		return nil, 0, errors.Database(err)
 	}
-	if len(out) == 0 {
-		// An empty page (no matches, or an offset past them) still
-		// reports how many there are.
-		// (principal types the parameters root's matches do not use)
-		const principal = `WITH principal AS (SELECT $1::bigint, $2::bigint[], $3::bigint[], $4::boolean, $5::boolean, $6::timestamptz) `
-		if err := tx.QueryRowContext(ctx, principal+`SELECT count(*) FROM (`+matches+`) m`, args[:nFilter]...).Scan(&total); err != nil {
-			return nil, 0, errors.Database(err)
-		}
-		return out, total, nil
+	rows, err := tx.StmtContext(ctx, stmt).QueryContext(ctx, append(args[:nPrincipal:nPrincipal], pq.Array([]int64(ids)))...)
+	if err != nil {
+		return nil, 0, errors.Database(err)
+	}
+	out, err := db.Collect(rows, func(r *sql.Rows) (*Group, error) { return scanGroup(r) })
+	if err != nil {
+		return nil, 0, errors.Database(err)
 	}
 	return out, total, s.loadACLs(ctx, tx, true, out)
 }

@@ -110,6 +110,15 @@ func TestSQLMatchesPolicy(t *testing.T) {
 				t.Fatalf("seed %d world %d user %d (%+v): SQL lists %v (total %d), Casbin allows bag_read on %v",
 					seed, i, u, p, got, total, want)
 			}
+			// A page past the end is empty (not nil) and still counts them all.
+			past, pastTotal, pastErr := store.List(ctx, p, Filter{Limit: 10, Offset: len(want)})
+			if pastErr != nil {
+				t.Fatal(pastErr)
+			}
+			if past == nil || len(past) != 0 || pastTotal != len(want) {
+				t.Fatalf("seed %d world %d user %d: the page past the end has %d groups (nil: %v), total %d, want none of %d",
+					seed, i, u, len(past), past == nil, pastTotal, len(want))
+			}
 		}
 	}
 	t.Logf("%d worlds, %d (principal, group) pairs agree", worlds, checks)
