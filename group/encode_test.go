@@ -301,3 +301,31 @@ func referenceJSON(g *Group) ([]byte, error) {
 	}
 	return json.Marshal(out)
 }
+
+// TestWritePageMatchesWriteGroups: a listing's page, written from one
+// buffer, is the answer writeGroups writes for the same groups, headers and
+// body, for pages of 0 to 30 random groups.
+func TestWritePageMatchesWriteGroups(t *testing.T) {
+	r := rand.New(rand.NewSource(time.Now().UnixNano()))
+	for i := 0; i < 200; i++ {
+		groups := make([]*Group, r.Intn(31))
+		for j := range groups {
+			groups[j] = randomGroup(r)
+		}
+		want, got := httptest.NewRecorder(), httptest.NewRecorder()
+		if err := writeGroups(want, groups); err != nil {
+			t.Fatal(err)
+		}
+		if err := writePage(got, groups); err != nil {
+			t.Fatal(err)
+		}
+		if got.Code != want.Code || !bytes.Equal(got.Body.Bytes(), want.Body.Bytes()) {
+			t.Fatalf("%d groups: writePage wrote %d\n%s\nwriteGroups %d\n%s", len(groups), got.Code, got.Body, want.Code, want.Body)
+		}
+		for _, h := range []string{"Content-Type", "Content-Length"} {
+			if got.Header().Get(h) != want.Header().Get(h) {
+				t.Fatalf("%d groups: %s %q, writeGroups %q", len(groups), h, got.Header().Get(h), want.Header().Get(h))
+			}
+		}
+	}
+}

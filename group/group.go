@@ -73,11 +73,19 @@ const TimeFormat = time.RFC3339
 // without _acl and _system_rights. _generated_rights still tells the caller
 // what it may do, and _has_acl whether there is an ACL.
 func (g *Group) MarshalJSON() ([]byte, error) {
-	full := g.Generated&rights.MaskBagWrite != 0
-	if full && g.encoded != nil {
+	if g.encoded != nil && g.Generated&rights.MaskBagWrite != 0 {
 		return g.encoded, nil
 	}
-	return appendGroup(make([]byte, 0, 1024+256*len(g.ACL)), g, full)
+	return g.appendJSON(make([]byte, 0, 1024+256*len(g.ACL)))
+}
+
+// appendJSON appends what MarshalJSON returns to b.
+func (g *Group) appendJSON(b []byte) ([]byte, error) {
+	full := g.Generated&rights.MaskBagWrite != 0
+	if full && g.encoded != nil {
+		return append(b, g.encoded...), nil
+	}
+	return appendGroup(b, g, full)
 }
 
 // fullJSON writes g in the full format whatever the caller's rights: the

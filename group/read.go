@@ -43,13 +43,36 @@ const activeACL = inEffect + ` AND (a.who_user_id = $1 OR a.who_group_id = ANY($
 // this package shows the two agree): root has all; the owner has bag_*; a
 // static member of an easydb group has bag_read; global_custom_bag_read
 // gives bag_read on custom groups; ACL entries in effect add their masks.
-var maskExpr = fmt.Sprintf(`CASE WHEN $4 THEN %d ELSE
+var maskExpr = rightsMask(aclMaskScan)
+
+// listMaskExpr is maskExpr for a listing's page: the same rules, with the
+// ACL entries' masks found by index (aclMaskByIndex).
+var listMaskExpr = rightsMask(aclMaskByIndex)
+
+// rightsMask is the principal's rights on group g, with aclMask (an
+// expression of g and the principal) the masks of g's ACL entries in effect
+// that name the principal, or'ed, 0 for none.
+func rightsMask(aclMask string) string {
+	return fmt.Sprintf(`CASE WHEN $4 THEN %d ELSE
 	  (CASE WHEN g.owner_user_id = $1 OR g.owner_group_id = ANY($2::bigint[]) THEN %d ELSE 0 END)
 	| (CASE WHEN g.type = 'easydb' AND g.id = ANY($3::bigint[]) THEN %d ELSE 0 END)
 	| (CASE WHEN $5 AND g.type LIKE 'custom-%%' THEN %d ELSE 0 END)
-	| COALESCE((SELECT bit_or(a.mask) FROM group_acl a WHERE a.group_id = g.id AND `+activeACL+`), 0)
+	| %s
 	END`,
-	allRights, rights.OwnerMask, rights.MaskBagRead, rights.MaskBagRead)
+		allRights, rights.OwnerMask, rights.MaskBagRead, rights.MaskBagRead, aclMask)
+}
+
+// aclMaskScan reads g's ACL entries and keeps those naming the principal:
+// one lookup, which visits the heap page of every entry of g.
+const aclMaskScan = `COALESCE((SELECT bit_or(a.mask) FROM group_acl a WHERE a.group_id = g.id AND ` + activeACL + `), 0)`
+
+// aclMaskByIndex finds the entries naming the principal as the user and as
+// one of its groups apart, each an index-only scan of the index visibleIDs
+// uses (migration 0003), which holds the mask and the window: for a page of
+// 100 groups, half the PostgreSQL time of aclMaskScan's 100 heap lookups
+// (docs/benchmarks.md, "A reader's page").
+const aclMaskByIndex = `(COALESCE((SELECT bit_or(a.mask) FROM group_acl a WHERE a.who_user_id = $1 AND a.group_id = g.id AND ` + inEffect + `), 0)
+	| COALESCE((SELECT bit_or(a.mask) FROM group_acl a WHERE a.who_group_id = ANY($2::bigint[]) AND a.group_id = g.id AND ` + inEffect + `), 0))`
 
 const allRights = rights.MaskBagRead | rights.MaskBagWrite | rights.MaskBagDelete | rights.MaskLink |
 	rights.MaskUnlink | rights.MaskRead | rights.MaskWrite | rights.MaskDelete
@@ -71,22 +94,49 @@ const inEffect = `a.active AND (a.valid_from IS NULL OR a.valid_from <= $6) AND 
 
 const genDisplayname = `COALESCE(NULLIF(%[1]s.displayname, ''), NULLIF(trim(concat_ws(' ', %[1]s.first_name, %[1]s.last_name)), ''), %[1]s.login, '')`
 
+// selectFull is the full format of groups g, with the owner in short format
+// and the principal's mask (loadACLs adds the ACL entries): two queries,
+// whatever the number of groups.
+var selectFull = selectFormat(maskExpr, ownerJoins)
+
+// listFull is selectFull for a listing's page: the same columns, with
+// listMaskExpr and the owners looked up group by group (ownerLookups).
+var listFull = selectFormat(listMaskExpr, ownerLookups)
+
+// selectFormat is the select list of the full format with mask as the
+// principal's rights, from groups g and owners joins ou (users) and og
+// (groups).
+func selectFormat(mask, owners string) string {
+	return `SELECT ` + fullColumns(mask) + `
+	FROM groups g` + owners
+}
+
 // fullColumns are the full format's columns of group g, with its owner in
-// short format (ou when a user, og when a group) and the principal's mask.
-var fullColumns = `g.id, g.version, g.type, g.name, g.displayname::text, g.comment, g.reference,
+// short format (ou when a user, og when a group) and mask as the
+// principal's rights.
+func fullColumns(mask string) string {
+	return `g.id, g.version, g.type, g.name, g.displayname::text, g.comment, g.reference,
 	g.frontend_prefs::text, g.authorization_info, g.system_rights::text, g.created_at::text, g.updated_at::text,
 	COALESCE(g.owner_user_id, 0), COALESCE(g.owner_group_id, 0),
 	COALESCE(ou.login, og.name), COALESCE(ou.type, og.type, ''), ` + fmt.Sprintf(genDisplayname, "ou") + `,
 	COALESCE(og.displayname::text, ''),
-	` + maskExpr + `, g.color`
+	` + mask + `, g.color`
+}
 
-// selectFull is the full format of groups g, with the owner in short format
-// and the principal's mask (loadACLs adds the ACL entries): two queries,
-// whatever the number of groups.
-var selectFull = `SELECT ` + fullColumns + `
-	FROM groups g
+const ownerJoins = `
 	LEFT JOIN users ou ON ou.id = g.owner_user_id
 	LEFT JOIN groups og ON og.id = g.owner_group_id`
+
+// ownerLookups reads each group's owner by primary key. As joins, the
+// planner, which cannot know the size of a page (an array computed by the
+// statement), may hash every group to join the page's owning groups;
+// OFFSET 0 keeps each lookup a subquery of its own, run per group (and
+// memoized per owner).
+const ownerLookups = `
+	LEFT JOIN LATERAL (SELECT ou.login, ou.type, ou.displayname, ou.first_name, ou.last_name
+		FROM users ou WHERE ou.id = g.owner_user_id OFFSET 0) ou ON true
+	LEFT JOIN LATERAL (SELECT og.name, og.type, og.displayname
+		FROM groups og WHERE og.id = g.owner_group_id OFFSET 0) og ON true`
 
 // scanGroup reads a row of selectFull; extra receives columns after it.
 func scanGroup(rows *sql.Rows, extra ...any) (*Group, error) {
@@ -161,7 +211,7 @@ var getQuery = `SELECT gf.*,
 	acl.rights::text, COALESCE(acl.mask, 0), COALESCE(acl.active, false), acl.valid_from::text, acl.valid_to::text,
 	acl.created_at::text,
 	acl.wname, COALESCE(acl.wtype, ''), COALESCE(acl.wdisp, ''), COALESCE(acl.wgdisp, '')
-	FROM (SELECT ` + fullColumns + `
+	FROM (SELECT ` + fullColumns(maskExpr) + `
 		FROM groups g` + byID("users", "ou", "g.owner_user_id") + byID("groups", "og", "g.owner_group_id") + `
 		WHERE g.id = $7 OFFSET 0) gf
 	LEFT JOIN LATERAL (SELECT a.*, COALESCE(wu.login, wg.name) AS wname, COALESCE(wu.type, wg.type, '') AS wtype,
@@ -181,6 +231,9 @@ func byID(table, alias, key string) string {
 var findQuery = selectFull + ` WHERE g.id = ANY($7::bigint[]) ORDER BY g.id`
 
 var findOneQuery = selectFull + ` WHERE g.id = $7`
+
+// listPageQuery reads a listing's page, ids $7, in full format.
+var listPageQuery = listFull + ` WHERE g.id = ANY($7::bigint[]) ORDER BY g.id`
 
 const forUpdate = ` FOR UPDATE OF g`
 
@@ -240,7 +293,7 @@ func (s *Store) findGroups(ctx context.Context, tx *sql.Tx, p *policy.Principal,
 // aclQuery reads the ACL entries of groups with the count of renames its
 // snapshot sees; their subjects' names come from the names cache.
 var aclQuery = `SELECT a.group_id, a.id, COALESCE(a.who_user_id, 0), COALESCE(a.who_group_id, 0),
-	a.who_owner, a.rights::text, a.mask, a.active, a.valid_from::text, a.valid_to::text, a.created_at::text, ` + namesVersion + `
+	a.who_owner, a.rights, a.mask, a.active, a.valid_from::text, a.valid_to::text, a.created_at::text, ` + namesVersion + `
 	FROM group_acl a
 	WHERE a.group_id = ANY($1::bigint[]) ORDER BY a.group_id, a.position`
 
@@ -278,23 +331,36 @@ func (s *Store) loadACLs(ctx context.Context, tx *sql.Tx, unwritten bool, groups
 	// grown entry by entry.
 	entries := make([]acl.Entry, 0, 8*len(groups))
 	var owners []int64 // the group of each entry
-	var version int64
+	var version, groupID int64
+	// One set of scan targets for every row, each row copied out of it:
+	// targets declared per row escape to the heap, five allocations a row.
+	// The entries' stored rights are copied into one buffer, each entry's
+	// its window of it (ends), rather than a copy per entry.
+	var e acl.Entry
+	var from, to, created db.Timestamp
+	var stored sql.RawBytes
+	var storedAll []byte
+	var ends []int
+	dest := []any{&groupID, &e.ID, &e.WhoUserID, &e.WhoGroupID, &e.WhoOwner, &stored, &e.Mask,
+		&e.Active, &from, &to, &created, &version}
 	for rows.Next() {
-		var groupID int64
-		var e acl.Entry
-		var from, to, created db.Timestamp
-		if err := rows.Scan(&groupID, &e.ID, &e.WhoUserID, &e.WhoGroupID, &e.WhoOwner, (*[]byte)(&e.Stored), &e.Mask,
-			&e.Active, &from, &to, &created, &version); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return errors.Database(err)
 		}
 		e.From, e.To, e.Created = from.Ptr(), to.Ptr(), created.Time
+		storedAll = append(storedAll, stored...)
 		entries = append(entries, e)
 		owners = append(owners, groupID)
+		ends = append(ends, len(storedAll))
 	}
 	if err := rows.Err(); err != nil {
 		return errors.Database(err)
 	}
 	rows.Close()
+	for i, start := 0, 0; i < len(entries); i++ {
+		entries[i].Stored = storedAll[start:ends[i]:ends[i]]
+		start = ends[i]
+	}
 	who := make([]acl.Ref, len(entries))
 	refs := make([]*acl.Ref, 0, len(entries))
 	for i := 0; i < len(entries); {
@@ -388,6 +454,7 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Gro
 	}
 	defer tx.Rollback()
 	args := db.Args(principalArgs(p, s.db.Now()))
+	nPrincipal := len(args)
 	var conds []string
 	if f.IDs != nil {
 		conds = append(conds, "g.id = ANY("+args.Add(pq.Array(f.IDs))+"::bigint[])")
@@ -409,58 +476,59 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Gro
 			OR (g.id = %[3]d AND EXISTS (SELECT 1 FROM users WHERE id = %[1]s AND type <> 'system')))`,
 			m, policy.GroupAll, policy.GroupNonSystem))
 	}
-	nFilter := len(args)
 	limit, offset := args.Add(f.Limit), args.Add(f.Offset)
 
-	// The page's ids are an array (= ANY(ARRAY(...))), so that its rows are
-	// read by primary key: with IN (...) the planner may hash the page and
-	// scan every group.
+	// Two statements: the page's ids and the total, then the page's rows.
 	//
-	// One statement for the page and the total. Root sees every group: the
-	// page is read along the primary key and the total counted apart, both
-	// without visibility. Anyone else sees what visibleIDs finds, a set
-	// found once (the CTE), counted, and the page read from it.
-	var matches, q string
+	// The first is planned each time: a prepared statement may switch to
+	// its generic plan after five runs, which for the visible set guesses
+	// at the size of the principal's arrays, and is slower and far less
+	// steady. Root sees every group: the page is cut along the primary key
+	// and the total counted apart, both without visibility. Anyone else
+	// sees what visibleIDs finds, a set found once (the CTE), counted, and
+	// the page cut from it. (principal types the parameters the statement
+	// does not use.)
+	const principal = `WITH principal AS (SELECT $1::bigint, $2::bigint[], $3::bigint[], $4::boolean, $5::boolean, $6::timestamptz)`
+	var q string
 	if p.IsRoot() {
-		matches = `SELECT g.id FROM groups g`
+		matches := `SELECT g.id FROM groups g`
 		if len(conds) > 0 {
 			matches += " WHERE " + strings.Join(conds, " AND ")
 		}
-		q = strings.Replace(selectFull, "\n\tFROM groups g", ",\n\t(SELECT count(*) FROM ("+matches+") m)\n\tFROM groups g", 1) + `
-		WHERE g.id = ANY(ARRAY(` + matches + ` ORDER BY g.id LIMIT ` + limit + ` OFFSET ` + offset + `))
-		ORDER BY g.id`
+		q = principal + ` SELECT (SELECT count(*) FROM (` + matches + `) m),
+		ARRAY(` + matches + ` ORDER BY g.id LIMIT ` + limit + ` OFFSET ` + offset + `)`
 	} else {
-		matches = visibleIDs
+		matches := visibleIDs
 		if len(conds) > 0 {
 			matches = `SELECT g.id FROM groups g WHERE g.id IN (` + visibleIDs + `) AND ` + strings.Join(conds, " AND ")
 		}
-		q = `WITH matches AS MATERIALIZED (` + matches + `)
-		` + strings.Replace(selectFull, "\n\tFROM groups g", ",\n\t(SELECT count(*) FROM matches)\n\tFROM groups g", 1) + `
-		WHERE g.id = ANY(ARRAY(SELECT id FROM matches ORDER BY id LIMIT ` + limit + ` OFFSET ` + offset + `))
-		ORDER BY g.id`
-	}
-	// Not a prepared statement, though it costs planning each time: after
-	// five runs PostgreSQL may switch a prepared statement to its generic
-	// plan, which for the visible set guesses at the size of the
-	// principal's arrays, and is slower and far less steady.
-	rows, err := tx.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, 0, errors.Database(err)
+		q = principal + `, matches AS MATERIALIZED (` + matches + `)
+		SELECT (SELECT count(*) FROM matches), ARRAY(SELECT id FROM matches ORDER BY id LIMIT ` + limit + ` OFFSET ` + offset + `)`
 	}
 	var total int
-	out, err := db.Collect(rows, func(r *sql.Rows) (*Group, error) { return scanGroup(r, &total) })
+	var ids pq.Int64Array
+	if err = tx.QueryRowContext(ctx, q, args...).Scan(&total, &ids); err != nil {
+		return nil, 0, errors.Database(err)
+	}
+	if len(ids) == 0 {
+		// an empty page (no matches, or an offset past them), as a
+		// listing of none: an empty slice, never nil
+		return []*Group{}, total, nil
+	}
+	// The second reads the page's rows by primary key, whatever the page:
+	// prepared, its generic plan does just that, and the page is not
+	// planned anew each time (half the planning of a reader's page).
+	stmt, err := s.db.Prepared(ctx, listPageQuery)
 	if err != nil {
 		return nil, 0, errors.Database(err)
 	}
-	if len(out) == 0 {
-		// An empty page (no matches, or an offset past them) still
-		// reports how many there are.
-		// (principal types the parameters root's matches do not use)
-		const principal = `WITH principal AS (SELECT $1::bigint, $2::bigint[], $3::bigint[], $4::boolean, $5::boolean, $6::timestamptz) `
-		if err := tx.QueryRowContext(ctx, principal+`SELECT count(*) FROM (`+matches+`) m`, args[:nFilter]...).Scan(&total); err != nil {
-			return nil, 0, errors.Database(err)
-		}
-		return out, total, nil
+	rows, err := tx.StmtContext(ctx, stmt).QueryContext(ctx, append(args[:nPrincipal:nPrincipal], pq.Array([]int64(ids)))...)
+	if err != nil {
+		return nil, 0, errors.Database(err)
+	}
+	out, err := db.Collect(rows, func(r *sql.Rows) (*Group, error) { return scanGroup(r) })
+	if err != nil {
+		return nil, 0, errors.Database(err)
 	}
 	return out, total, s.loadACLs(ctx, tx, true, out)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"math/rand"
 	"slices"
 	"testing"
@@ -59,8 +60,10 @@ func TestSQLMatchesPolicy(t *testing.T) {
 				t.Fatal(err)
 			}
 			var got []int64
+			byID := map[int64]*Group{}
 			for _, g := range listed {
 				got = append(got, g.ID)
+				byID[g.ID] = g
 			}
 			tx, _ := d.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 			all, err := store.findGroups(ctx, tx, p, now, append(slices.Clone(w.Groups), policy.GroupAll, policy.GroupNonSystem), findOptions{})
@@ -103,12 +106,37 @@ func TestSQLMatchesPolicy(t *testing.T) {
 					t.Fatalf("seed %d world %d user %d group %d: Get reads\n%s\nthe listing's read\n%s", seed, i, u, g.ID,
 						gotFull, wantFull)
 				}
+				// The listing computes the rights and the owner its own
+				// way (listFull): the same group, byte for byte.
+				if l := byID[g.ID]; l != nil {
+					listedJSON, err := json.Marshal(l)
+					if err != nil {
+						t.Fatal(err)
+					}
+					foundJSON, err := json.Marshal(g)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !bytes.Equal(listedJSON, foundJSON) {
+						t.Fatalf("seed %d world %d user %d group %d: listed as\n%s\nread by id as\n%s", seed, i, u, g.ID,
+							listedJSON, foundJSON)
+					}
+				}
 				checks++
 			}
 			slices.Sort(want)
 			if !slices.Equal(got, want) || total != len(want) {
 				t.Fatalf("seed %d world %d user %d (%+v): SQL lists %v (total %d), Casbin allows bag_read on %v",
 					seed, i, u, p, got, total, want)
+			}
+			// A page past the end is empty (not nil) and still counts them all.
+			past, pastTotal, pastErr := store.List(ctx, p, Filter{Limit: 10, Offset: len(want)})
+			if pastErr != nil {
+				t.Fatal(pastErr)
+			}
+			if past == nil || len(past) != 0 || pastTotal != len(want) {
+				t.Fatalf("seed %d world %d user %d: the page past the end has %d groups (nil: %v), total %d, want none of %d",
+					seed, i, u, len(past), past == nil, pastTotal, len(want))
 			}
 		}
 	}
