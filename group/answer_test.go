@@ -129,6 +129,16 @@ func TestWriteAnswerIsWhatIsRead(t *testing.T) {
 				{"_basetype": "group", "group": {"_id": `+r+`, "_version": 2, "name": "`+n+`-subject-renamed",
 					"displayname": {"en-US": "`+n+` renamed"}}}]`, false))
 			compareWithRead(t, d, store, p, updated)
+			// a bulk past the thresholds where groups and ACL entries are
+			// written with COPY
+			var many []string
+			for i := 0; i < 70; i++ {
+				many = append(many, `{"_basetype": "group", "group": {"name": "`+n+`-many-`+strconv.Itoa(i)+`",
+					"frontend_prefs": {"z": `+strconv.Itoa(i)+`, "a": "x"}},
+				 "_acl": [{"who": {"group": {"_id": 2000}}, "rights": {"read": {}, "bag_read": {"_grantable": false}}},
+					{"who": {"user": {"_id": 1001}}, "rights": {"bag_write": {}}, "when": {"to": "2099-12-31T23:59:59.5Z"}}]}`)
+			}
+			compareWithRead(t, d, store, p, write(t, store, p, decodeBody(t, "["+strings.Join(many, ",")+"]", true)))
 			if updated[0].ACL[1].ID != a.ACL[0].ID || !updated[0].ACL[1].Created.Equal(a.ACL[0].Created) {
 				t.Errorf("the entry sent back with its _id has id %d created %v, want %d created %v", updated[0].ACL[1].ID,
 					updated[0].ACL[1].Created, a.ACL[0].ID, a.ACL[0].Created)
