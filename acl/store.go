@@ -199,12 +199,22 @@ func (t Table) Save(ctx context.Context, d *db.DB, tx *sql.Tx, changes []Change,
 }
 
 // copyRows writes entries with COPY, ids included (COPY writes the given
-// values into the identity column).
+// values into the identity column). The rows share one backing array, and
+// the creation times, mostly one instant, are formatted once each.
 func (t Table) copyRows(ctx context.Context, tx *sql.Tx, entries []entryRow) error {
+	const columns = 12
+	flat := make([]any, columns*len(entries))
 	rows := make([][]any, len(entries))
+	var lastCreated time.Time
+	var created string
 	for i, r := range entries {
-		rows[i] = []any{r.ID, r.ObjectID, r.Position, r.WhoUser, r.WhoGroup, r.WhoOwner, string(r.Rights), int(r.Mask),
-			r.Active, r.From, r.To, r.Created}
+		if i == 0 || !r.Created.Equal(lastCreated) {
+			lastCreated, created = r.Created, string(pq.FormatTimestamp(r.Created))
+		}
+		row := flat[i*columns : (i+1)*columns : (i+1)*columns]
+		row[0], row[1], row[2], row[3], row[4], row[5] = r.ID, r.ObjectID, r.Position, r.WhoUser, r.WhoGroup, r.WhoOwner
+		row[6], row[7], row[8], row[9], row[10], row[11] = string(r.Rights), int(r.Mask), r.Active, r.From, r.To, created
+		rows[i] = row
 	}
 	if err := db.CopyIn(ctx, tx, t.name, []string{"id", t.object, "position", "who_user_id", "who_group_id",
 		"who_owner", "rights", "mask", "active", "valid_from", "valid_to", "created_at"}, rows); err != nil {
