@@ -136,12 +136,9 @@ func (w *groupWrite) Holders(ctx context.Context, tx *sql.Tx, claims []bulk.Clai
 			cultures, values = append(cultures, strings.TrimPrefix(c.Namespace, displaynamePrefix)), append(values, c.Value)
 		}
 	}
-	// The values are joined, not matched with = ANY: the planner estimates
-	// = ANY element by element, which for a bulk of 10,000 names cost more
-	// than the lookups themselves.
 	return bulk.QueryHolders(ctx, tx, `
-		SELECT g.id, '`+nsName+`', g.name FROM unnest($1::text[]) AS w(v) JOIN groups g ON g.name = w.v
-		UNION ALL SELECT g.id, '`+nsReference+`', g.reference FROM unnest($2::text[]) AS w(v) JOIN groups g ON g.reference = w.v
+		SELECT id, '`+nsName+`', name FROM groups WHERE name = ANY($1::text[])
+		UNION ALL SELECT id, '`+nsReference+`', reference FROM groups WHERE reference = ANY($2::text[])
 		UNION ALL SELECT d.group_id, '`+displaynamePrefix+`' || d.culture, d.value FROM group_displaynames d
 			JOIN unnest($3::text[], $4::text[]) AS w(culture, value) ON d.culture = w.culture AND d.value = w.value`,
 		pq.Array(names), pq.Array(refs), pq.Array(cultures), pq.Array(values))
