@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -147,6 +148,7 @@ func (t Table) Save(ctx context.Context, d *db.DB, tx *sql.Tx, changes []Change,
 	var replaced []int64
 	var rows []entryRow
 	var fresh []*Entry
+	stored := storedTexts{}
 	for _, c := range changes {
 		if c.Replaces {
 			replaced = append(replaced, c.ObjectID)
@@ -156,7 +158,7 @@ func (t Table) Save(ctx context.Context, d *db.DB, tx *sql.Tx, changes []Change,
 			if e.ID == 0 || e.Created.IsZero() {
 				e.Created = now
 			}
-			e.Stored = StoredRights(e.Rights)
+			e.Stored = stored.of(e.Rights)
 			if e.ID == 0 {
 				fresh = append(fresh, e)
 			}
@@ -207,13 +209,19 @@ func (t Table) copyRows(ctx context.Context, tx *sql.Tx, entries []entryRow) err
 	rows := make([][]any, len(entries))
 	var lastCreated time.Time
 	var created string
+	texts := map[string]string{} // one string per distinct rights text
 	for i, r := range entries {
+		text, ok := texts[string(r.Rights)]
+		if !ok {
+			text = string(r.Rights)
+			texts[text] = text
+		}
 		if i == 0 || !r.Created.Equal(lastCreated) {
 			lastCreated, created = r.Created, string(pq.FormatTimestamp(r.Created))
 		}
 		row := flat[i*columns : (i+1)*columns : (i+1)*columns]
 		row[0], row[1], row[2], row[3], row[4], row[5] = r.ID, r.ObjectID, r.Position, r.WhoUser, r.WhoGroup, r.WhoOwner
-		row[6], row[7], row[8], row[9], row[10], row[11] = string(r.Rights), int(r.Mask), r.Active, r.From, r.To, created
+		row[6], row[7], row[8], row[9], row[10], row[11] = text, int(r.Mask), r.Active, r.From, r.To, created
 		rows[i] = row
 	}
 	if err := db.CopyIn(ctx, tx, t.name, []string{"id", t.object, "position", "who_user_id", "who_group_id",
@@ -229,7 +237,10 @@ func (t Table) copyRows(ctx context.Context, tx *sql.Tx, entries []entryRow) err
 // with the parameter _grantable only (rights.DecodeACLRights), whose values
 // are booleans: plain ASCII keys and values that jsonb keeps as they are.
 func StoredRights(m rights.Map) json.RawMessage {
-	b := make([]byte, 0, 32*len(m)+2)
+	return appendStoredRights(make([]byte, 0, 32*len(m)+2), m)
+}
+
+func appendStoredRights(b []byte, m rights.Map) []byte {
 	b = append(b, '{')
 	for i, name := range jsonbKeys(m) {
 		if i > 0 {
@@ -243,15 +254,43 @@ func StoredRights(m rights.Map) json.RawMessage {
 				b = append(b, ',')
 			}
 			b = appendKey(b, k)
-			v, err := json.Marshal(p[k])
-			if err != nil { // a decoded parameter always marshals
-				v = []byte("null")
+			switch v := p[k].(type) {
+			case bool:
+				b = strconv.AppendBool(b, v)
+			default:
+				raw, err := json.Marshal(v)
+				if err != nil { // a decoded parameter always marshals
+					raw = []byte("null")
+				}
+				b = append(b, raw...)
 			}
-			b = append(b, v...)
 		}
 		b = append(b, '}')
 	}
 	return append(b, '}')
+}
+
+// storedTexts are the stored forms of one write's rights maps, one copy of
+// each: the entries of a bulk mostly grant a few sets of rights, and share
+// their Stored text instead of holding 100,000 copies of it.
+type storedTexts struct {
+	scratch []byte
+	texts   map[string]json.RawMessage
+}
+
+// of is m's stored form (StoredRights), shared with the entries whose
+// rights are the same.
+func (st *storedTexts) of(m rights.Map) json.RawMessage {
+	st.scratch = appendStoredRights(st.scratch[:0], m)
+	if t, ok := st.texts[string(st.scratch)]; ok {
+		return t
+	}
+	if st.texts == nil {
+		st.texts = map[string]json.RawMessage{}
+	}
+	t := json.RawMessage(slices.Clone(st.scratch))
+	st.texts[string(t)] = t
+	return t
 }
 
 // jsonbKeys are m's keys in the order jsonb stores an object's keys:
@@ -270,10 +309,28 @@ func jsonbKeys[V any](m map[string]V) []string {
 	return keys
 }
 
+// appendKey appends k and a colon; right and parameter names are plain
+// ASCII, which needs no escaping.
 func appendKey(b []byte, k string) []byte {
-	q, _ := json.Marshal(k) // a string always marshals
-	b = append(b, q...)
-	return append(b, ':')
+	if !plainKey(k) {
+		q, _ := json.Marshal(k) // a string always marshals
+		b = append(b, q...)
+		return append(b, ':')
+	}
+	b = append(b, '"')
+	b = append(b, k...)
+	return append(b, '"', ':')
+}
+
+// plainKey reports whether k is printable ASCII other than " and \ (and
+// the characters encoding/json escapes for HTML, which names never hold).
+func plainKey(k string) bool {
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 func nonZero(id int64) *int64 {
