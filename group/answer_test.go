@@ -129,8 +129,8 @@ func TestWriteAnswerIsWhatIsRead(t *testing.T) {
 				{"_basetype": "group", "group": {"_id": `+r+`, "_version": 2, "name": "`+n+`-subject-renamed",
 					"displayname": {"en-US": "`+n+` renamed"}}}]`, false))
 			compareWithRead(t, d, store, p, updated)
-			// a bulk past the thresholds where groups and ACL entries are
-			// written with COPY
+			// a bulk past the threshold where ACL entries and displaynames
+			// are written with COPY
 			var many []string
 			for i := 0; i < 70; i++ {
 				many = append(many, `{"_basetype": "group", "group": {"name": "`+n+`-many-`+strconv.Itoa(i)+`",

@@ -514,11 +514,7 @@ const groupColumns = `id bigint, version bigint, type text, name text, displayna
 // statements are issued.
 func (w *groupWrite) WriteRows(ctx context.Context, tx *sql.Tx, creates, updates []*plan) error {
 	d := w.s.db
-	if len(creates) > copyThreshold {
-		if err := w.copyCreates(ctx, tx, creates); err != nil {
-			return err
-		}
-	} else if len(creates) > 0 {
+	if len(creates) > 0 {
 		if err := d.ExecRecords(ctx, tx, `INSERT INTO groups (id, version, type, name, displayname, comment, reference,
 			frontend_prefs, authorization_info, system_rights, owner_user_id, owner_group_id, color, created_at, updated_at)
 			SELECT r.*, $2, $2 FROM jsonb_to_recordset($1) AS r(`+groupColumns+`)`, toGroupRows(creates), groupUnique, w.now); err != nil {
@@ -535,34 +531,6 @@ func (w *groupWrite) WriteRows(ctx context.Context, tx *sql.Tx, creates, updates
 		}
 	}
 	return w.writeDisplaynames(ctx, tx, creates, updates)
-}
-
-// copyCreates writes the created groups with COPY: many rows, as the ACL
-// entries and displaynames of a large bulk are.
-func (w *groupWrite) copyCreates(ctx context.Context, tx *sql.Tx, creates []*plan) error {
-	rows := make([][]any, len(creates))
-	for i, pl := range creates {
-		dn, err := json.Marshal(pl.displayname)
-		if err != nil {
-			return errors.ServerGeneric(err)
-		}
-		sr, err := pl.systemRights.MarshalJSON()
-		if err != nil {
-			return errors.ServerGeneric(err)
-		}
-		var prefs any
-		if pl.frontendPrefs != nil {
-			prefs = string(pl.frontendPrefs)
-		}
-		rows[i] = []any{pl.ID, pl.version, pl.typ, pl.name, string(dn), pl.comment, pl.reference, prefs,
-			pl.authorization, string(sr), nonZero(pl.ownerUser), nonZero(pl.ownerGroup), pl.color, w.now, w.now}
-	}
-	if err := db.CopyIn(ctx, tx, "groups", []string{"id", "version", "type", "name", "displayname", "comment",
-		"reference", "frontend_prefs", "authorization_info", "system_rights", "owner_user_id", "owner_group_id", "color",
-		"created_at", "updated_at"}, rows); err != nil {
-		return groupUnique.Error(err)
-	}
-	return nil
 }
 
 // writeDisplaynames replaces the displaynames of the groups whose
