@@ -151,7 +151,8 @@ func (w *groupWrite) Holders(ctx context.Context, tx *sql.Tx, claims []bulk.Clai
 // renames the transaction sees (for the subjects' and owners' short formats,
 // from the names cache or one more query), the caller's rights on groups
 // whose ACL, owner or type changed (root holds all of them), and the
-// frontend_prefs as jsonb stores them. The answer is what a read of the
+// frontend_prefs and system rights that the request set, as jsonb stores
+// them. The answer is what a read of the
 // same groups in tx would give (TestWriteAnswerIsWhatIsRead).
 //
 // Without tx (the one-row path, before its write) the plan is a row-only
@@ -163,7 +164,7 @@ func (w *groupWrite) ReadBack(ctx context.Context, tx *sql.Tx, plans []*plan) er
 	if tx == nil {
 		return nil
 	}
-	var ask written
+	var ask toRead
 	for _, pl := range plans {
 		if pl.prefsSet && pl.frontendPrefs != nil {
 			ask.prefs = append(ask.prefs, pl.ID)
@@ -206,14 +207,14 @@ var writtenQuery = `SELECT v.version, COALESCE(g.id, 0), CASE WHEN g.id = ANY($8
 	CASE WHEN g.id = ANY($9::bigint[]) THEN g.system_rights::text END, ` + maskExpr + `
 	FROM names_version v LEFT JOIN groups g ON g.id = ANY($7::bigint[])`
 
-// written are the groups whose attributes ReadBack reads after the write.
-type written struct {
+// toRead are the groups whose attributes ReadBack reads after the write.
+type toRead struct {
 	rights, prefs, systemRights []int64
 }
 
 // readWritten runs writtenQuery for ask and sets what it reads on the
 // plans' groups; it returns the count of renames.
-func (w *groupWrite) readWritten(ctx context.Context, tx *sql.Tx, plans []*plan, ask written) (int64, error) {
+func (w *groupWrite) readWritten(ctx context.Context, tx *sql.Tx, plans []*plan, ask toRead) (int64, error) {
 	stmt, err := w.s.db.Prepared(ctx, writtenQuery)
 	if err != nil {
 		return 0, errors.Database(err)
