@@ -3,6 +3,8 @@ package audit
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/groupd/groupd/db/dbtest"
@@ -117,5 +119,53 @@ func TestWithEvent(t *testing.T) {
 	}
 	if n, _ := events(); n != 1 {
 		t.Fatalf("%d events after a write that changed nothing and one that failed, want 1", n)
+	}
+}
+
+// TestRecordBulkCompressesWithLZ4: a bulk's events (COPY) are stored as
+// they were given, compressed with lz4 where PostgreSQL has it (pglz
+// otherwise), and the transaction's setting ends with it.
+func TestRecordBulkCompressesWithLZ4(t *testing.T) {
+	d := dbtest.MustOpenDB(t)
+	ctx := context.Background()
+	var hasLZ4 bool
+	if err := d.QueryRow(`SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'`).Scan(&hasLZ4); err != nil {
+		t.Fatal(err)
+	}
+	after := `{"comment": "` + strings.Repeat("abcdefgh", 500) + `"}`
+	events := make([]Event, 65)
+	for i := range events {
+		events[i] = Event{ObjectType: "group", ObjectID: int64(i + 1), Action: "create", After: json.RawMessage(after)}
+	}
+	tx, err := d.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Record(ctx, tx, events); err != nil {
+		tx.Rollback()
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	want := "pglz"
+	if hasLZ4 {
+		want = "lz4"
+	}
+	var methods string
+	var same bool
+	if err := d.QueryRow(`SELECT string_agg(DISTINCT pg_column_compression(after), ','), bool_and(after = $1::jsonb)
+		FROM events`, after).Scan(&methods, &same); err != nil {
+		t.Fatal(err)
+	}
+	if methods != want || !same {
+		t.Fatalf("events compressed with %q (want %q), stored as given: %v", methods, want, same)
+	}
+	var setting string
+	if err := d.QueryRow(`SHOW default_toast_compression`).Scan(&setting); err != nil {
+		t.Fatal(err)
+	}
+	if setting != "pglz" {
+		t.Fatalf("default_toast_compression %q after the transaction", setting)
 	}
 }

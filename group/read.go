@@ -241,9 +241,6 @@ const forUpdate = ` FOR UPDATE OF g`
 type findOptions struct {
 	// lock: lock the groups for update.
 	lock bool
-	// afterWrite: the transaction has written already; it may see a rename
-	// of its own, which must not reach the names cache.
-	afterWrite bool
 }
 
 // findGroups loads the groups with the given ids in full format, in id order,
@@ -287,7 +284,9 @@ func (s *Store) findGroups(ctx context.Context, tx *sql.Tx, p *policy.Principal,
 	if err != nil {
 		return nil, errors.Database(err)
 	}
-	return out, s.loadACLs(ctx, tx, !opt.afterWrite, out)
+	// findGroups reads before a transaction writes (a write's answer is
+	// built from its plans): what it reads may go into the names cache.
+	return out, s.loadACLs(ctx, tx, true, out)
 }
 
 // aclQuery reads the ACL entries of groups with the count of renames its

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,6 +35,7 @@ type plan struct {
 	systemRights                      rights.Map
 	ownerUser, ownerGroup             int64
 	rightsChanged, dnChanged          bool
+	prefsSet                          bool // frontendPrefs is the request's, not yet as jsonb stores it
 }
 
 // groupSpec is the groups' tables, for the kernel.
@@ -57,7 +59,9 @@ func (g *Group) rowID() int64 { return g.ID }
 // database exactly as it was. The result is the written groups in full
 // format, in input order.
 func (s *Store) Write(ctx context.Context, p *policy.Principal, items []*Input) ([]*Group, error) {
-	w := &groupWrite{s: s, p: p, items: items, now: s.db.Now()}
+	// now to the microsecond that PostgreSQL keeps: the answer, built
+	// from the plans, shows the times as they are stored.
+	w := &groupWrite{s: s, p: p, items: items, now: s.db.Now().Truncate(time.Microsecond)}
 	plans, err := bulk.Write(ctx, s.db, groupSpec, w, bulk.Targets(items), w.now)
 	return bulk.Results(plans, err, func(pl *plan) *Group { return pl.after })
 }
@@ -140,30 +144,124 @@ func (w *groupWrite) Holders(ctx context.Context, tx *sql.Tx, claims []bulk.Clai
 		pq.Array(names), pq.Array(refs), pq.Array(cultures), pq.Array(values))
 }
 
-// ReadBack sets the groups as written. An update that leaves ACL, owner and
-// type alone cannot change the caller's rights: its result is the locked
-// row with the changes applied. Creates and the others are read back.
+// ReadBack sets the groups as written, built from the plans: the kernel's
+// write has given the creates their ids and the new ACL entries theirs, with
+// their creation times and stored rights (acl.Table.Save). What the plans
+// cannot say comes from one statement in tx, after the write: the count of
+// renames the transaction sees (for the subjects' and owners' short formats,
+// from the names cache or one more query), the caller's rights on groups
+// whose ACL, owner or type changed (root holds all of them), and the
+// frontend_prefs and system rights that the request set, as jsonb stores
+// them. The answer is what a read of the
+// same groups in tx would give (TestWriteAnswerIsWhatIsRead).
+//
+// Without tx (the one-row path, before its write) the plan is a row-only
+// update: the owner, ACL, subjects and rights are the row's as read.
 func (w *groupWrite) ReadBack(ctx context.Context, tx *sql.Tx, plans []*plan) error {
-	var reread []int64
 	for _, pl := range plans {
-		if pl.after = pl.applied(w.now); pl.after == nil {
-			reread = append(reread, pl.ID)
-		}
+		pl.after = pl.written(w.now)
 	}
-	if len(reread) == 0 {
+	if tx == nil {
 		return nil
 	}
-	written, err := w.s.findGroups(ctx, tx, w.p, w.now, reread, findOptions{afterWrite: true})
+	var ask toRead
+	for _, pl := range plans {
+		if pl.prefsSet && pl.frontendPrefs != nil {
+			ask.prefs = append(ask.prefs, pl.ID)
+		}
+		if (pl.Create || pl.rightsChanged) && len(pl.systemRights) > 0 {
+			ask.systemRights = append(ask.systemRights, pl.ID)
+		}
+		if !pl.keepsGrants() {
+			if w.p.IsRoot() {
+				pl.after.Generated = allRights
+			} else {
+				ask.rights = append(ask.rights, pl.ID)
+			}
+		}
+	}
+	version, err := w.readWritten(ctx, tx, plans, ask)
 	if err != nil {
 		return err
 	}
-	byID := bulk.ByID(written, (*Group).rowID)
+	var refs []*acl.Ref
 	for _, pl := range plans {
-		if pl.after == nil {
-			pl.after = byID[pl.ID]
+		g := pl.after
+		if g.Owner.ID != 0 {
+			refs = append(refs, &g.Owner)
+		}
+		for i := range g.ACLWho {
+			if g.ACLWho[i].ID != 0 {
+				refs = append(refs, &g.ACLWho[i])
+			}
 		}
 	}
-	return nil
+	return w.s.names.resolve(ctx, w.s.db, tx, false, version, refs)
+}
+
+// writtenQuery reads, after a write, the count of renames the transaction
+// sees (one row even with no groups), and for the groups $7 the caller's
+// rights, for those in $8 the frontend_prefs and for those in $9 the system
+// rights as jsonb stores them (ordered, numbers normalised).
+var writtenQuery = `SELECT v.version, COALESCE(g.id, 0), CASE WHEN g.id = ANY($8::bigint[]) THEN g.frontend_prefs::text END,
+	CASE WHEN g.id = ANY($9::bigint[]) THEN g.system_rights::text END, ` + maskExpr + `
+	FROM names_version v LEFT JOIN groups g ON g.id = ANY($7::bigint[])`
+
+// toRead are the groups whose attributes ReadBack reads after the write.
+type toRead struct {
+	rights, prefs, systemRights []int64
+}
+
+// readWritten runs writtenQuery for ask and sets what it reads on the
+// plans' groups; it returns the count of renames.
+func (w *groupWrite) readWritten(ctx context.Context, tx *sql.Tx, plans []*plan, ask toRead) (int64, error) {
+	stmt, err := w.s.db.Prepared(ctx, writtenQuery)
+	if err != nil {
+		return 0, errors.Database(err)
+	}
+	ids := append(append(append([]int64(nil), ask.rights...), ask.prefs...), ask.systemRights...)
+	rows, err := tx.StmtContext(ctx, stmt).QueryContext(ctx, append(principalArgs(w.p, w.now), pq.Array(ids),
+		pq.Array(ask.prefs), pq.Array(ask.systemRights))...)
+	if err != nil {
+		return 0, errors.Database(err)
+	}
+	defer rows.Close()
+	var byID map[int64]*Group
+	if len(ids) > 0 {
+		byID = make(map[int64]*Group, len(plans))
+		for _, pl := range plans {
+			byID[pl.ID] = pl.after
+		}
+	}
+	var version int64
+	for rows.Next() {
+		var id, mask int64
+		var prefs, systemRights sql.NullString
+		if err := rows.Scan(&version, &id, &prefs, &systemRights, &mask); err != nil {
+			return 0, errors.Database(err)
+		}
+		g := byID[id]
+		if g == nil {
+			continue
+		}
+		if !w.p.IsRoot() {
+			g.Generated = rights.Mask(mask)
+		}
+		if prefs.Valid {
+			g.FrontendPrefs = json.RawMessage(prefs.String)
+		}
+		if systemRights.Valid {
+			// as Group.fill reads them
+			g.SystemRights = nil
+			if err := json.Unmarshal([]byte(systemRights.String), &g.SystemRights); err != nil {
+				return 0, errors.Database(err)
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, errors.Database(err)
+	}
+	return version, nil
 }
 
 // Events are a create or update event per group. The event's after is the
@@ -278,7 +376,7 @@ func (pl *plan) applyAttributes(in *Input, cur *Group) error {
 		pl.authorization = in.AuthorizationInfo
 	}
 	if in.FrontendPrefsSet {
-		pl.frontendPrefs = in.FrontendPrefs
+		pl.frontendPrefs, pl.prefsSet = in.FrontendPrefs, true
 	}
 	if in.ColorSet {
 		pl.color = in.Color
@@ -320,10 +418,12 @@ func (s *Store) decideCreate(p *policy.Principal, in *Input) (*plan, error) {
 	if err := bulk.MayCreateGrants(s.authz, p, rights.SystemGroup, in.Grants); err != nil {
 		return nil, err
 	}
-	pl := &plan{Item: bulk.Item{Create: true, ACL: in.ACL, ACLChanged: len(in.ACL) > 0}, version: 1,
+	// The entries of a created group are all new, even those that name
+	// an id (a group read and sent back as a copy).
+	pl := &plan{Item: bulk.Item{Create: true, ACL: acl.KeepIDs(in.ACL, nil), ACLChanged: len(in.ACL) > 0}, version: 1,
 		typ: in.Type, name: in.Name, displayname: in.Displayname, comment: in.Comment, reference: in.Reference,
 		authorization: in.AuthorizationInfo, frontendPrefs: in.FrontendPrefs, color: in.Color, systemRights: in.SystemRights,
-		ownerUser: p.UserID, dnChanged: true}
+		ownerUser: p.UserID, dnChanged: true, prefsSet: true}
 	if pl.typ == "" {
 		pl.typ = "easydb"
 	}
@@ -336,21 +436,48 @@ func (s *Store) decideCreate(p *policy.Principal, in *Input) (*plan, error) {
 	return pl, nil
 }
 
-// applied is the group as pl writes it, when that follows from the row read
-// before the write: an update that changes neither ACL, owner nor type. nil
-// otherwise.
-func (pl *plan) applied(now time.Time) *Group {
+// keepsGrants reports whether pl is an update that leaves the ACL, the
+// owner and the type as they were: the caller's rights on the group and its
+// subjects stay those of the row read before the write.
+func (pl *plan) keepsGrants() bool {
 	b := pl.before
-	if b == nil || pl.ACLChanged || pl.typ != b.Type || pl.ownerUser != ownerID(b.Owner, "user") ||
-		pl.ownerGroup != ownerID(b.Owner, "group") {
-		return nil
+	return b != nil && !pl.ACLChanged && pl.typ == b.Type && pl.ownerUser == ownerID(b.Owner, "user") &&
+		pl.ownerGroup == ownerID(b.Owner, "group")
+}
+
+// written is the group as pl writes it, at now. The owner and the ACL's
+// subjects carry their kind and id only, and Generated is unset, unless pl
+// keeps the grants of the row read before (keepsGrants): ReadBack completes
+// them.
+func (pl *plan) written(now time.Time) *Group {
+	g := &Group{ID: pl.ID, Version: pl.version, Type: pl.typ, Name: pl.name, Displayname: pl.displayname,
+		Comment: pl.comment, Reference: pl.reference, FrontendPrefs: pl.frontendPrefs,
+		AuthorizationInfo: pl.authorization, Color: pl.color, SystemRights: pl.systemRights,
+		CreatedAt: now, UpdatedAt: now, ACL: pl.ACL}
+	b := pl.before
+	if b != nil {
+		g.CreatedAt = b.CreatedAt
 	}
-	g := *b
-	g.Version, g.Name, g.Displayname, g.Comment, g.Reference = pl.version, pl.name, pl.displayname, pl.comment, pl.reference
-	g.AuthorizationInfo, g.FrontendPrefs, g.SystemRights = pl.authorization, pl.frontendPrefs, pl.systemRights
-	g.Color = pl.color
-	g.UpdatedAt = now
-	return &g
+	if pl.keepsGrants() {
+		// a copy: ReadBack resolves the subjects anew, and before stays
+		// what the audit event's before shows
+		g.Owner, g.ACLWho, g.Generated = b.Owner, slices.Clone(b.ACLWho), b.Generated
+		return g
+	}
+	g.Owner = acl.Ref{Kind: "user", ID: pl.ownerUser}
+	if pl.ownerGroup != 0 {
+		g.Owner = acl.Ref{Kind: "group", ID: pl.ownerGroup}
+	}
+	g.ACLWho = make([]acl.Ref, len(pl.ACL))
+	for i, e := range pl.ACL {
+		switch {
+		case e.WhoUserID != 0:
+			g.ACLWho[i] = acl.Ref{Kind: "user", ID: e.WhoUserID}
+		case e.WhoGroupID != 0:
+			g.ACLWho[i] = acl.Ref{Kind: "group", ID: e.WhoGroupID}
+		}
+	}
+	return g
 }
 
 // groupRow is the JSON record that jsonb_to_recordset turns into a row of

@@ -40,7 +40,7 @@ func (w *groupWrite) ReadOne(ctx context.Context, id int64) error {
 // owner, type, displaynames (a table of their own) or system rights (which
 // notify).
 func (w *groupWrite) RowOnly(pl *plan) bool {
-	return pl.before != nil && !pl.ACLChanged && !pl.dnChanged && !pl.rightsChanged && pl.applied(w.now) != nil
+	return pl.before != nil && !pl.ACLChanged && !pl.dnChanged && !pl.rightsChanged && pl.keepsGrants()
 }
 
 // UpdateOne writes pl's row and event if the group is still at the version

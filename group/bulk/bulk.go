@@ -6,8 +6,9 @@
 //  2. decide per item (Resource.Decide): rights, validation, the plan;
 //  3. check references: every owner and ACL subject an item names exists;
 //  4. claim unique values: against the other items, then the database;
-//  5. write rows (Resource.WriteRows), then the ACL rows (package acl);
-//  6. read back the written items (Resource.ReadBack);
+//  5. write rows (Resource.WriteRows), then the ACL rows (package acl),
+//     which completes the plans' ACL entries as stored (ids, times);
+//  6. the written items, from the plans (Resource.ReadBack);
 //  7. audit (package audit) and notify (Resource.Notify), in the
 //     transaction, so that both happen exactly when the write commits.
 //
@@ -113,7 +114,12 @@ type Resource[P Plan] interface {
 	// creates have their ids. This is the one place where the statements
 	// of a write are issued.
 	WriteRows(ctx context.Context, tx *sql.Tx, creates, updates []P) error
-	// ReadBack reads the written items for the answer and the audit trail.
+	// ReadBack sets the written items for the answer and the audit trail.
+	// The plans hold what was written, their ACL entries as stored
+	// (acl.Table.Save sets the new entries' ids and creation times and every
+	// entry's stored rights): a resource builds the items from them and
+	// reads in tx only what they cannot say, or reads the items back. The
+	// one-row path calls it with tx nil, before its write (OneRow.RowOnly).
 	ReadBack(ctx context.Context, tx *sql.Tx, plans []P) error
 	// Events are the audit events of the write.
 	Events(plans []P) ([]audit.Event, error)
