@@ -276,3 +276,54 @@ func BenchmarkSingleUpdate(b *testing.B) {
 		}
 	}
 }
+
+// TestSingleUpdateAnswerIsWhatIsRead: the answer of a single update is, byte
+// for byte, what a read of the group gives after it, where the row read
+// before the write cannot say it: frontend_prefs in other bytes than jsonb
+// stores (jsonb orders keys and spaces them), and a rename of a group shown
+// in its own answer as an ACL subject. Both take the general path, which
+// reads after the write; prefs sent as stored keep the one-row path.
+func TestSingleUpdateAnswerIsWhatIsRead(t *testing.T) {
+	d, trips := dbtest.OpenCounted(t)
+	store, p := singleUpdateWorld(t, d)
+	ctx := context.Background()
+	if _, err := d.Exec(`INSERT INTO group_acl (group_id, position, who_group_id, rights, mask, active)
+		VALUES (2001, 1, 2001, '{"bag_read": {}}', $1, true)`, int(rights.MaskBagRead)); err != nil {
+		t.Fatal(err)
+	}
+	version := int64(1)
+	const unchecked, onePath, generalPath = 0, 1, 2
+	check := func(name string, in *Input, wantTrips int) {
+		t.Helper()
+		version++
+		in.ID, in.Version = 2001, version
+		before := trips.Count()
+		written, err := store.Write(ctx, p, []*Input{in})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		n := trips.Count() - before
+		stored, err := store.Get(ctx, p, 2001)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := appendGroup(nil, stored, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(written[0].encoded, want) {
+			t.Fatalf("%s: answered\n%s\nread after\n%s", name, written[0].encoded, want)
+		}
+		switch {
+		case wantTrips == onePath && n != 2:
+			t.Fatalf("%s: %d round trips, want the one-row path's 2", name, n)
+		case wantTrips == generalPath && n <= 2:
+			t.Fatalf("%s: %d round trips, want the general path's more", name, n)
+		}
+	}
+	check("comment (prepares the statements)", &Input{Comment: ptr("first"), CommentSet: true}, unchecked)
+	check("prefs in other bytes", &Input{FrontendPrefs: json.RawMessage(`{"zz":1,  "a": [1,2]}`), FrontendPrefsSet: true}, generalPath)
+	check("prefs as stored", &Input{FrontendPrefs: json.RawMessage(`{"a": [1, 2], "zz": 1}`), FrontendPrefsSet: true}, onePath)
+	check("rename of its own subject", &Input{Name: ptr("renamed"), NameSet: true}, generalPath)
+	check("comment", &Input{Comment: ptr("second"), CommentSet: true}, onePath)
+}

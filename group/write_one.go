@@ -1,8 +1,11 @@
 package group
 
 import (
+	"bytes"
 	"context"
+	"slices"
 
+	"github.com/groupd/groupd/acl"
 	"github.com/groupd/groupd/audit"
 	"github.com/groupd/groupd/errors"
 )
@@ -38,9 +41,26 @@ func (w *groupWrite) ReadOne(ctx context.Context, id int64) error {
 // RowOnly: pl changes only columns of the groups row that neither the
 // caller's rights nor other processes' caches depend on: not the ACL,
 // owner, type, displaynames (a table of their own) or system rights (which
-// notify).
+// notify). And the answer built from the row read is what a read after the
+// write gives: frontend_prefs, when set, are the bytes jsonb already stores
+// (other bytes are answered as jsonb writes them, which only a read says),
+// and a rename does not change a short format the answer shows (the group
+// as its own owner or ACL subject).
 func (w *groupWrite) RowOnly(pl *plan) bool {
-	return pl.before != nil && !pl.ACLChanged && !pl.dnChanged && !pl.rightsChanged && pl.keepsGrants()
+	return pl.before != nil && !pl.ACLChanged && !pl.dnChanged && !pl.rightsChanged && pl.keepsGrants() &&
+		(!pl.prefsSet || bytes.Equal(pl.frontendPrefs, pl.before.FrontendPrefs)) && !pl.renamesShownSelf()
+}
+
+// renamesShownSelf reports whether pl renames a group that its own answer
+// shows in short format: as its owner or as a subject of its ACL.
+func (pl *plan) renamesShownSelf() bool {
+	if sameString(pl.name, pl.before.Name) {
+		return false
+	}
+	if pl.ownerGroup == pl.ID {
+		return true
+	}
+	return slices.ContainsFunc(pl.ACL, func(e acl.Entry) bool { return e.WhoGroupID == pl.ID })
 }
 
 // UpdateOne writes pl's row and event if the group is still at the version
