@@ -22,28 +22,14 @@ import (
 // name it.
 func answerWorld(t *testing.T, d *db.DB) *Store {
 	t.Helper()
-	for _, q := range []string{
+	return testStore(t, d,
 		`INSERT INTO users (id, login, type, first_name, last_name) VALUES (1000, 'writer', 'easydb', 'Wri', 'Ter')`,
 		`INSERT INTO users (id, login, type, displayname) VALUES (1001, 'sub<&>ject', 'easydb', 'Sübject "one"')`,
 		`INSERT INTO groups (id, name, type, owner_user_id, displayname)
 			VALUES (2000, 'subjects', 'easydb', 1, '{"en-US": "Subjects", "de-DE": "Subjekte <b>"}')`,
 		`INSERT INTO group_displaynames (group_id, culture, value) VALUES (2000, 'en-US', 'Subjects'), (2000, 'de-DE', 'Subjekte <b>')`,
 		`INSERT INTO memberships (group_id, user_id) VALUES (2000, 1000)`,
-	} {
-		if _, err := d.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	engine, err := policy.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := NewStore(context.Background(), d, engine, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	return store
+	)
 }
 
 // decodeBody decodes a request body as the handlers do (numbers as

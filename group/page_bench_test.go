@@ -13,7 +13,6 @@ import (
 	"github.com/groupd/groupd/db"
 	"github.com/groupd/groupd/db/dbtest"
 	"github.com/groupd/groupd/policy"
-	"github.com/groupd/groupd/rights"
 	"github.com/lib/pq"
 )
 
@@ -24,7 +23,7 @@ import (
 // ids of the groups it sees, as groupbench hands them to its floor.
 func pageWorld(t testing.TB, d *db.DB) (*Store, *policy.Principal, []int64) {
 	t.Helper()
-	for _, q := range []string{
+	store := testStore(t, d,
 		`INSERT INTO users (id, login, type, system_rights) VALUES (1000, 'reader', 'easydb', '{"system.group": {}}')`,
 		`INSERT INTO users (id, login, type, first_name, last_name)
 			SELECT i, 'user' || i, 'easydb', 'First', 'Last ' || i FROM generate_series(1001, 1999) i`,
@@ -44,22 +43,8 @@ func pageWorld(t testing.TB, d *db.DB) (*Store, *policy.Principal, []int64) {
 				CASE WHEN pos = 0 AND g % 10 = 0 THEN 3 ELSE 1 END, true
 			FROM generate_series(10000, 10999) g, generate_series(0, 9) pos`,
 		`ANALYZE`,
-	} {
-		if _, err := d.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	engine, err := policy.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := NewStore(context.Background(), d, engine, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	p := &policy.Principal{UserID: 1000, UserType: "easydb", Groups: []int64{2000},
-		SystemGroups: policy.SystemGroupsFor("easydb"), SystemRights: rights.Map{rights.SystemGroup: rights.Params{}}}
+	)
+	p := groupMember1000()
 	var visible []int64
 	for id := int64(10000); id < 11000; id += 10 {
 		visible = append(visible, id)

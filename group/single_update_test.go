@@ -21,14 +21,22 @@ import (
 // "taken".
 func singleUpdateWorld(t testing.TB, d *db.DB) (*Store, *policy.Principal) {
 	t.Helper()
-	for _, q := range []string{
+	store := testStore(t, d,
 		`INSERT INTO users (id, login, type, system_rights) VALUES (1000, 'writer', 'easydb', '{"system.group": {}}')`,
 		`INSERT INTO groups (id, name, type, owner_user_id) VALUES (2000, 'writers', 'easydb', 1), (2001, 'target', 'easydb', 1),
 			(2002, 'taken', 'easydb', 1)`,
 		`INSERT INTO memberships (group_id, user_id) VALUES (2000, 1000)`,
 		`INSERT INTO group_acl (group_id, position, who_group_id, rights, mask, active)
-			VALUES (2001, 0, 2000, '{"bag_write": {}}', ` + strconv.Itoa(int(rights.MaskOf(rights.BagWrite)|rights.MaskBagRead)) + `, true)`,
-	} {
+			VALUES (2001, 0, 2000, '{"bag_write": {}}', `+strconv.Itoa(int(rights.MaskOf(rights.BagWrite)|rights.MaskBagRead))+`, true)`,
+	)
+	return store, groupMember1000()
+}
+
+// testStore runs setup on d and returns a Store on d with its own policy
+// engine, closed when the test ends.
+func testStore(t testing.TB, d *db.DB, setup ...string) *Store {
+	t.Helper()
+	for _, q := range setup {
 		if _, err := d.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
@@ -42,9 +50,14 @@ func singleUpdateWorld(t testing.TB, d *db.DB) (*Store, *policy.Principal) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	p := &policy.Principal{UserID: 1000, UserType: "easydb", Groups: []int64{2000},
+	return store
+}
+
+// groupMember1000 is user 1000 of the tests' worlds: an easydb user with
+// system.group, a static member of group 2000.
+func groupMember1000() *policy.Principal {
+	return &policy.Principal{UserID: 1000, UserType: "easydb", Groups: []int64{2000},
 		SystemGroups: policy.SystemGroupsFor("easydb"), SystemRights: rights.Map{rights.SystemGroup: rights.Params{}}}
-	return store, p
 }
 
 func commentUpdate(id, version int64, comment string) *Input {
