@@ -129,16 +129,10 @@ const ownerJoins = `
 	LEFT JOIN users ou ON ou.id = g.owner_user_id
 	LEFT JOIN groups og ON og.id = g.owner_group_id`
 
-// ownerLookups reads each group's owner by primary key. As joins, the
-// planner, which cannot know the size of a page (an array computed by the
-// statement), may hash every group to join the page's owning groups;
-// OFFSET 0 keeps each lookup a subquery of its own, run per group (and
-// memoized per owner).
-const ownerLookups = `
-	LEFT JOIN LATERAL (SELECT ou.login, ou.type, ou.displayname, ou.first_name, ou.last_name
-		FROM users ou WHERE ou.id = g.owner_user_id OFFSET 0) ou ON true
-	LEFT JOIN LATERAL (SELECT og.name, og.type, og.displayname
-		FROM groups og WHERE og.id = g.owner_group_id OFFSET 0) og ON true`
+// ownerLookups reads each group's owner by primary key (byID). As joins,
+// the planner, which cannot know the size of a page (an array computed by
+// the statement), may hash every group to join the page's owning groups.
+var ownerLookups = byID("users", "ou", "g.owner_user_id") + byID("groups", "og", "g.owner_group_id")
 
 // scanGroup reads a row of selectFull; extra receives columns after it.
 func scanGroup(rows *sql.Rows, extra ...any) (*Group, error) {
@@ -214,7 +208,7 @@ var getQuery = opaqueParams(`SELECT gf.*,
 	acl.created_at::text,
 	acl.wname, COALESCE(acl.wtype, ''), COALESCE(acl.wdisp, ''), COALESCE(acl.wgdisp, '')
 	FROM (SELECT `+fullColumns(maskExpr)+`
-		FROM groups g`+byID("users", "ou", "g.owner_user_id")+byID("groups", "og", "g.owner_group_id")+`
+		FROM groups g`+ownerLookups+`
 		WHERE g.id = $7 OFFSET 0) gf
 	LEFT JOIN LATERAL (SELECT a.*, COALESCE(wu.login, wg.name) AS wname, COALESCE(wu.type, wg.type, '') AS wtype,
 		`+fmt.Sprintf(genDisplayname, "wu")+` AS wdisp, COALESCE(wg.displayname::text, '') AS wgdisp
@@ -311,9 +305,7 @@ func (s *Store) findGroups(ctx context.Context, tx *sql.Tx, p *policy.Principal,
 	if err != nil {
 		return nil, errors.Database(err)
 	}
-	// findGroups reads before a transaction writes (a write's answer is
-	// built from its plans): what it reads may go into the names cache.
-	return out, s.loadACLs(ctx, tx, true, out)
+	return out, s.loadACLs(ctx, tx, out)
 }
 
 // aclQuery reads the ACL entries of groups with the count of renames its
@@ -328,9 +320,10 @@ var aclOneQuery = strings.Replace(aclQuery, "a.group_id = ANY($1::bigint[])", "a
 // loadACLs fills in the ACL entries of groups, with their subjects in short
 // format, in one query for all of them and one for the subjects the names
 // cache lacks. The rights stay as stored text (acl.Entry.Stored): output
-// passes it through, decisions use the mask. unwritten: tx has written
-// nothing yet (names.resolve).
-func (s *Store) loadACLs(ctx context.Context, tx *sql.Tx, unwritten bool, groups []*Group) error {
+// passes it through, decisions use the mask. tx has written nothing (a
+// write's answer is built from its plans), so what it reads may go into the
+// names cache (names.resolve).
+func (s *Store) loadACLs(ctx context.Context, tx *sql.Tx, groups []*Group) error {
 	if len(groups) == 0 {
 		return nil
 	}
@@ -407,7 +400,7 @@ func (s *Store) loadACLs(ctx context.Context, tx *sql.Tx, unwritten bool, groups
 		g.ACL, g.ACLWho = entries[i:j:j], who[i:j:j]
 		i = j
 	}
-	return s.names.resolve(ctx, s.db, tx, unwritten, version, refs)
+	return s.names.resolve(ctx, s.db, tx, true, version, refs)
 }
 
 // Get returns group id in full format with p's rights on it (Generated), or
@@ -556,5 +549,5 @@ func (s *Store) List(ctx context.Context, p *policy.Principal, f Filter) ([]*Gro
 	if err != nil {
 		return nil, 0, errors.Database(err)
 	}
-	return out, total, s.loadACLs(ctx, tx, true, out)
+	return out, total, s.loadACLs(ctx, tx, out)
 }

@@ -47,7 +47,7 @@ func (w *groupWrite) ReadOne(ctx context.Context, id int64) error {
 // and a rename does not change a short format the answer shows (the group
 // as its own owner or ACL subject).
 func (w *groupWrite) RowOnly(pl *plan) bool {
-	return pl.before != nil && !pl.ACLChanged && !pl.dnChanged && !pl.rightsChanged && pl.keepsGrants() &&
+	return pl.keepsGrants() && !pl.dnChanged && !pl.rightsChanged &&
 		(!pl.prefsSet || bytes.Equal(pl.frontendPrefs, pl.before.FrontendPrefs)) && !pl.renamesShownSelf()
 }
 
