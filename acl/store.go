@@ -162,9 +162,6 @@ func (t Table) Save(ctx context.Context, d *db.DB, tx *sql.Tx, changes []Change,
 			if e.ID == 0 {
 				fresh = append(fresh, e)
 			}
-			rows = append(rows, entryRow{ObjectID: c.ObjectID, Position: pos, WhoUser: nonZero(e.WhoUserID),
-				WhoGroup: nonZero(e.WhoGroupID), WhoOwner: e.WhoOwner, Rights: e.Stored, Mask: e.Mask,
-				Active: e.Active, From: e.From, To: e.To, Created: e.Created})
 		}
 	}
 	if len(replaced) > 0 {
@@ -180,11 +177,11 @@ func (t Table) Save(ctx context.Context, d *db.DB, tx *sql.Tx, changes []Change,
 	for i, e := range fresh {
 		e.ID = ids[i]
 	}
-	i := 0
 	for _, c := range changes {
-		for pos := range c.Entries {
-			rows[i].ID = c.Entries[pos].ID
-			i++
+		for pos, e := range c.Entries {
+			rows = append(rows, entryRow{ID: e.ID, ObjectID: c.ObjectID, Position: pos, WhoUser: nonZero(e.WhoUserID),
+				WhoGroup: nonZero(e.WhoGroupID), WhoOwner: e.WhoOwner, Rights: e.Stored, Mask: e.Mask,
+				Active: e.Active, From: e.From, To: e.To, Created: e.Created})
 		}
 	}
 	if len(rows) > copyThreshold {
